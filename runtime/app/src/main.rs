@@ -1,0 +1,2 @@
+//! The `sangam` command line.
+fn main() {}

@@ -1,0 +1,13 @@
+//! `sangam-render`: the Sangam wgpu renderer.
+//!
+//! - [`model`]: CPU-side meshes, materials, textures, models (what the GPU side uploads).
+//! - [`gltf_import`]: glTF 2.0 (.gltf, .glb) into a [`model::Model`], robust against bad files.
+//! - [`extrude`]: GeoJSON-derived building footprints and road centre lines into meshes.
+//! - [`scene`]: a render scene: models placed in the world in `f64`, lights, and views.
+//! - [`gpu`]: the wgpu renderer: N views per frame, MSAA, PBR, instancing, culling, capture.
+
+pub mod extrude;
+pub mod gltf_import;
+pub mod gpu;
+pub mod model;
+pub mod scene;
