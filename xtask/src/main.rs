@@ -1,1 +1,166 @@
-fn main() {}
+//! `cargo xtask`: Sangam's developer tasks.
+//!
+//! - `cargo xtask demo`: set up what is missing, then render the demo site's bookmarks to `out/`.
+//! - `cargo xtask test`: set up what is missing, then `cargo fmt --check`, `cargo clippy -D warnings`
+//!   and the whole test suite.
+//! - `cargo xtask bench`: the benchmarks recorded in BENCHMARKS.md.
+//! - `cargo xtask gen-assets`: regenerate the procedural (illustrative) tower models in `assets/models/`.
+//!
+//! Set-up: Mesa's software Vulkan (lavapipe, Debian `mesa-vulkan-drivers`) so rendering works without a
+//! GPU, and the `wasm32-wasip2` Rust target for plugins. When running as root they are installed and the
+//! task says so; otherwise it prints the exact command to run and stops.
+
+mod provision;
+mod tower;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Sangam's developer tasks.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Sangam's developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Render the demo site's camera bookmarks (New Delhi, INA / AIIMS) to `out/`.
+    Demo {
+        /// Image size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720")]
+        size: String,
+    },
+    /// Check formatting and lints, then run every test (what CI runs).
+    Test,
+    /// Run the benchmarks (frame time, instancing, scene load, glTF import) against same-run baselines.
+    Bench,
+    /// Regenerate the procedural tower models in `assets/models/`.
+    GenAssets,
+    /// Only install / check the set-up (software Vulkan, wasm32-wasip2 target).
+    Provision,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Demo { size } => demo(&size),
+        Task::Test => test(),
+        Task::Bench => bench(),
+        Task::GenAssets => gen_assets(),
+        Task::Provision => provision::ensure_all().map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the folder holding the top-level Cargo.toml).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one folder below the workspace root").to_path_buf()
+}
+
+/// Runs `cargo ARGS` in the workspace root, failing with the step's name when it fails.
+fn cargo(step: &str, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: {step}: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("could not start `{cargo}`"))?;
+    if !status.success() {
+        bail!("{step} failed (cargo {}: {status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    provision::ensure_all()?;
+    cargo("format check", &["fmt", "--all", "--check"])?;
+    cargo("lints", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo("tests", &["test", "--workspace", "--all-targets"])?;
+    // Doc tests are not part of --all-targets.
+    cargo("doc tests", &["test", "--workspace", "--doc"])?;
+    eprintln!("xtask: all checks and tests passed");
+    Ok(())
+}
+
+fn demo(size: &str) -> Result<()> {
+    provision::ensure_software_vulkan()?;
+    let root = workspace_root();
+    let scene = root.join("assets/sites/new-delhi-ina/scene.toml");
+    let out = root.join("out");
+    std::fs::create_dir_all(&out).with_context(|| format!("could not create {}", out.display()))?;
+    let scene_arg = scene.to_string_lossy().into_owned();
+    let out_arg = out.to_string_lossy().into_owned();
+    cargo(
+        "demo",
+        &[
+            "run",
+            "--quiet",
+            "--package",
+            "sangam",
+            "--",
+            "render",
+            &scene_arg,
+            "--bookmark",
+            "all",
+            "--size",
+            size,
+            "-o",
+            &out_arg,
+        ],
+    )?;
+    let stereo = out.join("tower-stereo.png");
+    let stereo_arg = stereo.to_string_lossy().into_owned();
+    cargo(
+        "demo (stereo)",
+        &[
+            "run",
+            "--quiet",
+            "--package",
+            "sangam",
+            "--",
+            "render",
+            &scene_arg,
+            "--bookmark",
+            "tower",
+            "--stereo",
+            "--size",
+            "640x720",
+            "-o",
+            &stereo_arg,
+        ],
+    )?;
+    eprintln!("xtask: demo images are in {}", out.display());
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    provision::ensure_software_vulkan()?;
+    cargo("benchmarks (renderer, glTF import)", &["bench", "--package", "sangam-render"])?;
+    cargo("benchmarks (demo site)", &["bench", "--package", "sangam"])?;
+    eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
+    Ok(())
+}
+
+fn gen_assets() -> Result<()> {
+    let models = workspace_root().join("assets/models");
+    std::fs::create_dir_all(&models).with_context(|| format!("could not create {}", models.display()))?;
+    let tower = models.join("lattice_tower.glb");
+    tower::write_lattice_tower_glb(&tower)?;
+    eprintln!("xtask: wrote {}", tower.display());
+    let pole = models.join("monopole.glb");
+    tower::write_monopole_glb(&pole)?;
+    eprintln!("xtask: wrote {}", pole.display());
+    Ok(())
+}

@@ -1,2 +1,115 @@
 //! The `sangam` command line.
-fn main() {}
+//!
+//! `sangam render SCENE [--bookmark NAME|all] [--size WxH] [--stereo] -o OUT` renders a site's camera
+//! bookmarks (or a bare `.gltf` / `.glb`, framed automatically) headless to PNG.
+//!
+//! Exit codes: 0 rendered; 1 a clear error about the input or the machine (printed); a panic is a bug.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use sangam::headless::{self, RenderRequest, ShotSize};
+
+/// Sangam: an immersive digital-twin runtime for infrastructure.
+#[derive(Parser)]
+#[command(name = "sangam", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a scene's camera bookmarks (or a bare glTF model, framed automatically) to PNG files.
+    Render {
+        /// A scene file (`scene.toml`) or a glTF model (`.gltf`, `.glb`).
+        scene: PathBuf,
+        /// The camera bookmark to render, or `all` (then `-o` is a folder). Default: the first bookmark.
+        #[arg(long)]
+        bookmark: Option<String>,
+        /// Image size per eye, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+        size: ShotSize,
+        /// Render both eyes (64 mm apart) and write them side by side (the image is twice as wide).
+        #[arg(long)]
+        stereo: bool,
+        /// Output PNG file, or folder when rendering several bookmarks.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn parse_size(s: &str) -> Result<ShotSize, String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT (for example 1280x720)"))?;
+    let parse = |v: &str, what: &str| -> Result<u32, String> {
+        let n: u32 = v.trim().parse().map_err(|_| format!("{what} `{v}` in `{s}` is not a whole number"))?;
+        if n == 0 || n > 8192 {
+            return Err(format!("{what} {n} in `{s}` is out of range: use 1 to 8192 pixels"));
+        }
+        Ok(n)
+    };
+    Ok(ShotSize { width: parse(w, "width")?, height: parse(h, "height")? })
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let informational = matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion);
+            let _ = e.print();
+            return if informational { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sangam=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render { scene, bookmark, size, stereo, output } => {
+            let request = RenderRequest { input: scene, bookmark, size, stereo };
+            let shots = headless::render(&request)?;
+            if shots.len() > 1 || request.bookmark.as_deref() == Some("all") {
+                if output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+                    bail!(
+                        "{} bookmarks were rendered but `-o {}` names one PNG file; give a folder instead",
+                        shots.len(),
+                        output.display()
+                    );
+                }
+                std::fs::create_dir_all(&output).with_context(|| format!("could not create {}", output.display()))?;
+                for shot in &shots {
+                    let path = output.join(format!("{}.png", shot.name));
+                    shot.image.save(&path).with_context(|| format!("could not write {}", path.display()))?;
+                    println!("{}", path.display());
+                }
+            } else if let Some(shot) = shots.first() {
+                if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+                }
+                shot.image.save(&output).with_context(|| {
+                    format!("could not write {} (the file name must end in .png)", output.display())
+                })?;
+                println!("{}", output.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! A site: a scene file loaded into the twin model, and the render scene made from it.
+//!
+//! Every glTF asset is imported once and drawn wherever it is placed (placements of one asset are
+//! instanced on the GPU); each GeoJSON layer becomes an extruded buildings model and a roads model; the
+//! ground is a plane under everything. All placement is in the twin's f64 ENU world frame.
+
+use std::path::{Path, PathBuf};
+
+use glam::{DMat4, DVec2, DVec3, Vec3};
+use sangam_render::extrude::{self, Footprint, RoadPath};
+use sangam_render::gltf_import::{self, ImportError};
+use sangam_render::scene::{Environment, Fov, Placement, Scene, View};
+use sangam_twin::scene::{Scene as TwinScene, SceneError};
+
+/// Near plane of bookmark cameras, metres (reverse-Z keeps precision far away).
+const BOOKMARK_NEAR_M: f32 = 0.1;
+
+/// Why a site could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// The scene file is invalid.
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    /// A glTF asset the scene names could not be imported.
+    #[error("{scene}: asset `{asset}` ({path}) could not be imported: {source}")]
+    Asset {
+        /// The scene file.
+        scene: PathBuf,
+        /// The asset id.
+        asset: String,
+        /// The glTF file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: ImportError,
+    },
+}
+
+/// A loaded site: the twin and its render scene.
+pub struct Site {
+    /// The twin model as loaded from the scene file.
+    pub twin: TwinScene,
+    /// The render scene made from it.
+    pub scene: Scene,
+    /// Non-fatal problems (skipped features, glTF parts), each naming its file and where.
+    pub warnings: Vec<String>,
+}
+
+/// Loads a scene file and builds its render scene.
+pub fn load(path: &Path) -> Result<Site, SiteError> {
+    let twin = TwinScene::load(path)?;
+    build(twin)
+}
+
+/// Builds the render scene of an already loaded twin scene.
+pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
+    let mut warnings = twin.warnings.clone();
+    let mut models = Vec::new();
+    let mut placements = Vec::new();
+
+    // glTF assets: imported once each, in asset order.
+    let mut asset_model = Vec::with_capacity(twin.assets.len());
+    for asset in &twin.assets {
+        let model = gltf_import::load_gltf(&asset.path).map_err(|source| SiteError::Asset {
+            scene: twin.path.clone(),
+            asset: asset.id.clone(),
+            path: asset.path.clone(),
+            source,
+        })?;
+        warnings.extend(model.warnings.iter().map(|w| format!("{}: {w}", asset.path.display())));
+        asset_model.push(models.len());
+        models.push(model);
+    }
+    for p in &twin.placements {
+        placements.push(Placement { model: asset_model[p.asset], world_from_model: p.world_from_model() });
+    }
+    for group in &twin.instance_groups {
+        let model = asset_model[group.asset];
+        placements.extend(group.members.iter().map(|m| Placement { model, world_from_model: m.world_from_model() }));
+    }
+
+    // GeoJSON layers: extruded buildings and road ribbons, in ENU metres around the origin.
+    for layer in &twin.layers {
+        warnings.extend(layer.warnings.iter().map(|w| format!("{}: {w}", layer.path.display())));
+        let footprints: Vec<Footprint> = layer
+            .buildings
+            .iter()
+            .map(|b| Footprint { outer: b.outer.clone(), holes: b.holes.clone(), base: b.base_m, height: b.height_m })
+            .collect();
+        if !footprints.is_empty() {
+            let (model, w) = extrude::buildings_model(
+                &format!("{} buildings", layer.id),
+                &footprints,
+                DVec2::ZERO,
+                layer.options.buildings.color,
+            );
+            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", layer.path.display())));
+            placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
+            models.push(model);
+        }
+        let roads: Vec<RoadPath> =
+            layer.roads.iter().map(|r| RoadPath { points: r.points.clone(), width: r.width_m }).collect();
+        if !roads.is_empty() {
+            let (model, w) =
+                extrude::roads_model(&format!("{} roads", layer.id), &roads, DVec2::ZERO, layer.options.roads.color);
+            warnings.extend(w.into_iter().map(|w| format!("{}: {w}", layer.path.display())));
+            placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
+            models.push(model);
+        }
+    }
+
+    let env = &twin.environment;
+    if env.ground {
+        let model = extrude::ground_model("ground", DVec2::ZERO, env.ground_extent_m, env.ground_color);
+        placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
+        models.push(model);
+    }
+    let environment = Environment {
+        sun_direction: env.sun_direction().as_vec3(),
+        sky_color: Vec3::from_array(env.sky_color),
+        ground_color: Vec3::from_array(env.ground_color),
+        ..Environment::default()
+    };
+    Ok(Site { twin, scene: Scene { models, placements, environment }, warnings })
+}
+
+impl Site {
+    /// The bookmark names, in file order.
+    pub fn bookmark_names(&self) -> Vec<String> {
+        self.twin.bookmarks.iter().map(|b| b.name.clone()).collect()
+    }
+
+    /// The camera of bookmark `name` for an image of the given aspect ratio (width / height).
+    pub fn bookmark_view(&self, name: &str, aspect: f64) -> Option<View> {
+        let b = self.twin.bookmarks.iter().find(|b| b.name == name)?;
+        let fov = Fov::symmetric(b.fov_y_deg.to_radians() as f32, aspect as f32);
+        // Looking straight up or down makes +Z a degenerate up vector; use north then.
+        let up = if b.forward().cross(DVec3::Z).length_squared() < 1e-9 { DVec3::Y } else { DVec3::Z };
+        let mut view = View::look_at(b.eye, b.target(), up, fov);
+        view.near = BOOKMARK_NEAR_M;
+        Some(view)
+    }
+}
