@@ -3,3 +3,32 @@
 //! Entities with typed properties and units, their time-series history, the versioned scene file
 //! format and geo-referencing (WGS84 geodetic <-> ECEF <-> local ENU, all in `f64`).
 //! Pure Rust: no GPU, no WebAssembly, no async.
+//!
+//! * [`geo`]: WGS84, [`Geodetic`], ECEF, [`EnuFrame`].
+//! * [`scene`]: the TOML scene file, [`Scene::load`], [`SceneError`].
+//! * [`geojson`]: building footprints and roads from GeoJSON, [`Layer`].
+//! * [`entity`], [`property`]: [`Entity`], [`PropertyValue`], [`Unit`].
+//! * [`history`]: [`TwinStore`] (entities, bounded time series, event log for replay).
+//! * [`clock`]: [`SimTime`], [`SimClock`] (fixed-step simulation clock).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod entity;
+pub mod geo;
+pub mod geojson;
+pub mod history;
+pub mod property;
+pub mod scene;
+
+pub use clock::{ClockError, SimClock, SimTime};
+pub use entity::{Entity, EntityId, EntityLink};
+pub use geo::{EnuFrame, GeoError, Geodetic};
+pub use geojson::{BuildingFootprint, GeoJsonError, HeightSource, Layer, LayerOptions, Road};
+pub use history::{Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
+pub use property::{PropertyValue, Unit};
+pub use scene::{
+    Asset, Bookmark, BookmarkAim, Environment, InstanceGroup, InstanceMember, Placement, Scene, SceneError,
+    world_from_model,
+};

@@ -1,0 +1,385 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+/// A fresh folder with two models and a small GeoJSON layer.
+fn fixture() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sangam-twin-scene-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::create_dir_all(dir.join("geo")).unwrap();
+    std::fs::write(dir.join("models/tower.glb"), b"glTF").unwrap();
+    std::fs::write(dir.join("models/pole.glb"), b"glTF").unwrap();
+    let geo = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"@id":"way/1","building":"yes","height":"20 m"},
+       "geometry":{"type":"Polygon","coordinates":[[[77.2090,28.5696],[77.2092,28.5696],[77.2092,28.5698],[77.2090,28.5698],[77.2090,28.5696]]]}},
+      {"type":"Feature","properties":{"@id":"way/2","highway":"primary"},
+       "geometry":{"type":"LineString","coordinates":[[77.2080,28.5690],[77.2100,28.5690]]}}]}"#;
+    std::fs::write(dir.join("geo/site.geojson"), geo).unwrap();
+    dir
+}
+
+const SCENE: &str = r#"format = 1
+name = "Test site"
+attribution = ["© OpenStreetMap contributors, ODbL 1.0"]
+
+[origin]
+lat = 28.5697
+lon = 77.2091
+alt = 216.0
+
+[environment]
+sun_azimuth = 90.0
+sun_elevation = 0.0
+
+[[assets]]
+id = "tower"
+gltf = "models/tower.glb"
+illustrative = true
+
+[[assets]]
+id = "pole"
+gltf = "models/pole.glb"
+
+[[placements]]
+id = "tower-1"
+asset = "tower"
+enu = [1.0, 2.0, 3.0]
+on_roof = "way/1"
+heading = 45
+scale = [1, 2, 3]
+
+[[placements]]
+id = "tower-2"
+asset = "tower"
+lat = 28.5707
+lon = 77.2091
+
+[[instances]]
+id = "poles"
+asset = "pole"
+heading = 10.0
+scale = 2.0
+points = [
+  { lat = 28.5690, lon = 77.2080 },
+  { enu = [12.0, -4.0, 0.0], heading = 90.0 },
+]
+
+[[layers]]
+id = "osm"
+geojson = "geo/site.geojson"
+attribution = "© OpenStreetMap contributors, ODbL 1.0"
+
+[layers.buildings]
+default_height = 9.0
+storey_height = 3.2
+
+[layers.roads]
+widths = { primary = 20.0 }
+
+[[entities]]
+id = "cell-1"
+kind = "telecom.cell"
+name = "Rooftop cell"
+placement = "tower-1"
+[entities.properties]
+tx_power = { value = 43.0, unit = "dBm" }
+odd = { value = 1, unit = "furlong" }
+sectors = 3
+gain = 17.5
+operator = "illustrative"
+active = true
+
+[[entities]]
+id = "pole-1"
+kind = "street.pole"
+placement = "poles/1"
+
+[[entities]]
+id = "road-1"
+kind = "road.segment"
+feature = "way/2"
+
+[[bookmarks]]
+name = "overview"
+eye = { lat = 28.5660, lon = 77.2060, alt = 650.0 }
+target = { enu = [0.0, 0.0, 0.0] }
+
+[[bookmarks]]
+name = "east"
+eye = { enu = [0.0, 0.0, 10.0] }
+heading = 90.0
+pitch = 0.0
+fov_y = 45.0
+"#;
+
+fn load(text: &str) -> Result<Scene, SceneError> {
+    let dir = fixture();
+    Scene::from_str(text, &dir.join("site.toml"), &dir)
+}
+
+/// The error for `SCENE` with `from` replaced by `to`.
+fn error_for(from: &str, to: &str) -> SceneError {
+    assert!(SCENE.contains(from), "fixture lacks {from:?}");
+    match load(&SCENE.replacen(from, to, 1)) {
+        Ok(_) => panic!("replacing {from:?} by {to:?} should fail"),
+        Err(e) => e,
+    }
+}
+
+/// 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).unwrap()].matches('\n').count() + 1
+}
+
+#[test]
+fn full_scene_loads_and_resolves() {
+    let s = load(SCENE).unwrap();
+    assert_eq!(s.name, "Test site");
+    assert_eq!(s.origin, Geodetic::new(28.5697, 77.2091, 216.0).unwrap());
+    assert_eq!(s.attribution.len(), 1);
+    // Assets: absolute paths that exist.
+    assert_eq!(s.assets.len(), 2);
+    assert!(s.assets[0].path.is_absolute() && s.assets[0].path.is_file());
+    assert!(s.assets[0].illustrative && !s.assets[1].illustrative);
+    // Placement on the roof: u = 20 m roof + 3 m offset.
+    let p = s.placement("tower-1").unwrap();
+    assert_eq!(p.position, DVec3::new(1.0, 2.0, 23.0));
+    assert_eq!(p.scale, DVec3::new(1.0, 2.0, 3.0));
+    assert_eq!(p.heading_deg, 45.0);
+    // Geodetic placement without alt: on the ground plane, ~1.1 km north.
+    let p2 = s.placement("tower-2").unwrap();
+    assert_eq!(p2.position.z, 0.0);
+    assert!((p2.position.y - 110.7).abs() < 0.5 && p2.position.x.abs() < 0.01, "{}", p2.position);
+    // Instances: group defaults and per-member overrides.
+    let g = &s.instance_groups[0];
+    assert_eq!(g.asset, 1);
+    assert_eq!(g.members.len(), 2);
+    assert_eq!((g.members[0].heading_deg, g.members[0].scale), (10.0, DVec3::splat(2.0)));
+    assert_eq!(g.members[1].heading_deg, 90.0);
+    assert_eq!(g.members[1].position, DVec3::new(12.0, -4.0, 0.0));
+    // Layer options and roads.
+    let l = &s.layers[0];
+    assert_eq!(l.buildings.len(), 1);
+    assert_eq!(l.roads[0].width_m, 20.0);
+    assert_eq!(s.roof_height("way/1"), Some(20.0));
+    // Entities.
+    let cell = s.entity(&EntityId::new("cell-1")).unwrap();
+    assert_eq!(cell.link, Some(EntityLink::Placement("tower-1".into())));
+    assert_eq!(cell.properties["tx_power"], PropertyValue::Quantity { value: 43.0, unit: Unit::DecibelMilliwatt });
+    assert_eq!(cell.properties["sectors"], PropertyValue::Integer(3));
+    assert_eq!(cell.properties["gain"], PropertyValue::Number(17.5));
+    assert_eq!(cell.properties["active"], PropertyValue::Bool(true));
+    assert_eq!(cell.properties["operator"], PropertyValue::Text("illustrative".into()));
+    assert_eq!(cell.properties["odd"].unit(), Some(&Unit::Other("furlong".into())));
+    assert_eq!(s.entities[1].link, Some(EntityLink::InstanceMember("poles".into(), 1)));
+    assert_eq!(s.entities[2].link, Some(EntityLink::Feature("way/2".into())));
+    // The unknown unit is a warning with its location.
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    let odd_line = line_of(SCENE, "odd = ");
+    assert!(
+        s.warnings[0].contains(&format!("site.toml:{odd_line}:")) && s.warnings[0].contains("furlong"),
+        "{:?}",
+        s.warnings
+    );
+    // Bookmarks.
+    let b = &s.bookmarks[0];
+    assert!(b.eye.z > 400.0 && b.eye.x < 0.0 && b.eye.y < 0.0, "{}", b.eye);
+    assert!((b.forward().length() - 1.0).abs() < 1e-12);
+    assert!(b.forward().dot(-b.eye.normalize()) > 0.999_999);
+    assert_eq!(b.fov_y_deg, 60.0);
+    let e = &s.bookmarks[1];
+    assert!((e.forward() - DVec3::X).length() < 1e-12);
+    assert_eq!(e.fov_y_deg, 45.0);
+    // Environment: given and default values; the sun is due east on the horizon.
+    assert!((s.environment.sun_direction() - DVec3::X).length() < 1e-12);
+    assert!(s.environment.ground);
+    assert_eq!(s.environment.sky_color, [0.55, 0.70, 0.90]);
+    // Ground fits the layer (~100 m) and placements (~111 m) plus 200 m.
+    assert!(
+        s.environment.ground_extent_m > 300.0 && s.environment.ground_extent_m < 330.0,
+        "{}",
+        s.environment.ground_extent_m
+    );
+}
+
+#[test]
+fn transform_convention() {
+    // Heading 90: the model's forward (+Y) points east; then translated.
+    let m = world_from_model(DVec3::new(10.0, 20.0, 30.0), 90.0, 0.0, 0.0, DVec3::ONE);
+    assert!((m.transform_point3(DVec3::Y) - DVec3::new(11.0, 20.0, 30.0)).length() < 1e-12);
+    assert!((m.transform_point3(DVec3::X) - DVec3::new(10.0, 19.0, 30.0)).length() < 1e-12);
+    // Pitch raises the nose; roll lowers the right side; scale is applied first.
+    let p = world_from_model(DVec3::ZERO, 0.0, 90.0, 0.0, DVec3::ONE);
+    assert!((p.transform_vector3(DVec3::Y) - DVec3::Z).length() < 1e-12);
+    let r = world_from_model(DVec3::ZERO, 0.0, 0.0, 90.0, DVec3::ONE);
+    assert!((r.transform_vector3(DVec3::X) - DVec3::NEG_Z).length() < 1e-12);
+    let s = world_from_model(DVec3::ZERO, 90.0, 0.0, 0.0, DVec3::new(1.0, 2.0, 3.0));
+    assert!((s.transform_vector3(DVec3::Y) - DVec3::new(2.0, 0.0, 0.0)).length() < 1e-12);
+    // The placement helper uses the same convention.
+    let scene = load(SCENE).unwrap();
+    let pl = scene.placement("tower-1").unwrap();
+    let expect = world_from_model(pl.position, 45.0, 0.0, 0.0, pl.scale);
+    assert_eq!(pl.world_from_model(), expect);
+    assert_eq!(
+        scene.instance_groups[0].members[1].world_from_model().transform_point3(DVec3::ZERO),
+        DVec3::new(12.0, -4.0, 0.0)
+    );
+    // glTF Y-up to Z-up.
+    assert!((y_up_to_z_up().transform_vector3(DVec3::Y) - DVec3::Z).length() < 1e-12);
+    assert!((y_up_to_z_up().transform_vector3(DVec3::Z) - DVec3::NEG_Y).length() < 1e-12);
+}
+
+#[test]
+fn load_from_file_resolves_relative_to_the_scene_folder() {
+    let dir = fixture();
+    let path = dir.join("site.toml");
+    std::fs::write(&path, SCENE).unwrap();
+    let s = Scene::load(&path).unwrap();
+    assert_eq!(s.assets[0].path, std::path::absolute(dir.join("models/tower.glb")).unwrap());
+    let e = Scene::load(dir.join("nope.toml")).unwrap_err();
+    assert!(e.to_string().contains("nope.toml"), "{e}");
+}
+
+#[test]
+fn unknown_key_names_line_column_and_allowed_keys() {
+    let e = error_for("illustrative = true", "illustrative = true\ncolour = 1");
+    let msg = e.to_string();
+    let line = line_of(SCENE, "illustrative = true") + 1;
+    assert!(msg.contains(&format!("site.toml:{line}:1:")), "{msg}");
+    assert!(msg.contains("unknown key `colour`") && msg.contains("`gltf`") && msg.contains("`note`"), "{msg}");
+    assert_eq!(e.location(), Some((line, 1)));
+}
+
+#[test]
+fn wrong_type_and_missing_key() {
+    let e = error_for("heading = 45", "heading = \"north-east\"");
+    let msg = e.to_string();
+    assert!(msg.contains(&format!(":{}:", line_of(SCENE, "heading = 45"))), "{msg}");
+    assert!(msg.contains("invalid type"), "{msg}");
+    let e = error_for("name = \"Test site\"\n", "");
+    assert!(e.to_string().contains("missing required key `name`"), "{e}");
+    let e = error_for("kind = \"street.pole\"\n", "");
+    assert!(e.to_string().contains("missing required key `kind`"), "{e}");
+    let e = error_for("scale = 2.0", "scale = [1.0, 2.0]");
+    assert!(e.to_string().contains("[x, y, z]"), "{e}");
+}
+
+#[test]
+fn format_version() {
+    let e = error_for("format = 1", "format = 2");
+    assert!(matches!(e, SceneError::UnsupportedFormat { line: 1, column: 10, .. }), "{e:?}");
+    assert!(e.to_string().contains("supported: 1"), "{e}");
+    // A newer format with keys unknown to format 1 still reports the version, not the key.
+    let e = error_for("format = 1", "format = 2\nnew_key = true");
+    assert!(matches!(e, SceneError::UnsupportedFormat { .. }), "{e:?}");
+    let e = error_for("format = 1\n", "");
+    assert!(e.to_string().contains("add `format = 1`"), "{e}");
+    let e = error_for("format = 1", "format = \"1\"");
+    assert!(matches!(e, SceneError::UnsupportedFormat { .. }), "{e:?}");
+}
+
+#[test]
+fn bad_coordinates() {
+    let e = error_for("lat = 28.5697\n", "lat = 95.0\n");
+    assert!(e.to_string().contains("-90..90") && e.location() == Some((6, 7)), "{e}");
+    let e = error_for("lat = 28.5707", "lat = nan");
+    assert!(e.to_string().contains("lat = NaN"), "{e}");
+    let e = error_for("lon = 77.2091\n\n[[instances]]", "lon = 77.2091\nenu = [0.0, 0.0, 0.0]\n\n[[instances]]");
+    assert!(e.to_string().contains("not both"), "{e}");
+    let e = error_for("lat = 28.5707\nlon = 77.2091\n", "");
+    assert!(e.to_string().contains("placement `tower-2`: no position"), "{e}");
+    let e = error_for("lat = 28.5707\n", "");
+    assert!(e.to_string().contains("needs both lat and lon"), "{e}");
+    let e = error_for("{ enu = [12.0, -4.0, 0.0]", "{ enu = [12.0, -4.0, 0.0], alt = 3.0");
+    assert!(e.to_string().contains("alt goes with lat/lon"), "{e}");
+    let e = error_for("on_roof = \"way/1\"", "on_roof = \"way/99\"");
+    assert!(e.to_string().contains("way/99") && e.to_string().contains("`osm`"), "{e}");
+    let e = error_for("lon = 77.2091\nalt = 216.0", "lon = 181.0\nalt = 216.0");
+    assert!(e.to_string().contains("-180..180"), "{e}");
+}
+
+#[test]
+fn duplicate_ids_and_dangling_references() {
+    let e = error_for("id = \"tower-2\"", "id = \"tower-1\"");
+    assert!(e.to_string().contains("duplicate placement id `tower-1`"), "{e}");
+    assert_eq!(e.location().unwrap().0, line_of(SCENE, "id = \"tower-2\""));
+    let e = error_for("id = \"road-1\"", "id = \"cell-1\"");
+    assert!(e.to_string().contains("duplicate entity id"), "{e}");
+    let e = error_for("name = \"east\"", "name = \"overview\"");
+    assert!(e.to_string().contains("duplicate bookmark id"), "{e}");
+    let e = error_for("asset = \"pole\"", "asset = \"lamp\"");
+    assert!(e.to_string().contains("unknown asset `lamp`") && e.to_string().contains("`tower`, `pole`"), "{e}");
+    let e = error_for("placement = \"tower-1\"", "placement = \"tower-9\"");
+    assert!(e.to_string().contains("tower-9") && e.to_string().contains("`tower-2`"), "{e}");
+    let e = error_for("placement = \"poles/1\"", "placement = \"poles/2\"");
+    assert!(e.to_string().contains("has 2 member(s)"), "{e}");
+    let e = error_for("feature = \"way/2\"", "feature = \"way/3\"");
+    assert!(e.to_string().contains("way/3") && e.location().unwrap().0 == line_of(SCENE, "feature = \"way/2\""), "{e}");
+    let e = error_for("feature = \"way/2\"", "feature = \"way/2\"\nplacement = \"tower-1\"");
+    assert!(e.to_string().contains("at most one"), "{e}");
+    let e = error_for("kind = \"road.segment\"", "kind = \"road segment\"");
+    assert!(e.to_string().contains("dotted kind"), "{e}");
+    let e = error_for("sectors = 3", "sectors = [1, 2]");
+    assert!(e.to_string().contains("property `sectors`"), "{e}");
+}
+
+#[test]
+fn bookmark_needs_an_aim() {
+    let e = error_for("target = { enu = [0.0, 0.0, 0.0] }\n", "");
+    assert!(e.to_string().contains("bookmark `overview`: needs a target"), "{e}");
+    let e = error_for("pitch = 0.0\n", "");
+    assert!(e.to_string().contains("needs a target"), "{e}");
+    let e = error_for("target = { enu = [0.0, 0.0, 0.0] }", "target = { enu = [0.0, 0.0, 0.0] }\nheading = 3.0");
+    assert!(e.to_string().contains("not both"), "{e}");
+    let e = error_for("fov_y = 45.0", "fov_y = 180.0");
+    assert!(e.to_string().contains("fov_y"), "{e}");
+}
+
+#[test]
+fn missing_files_name_the_resolved_path_and_line() {
+    let e = error_for("models/pole.glb", "models/lamp.glb");
+    let msg = e.to_string();
+    assert!(matches!(e, SceneError::MissingFile { key: "gltf", .. }), "{e:?}");
+    assert!(msg.contains("site.toml:") && msg.contains("models/lamp.glb"), "{msg}");
+    assert_eq!(e.location().unwrap().0, line_of(SCENE, "models/pole.glb"));
+    if let SceneError::MissingFile { resolved, .. } = &e {
+        assert!(resolved.is_absolute());
+    }
+    let e = error_for("geo/site.geojson", "geo/other.geojson");
+    assert!(matches!(e, SceneError::MissingFile { key: "geojson", .. }), "{e:?}");
+    let e = error_for("models/pole.glb", "models/pole.obj");
+    assert!(e.to_string().contains(".gltf or .glb"), "{e}");
+}
+
+#[test]
+fn broken_layer_is_reported_with_the_layer_id() {
+    let dir = fixture();
+    std::fs::write(dir.join("geo/site.geojson"), "{ not json").unwrap();
+    let e = Scene::from_str(SCENE, &dir.join("site.toml"), &dir).unwrap_err();
+    assert!(matches!(e, SceneError::Layer { .. }), "{e:?}");
+    assert!(e.to_string().contains("layer `osm`") && e.to_string().contains("site.geojson:1:"), "{e}");
+}
+
+#[test]
+fn size_limit_and_syntax_errors() {
+    let big = format!("format = 1\n#{}", "x".repeat(MAX_SCENE_BYTES as usize));
+    let e = load(&big).unwrap_err();
+    assert!(matches!(e, SceneError::TooLarge { .. }) && e.to_string().contains("16 MiB"), "{e}");
+    let e = load("format = 1\nname = \"x\nnext = 2").unwrap_err();
+    assert!(matches!(e, SceneError::Syntax { line: 2, .. }), "{e:?}");
+}
+
+#[test]
+fn line_column_counts_characters() {
+    let t = "ab\nçé = 1\n";
+    assert_eq!(line_column(t, 0), (1, 1));
+    assert_eq!(line_column(t, 3), (2, 1));
+    assert_eq!(line_column(t, 7), (2, 3)); // after "çé" (4 bytes)
+    assert_eq!(line_column(t, 5), (2, 2)); // inside "é" rounds down to its start
+    assert_eq!(line_column(t, 999), (3, 1));
+}
