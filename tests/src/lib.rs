@@ -116,3 +116,16 @@ pub fn coverage(image: &RgbaImage, background: impl Fn(u32, u32) -> [u8; 3]) -> 
     }
     covered as f64 / (f64::from(image.width()) * f64::from(image.height()))
 }
+
+/// A headless renderer, or `None` (after saying so loudly) when this machine has no adapter and the
+/// tests are not running under CI. Under CI a missing adapter fails the test.
+pub fn renderer_or_skip(test: &str) -> Option<sangam_render::gpu::Renderer> {
+    match sangam_render::gpu::Renderer::new_headless() {
+        Ok(r) => Some(r),
+        Err(e) if adapter_required() => panic!("{test}: no GPU adapter under CI ({e}); install mesa-vulkan-drivers"),
+        Err(e) => {
+            eprintln!("SKIPPED {test}: no GPU adapter ({e}); set CI=1 to make this a failure");
+            None
+        }
+    }
+}

@@ -102,7 +102,13 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
             layer.roads.iter().map(|r| RoadPath { points: r.points.clone(), width: r.width_m }).collect();
         if !roads.is_empty() {
             let (model, w) =
-                extrude::roads_model(&format!("{} roads", layer.id), &roads, DVec2::ZERO, layer.options.roads.color);
+                extrude::roads_model(
+                &format!("{} roads", layer.id),
+                &roads,
+                DVec2::ZERO,
+                layer.options.roads.color,
+                extrude::DEFAULT_ROAD_LIFT,
+            );
             warnings.extend(w.into_iter().map(|w| format!("{}: {w}", layer.path.display())));
             placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
             models.push(model);
