@@ -16,6 +16,13 @@ pub struct Aabb {
     pub max: Vec3,
 }
 
+impl Default for Aabb {
+    /// The empty box.
+    fn default() -> Self {
+        Aabb::EMPTY
+    }
+}
+
 impl Aabb {
     /// An empty box that any point extends.
     pub const EMPTY: Aabb = Aabb { min: Vec3::splat(f32::INFINITY), max: Vec3::splat(f32::NEG_INFINITY) };
@@ -303,5 +310,24 @@ impl Model {
             .flat_map(|m| m.primitives.iter())
             .map(|p| p.indices.len() / 3)
             .sum()
+    }
+
+    /// Bytes held by decoded vertex, index and texture data (what the GPU side would upload).
+    pub fn decoded_bytes(&self) -> usize {
+        let geometry: usize = self
+            .meshes
+            .iter()
+            .flat_map(|m| m.primitives.iter())
+            .map(|p| {
+                p.positions.len() * 12
+                    + p.normals.len() * 12
+                    + p.tangents.as_ref().map_or(0, |t| t.len() * 16)
+                    + p.uv0.len() * 8
+                    + p.uv1.as_ref().map_or(0, |t| t.len() * 8)
+                    + p.colors.as_ref().map_or(0, |c| c.len() * 16)
+                    + p.indices.len() * 4
+            })
+            .sum();
+        geometry + self.textures.iter().map(|t| t.rgba8.len()).sum::<usize>()
     }
 }
