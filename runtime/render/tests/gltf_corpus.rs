@@ -100,7 +100,8 @@ fn validator_corpus() {
                 }
                 let bound = 64 * file_bytes + (64 << 20);
                 if model.decoded_bytes() > bound {
-                    failures.push(format!("{rel}: decoded {} bytes from a {file_bytes}-byte file", model.decoded_bytes()));
+                    failures
+                        .push(format!("{rel}: decoded {} bytes from a {file_bytes}-byte file", model.decoded_bytes()));
                 }
                 if errors > 0 {
                     if model.warnings.is_empty() {

@@ -134,7 +134,9 @@ impl<'r, 'a> Reader<'r, 'a> {
         };
         let offset = to_usize(v.byte_offset.map_or(0, |o| o.0), "byteOffset")?;
         let length = to_usize(v.byte_length.0, "byteLength")?;
-        let end = offset.checked_add(length).ok_or_else(|| format!("bufferView {view}: byteOffset + byteLength overflows"))?;
+        let end = offset
+            .checked_add(length)
+            .ok_or_else(|| format!("bufferView {view}: byteOffset + byteLength overflows"))?;
         let Some(bytes) = data.get(offset..end) else {
             return Err(format!(
                 "bufferView {view} (bytes {offset}..{end}) lies outside buffers[{buffer}] ({} bytes)",
@@ -237,7 +239,8 @@ impl<'r, 'a> Reader<'r, 'a> {
                 return Err(format!("accessor {index}: sparse.indices has an unknown componentType"));
             };
             let isize_ = component_size(ict.0);
-            let (ibytes, _) = self.view_bytes(sparse.indices.buffer_view.value())
+            let (ibytes, _) = self
+                .view_bytes(sparse.indices.buffer_view.value())
                 .map_err(|e| format!("accessor {index}: sparse.indices: {e}"))?;
             let ioff = to_usize(sparse.indices.byte_offset.0, "sparse.indices.byteOffset")?;
             let iend = n
@@ -251,7 +254,8 @@ impl<'r, 'a> Reader<'r, 'a> {
                     ibytes.len()
                 ));
             };
-            let (vbytes, _) = self.view_bytes(sparse.values.buffer_view.value())
+            let (vbytes, _) = self
+                .view_bytes(sparse.values.buffer_view.value())
                 .map_err(|e| format!("accessor {index}: sparse.values: {e}"))?;
             let voff = to_usize(sparse.values.byte_offset.0, "sparse.values.byteOffset")?;
             let vend = n
@@ -276,9 +280,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                     };
                     let dst = i.checked_mul(elem).and_then(|s| Some(s..s.checked_add(elem)?));
                     let Some(slot) = dst.and_then(|r| target.get_mut(r)) else {
-                        return Err(format!(
-                            "accessor {index}: sparse.indices[{k}] = {i} is not below count {count}"
-                        ));
+                        return Err(format!("accessor {index}: sparse.indices[{k}] = {i} is not below count {count}"));
                     };
                     slot.copy_from_slice(value);
                 }
@@ -288,11 +290,7 @@ impl<'r, 'a> Reader<'r, 'a> {
     }
 
     /// Reads accessor `index` as `N`-component float vectors (normalized integers converted).
-    pub(crate) fn read_vecs<const N: usize>(
-        &self,
-        index: usize,
-        budget: &mut Budget,
-    ) -> Result<Vec<[f32; N]>, String>
+    pub(crate) fn read_vecs<const N: usize>(&self, index: usize, budget: &mut Budget) -> Result<Vec<[f32; N]>, String>
     where
         'a: 'r,
     {

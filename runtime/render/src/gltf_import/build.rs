@@ -164,9 +164,10 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
     }
 
     fn info_ref(&mut self, loc: &str, info: &gltf::json::texture::Info) -> Option<TextureRef> {
-        let tt = info.extensions.as_ref().and_then(|e| e.texture_transform.as_ref()).map(|t| {
-            (TextureTransform { offset: t.offset.0, rotation: t.rotation.0, scale: t.scale.0 }, t.tex_coord)
-        });
+        let tt =
+            info.extensions.as_ref().and_then(|e| e.texture_transform.as_ref()).map(|t| {
+                (TextureTransform { offset: t.offset.0, rotation: t.rotation.0, scale: t.scale.0 }, t.tex_coord)
+            });
         self.texture_ref(loc, info.index.value(), info.tex_coord, tt)
     }
 
@@ -177,17 +178,21 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             return None;
         }
         let value = self.raw_value()?;
-        let ext =
-            value.get("materials")?.get(material)?.get(slot)?.get("extensions")?.get("KHR_texture_transform")?;
+        let ext = value.get("materials")?.get(material)?.get(slot)?.get("extensions")?.get("KHR_texture_transform")?;
         let pair = |key: &str, default: [f32; 2]| -> [f32; 2] {
             match ext.get(key).and_then(|v| v.as_array()).map(|a| a.as_slice()) {
-                Some([x, y]) => [x.as_f64().map_or(default[0], |v| v as f32), y.as_f64().map_or(default[1], |v| v as f32)],
+                Some([x, y]) => {
+                    [x.as_f64().map_or(default[0], |v| v as f32), y.as_f64().map_or(default[1], |v| v as f32)]
+                }
                 _ => default,
             }
         };
         let rotation = ext.get("rotation").and_then(|v| v.as_f64()).map_or(0.0, |v| v as f32);
         let tex_coord = ext.get("texCoord").and_then(|v| v.as_u64()).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
-        Some((TextureTransform { offset: pair("offset", [0.0, 0.0]), rotation, scale: pair("scale", [1.0, 1.0]) }, tex_coord))
+        Some((
+            TextureTransform { offset: pair("offset", [0.0, 0.0]), rotation, scale: pair("scale", [1.0, 1.0]) },
+            tex_coord,
+        ))
     }
 
     fn texture_ref(
@@ -207,7 +212,9 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
         }
         let mut tex_coord = tc_override.unwrap_or(tex_coord);
         if tex_coord > 1 {
-            self.warn(format!("{loc}: texCoord {tex_coord} is not supported (only TEXCOORD_0 and _1); TEXCOORD_0 used"));
+            self.warn(format!(
+                "{loc}: texCoord {tex_coord} is not supported (only TEXCOORD_0 and _1); TEXCOORD_0 used"
+            ));
             tex_coord = 0;
         }
         Some(TextureRef { texture: index, tex_coord, transform })
@@ -255,7 +262,10 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             None => Sampler { mipmaps: true, ..Sampler::default() },
         };
         let name = t.name.clone().or_else(|| {
-            self.root.images.get(image).and_then(|i| i.name.clone().or_else(|| i.uri.clone().filter(|u| !u.starts_with("data:"))))
+            self.root
+                .images
+                .get(image)
+                .and_then(|i| i.name.clone().or_else(|| i.uri.clone().filter(|u| !u.starts_with("data:"))))
         });
         match self.image_cache.get(image).cloned().flatten() {
             Some(Ok(first)) => {
@@ -365,7 +375,13 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
     }
 
     /// Reads an optional attribute; problems drop the attribute with a warning.
-    fn optional<const N: usize>(&mut self, loc: &str, name: &str, accessor: Option<usize>, n: usize) -> Option<Vec<[f32; N]>> {
+    fn optional<const N: usize>(
+        &mut self,
+        loc: &str,
+        name: &str,
+        accessor: Option<usize>,
+        n: usize,
+    ) -> Option<Vec<[f32; N]>> {
         let index = accessor?;
         match self.reader.read_vecs::<N>(index, &mut self.geometry) {
             Ok(v) if v.len() == n => Some(v),
@@ -423,7 +439,9 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
                 .read_indices(i.value(), &mut self.geometry)
                 .map_err(|m| Problem::new(format!("{loc}.indices"), m))?,
             None => {
-                self.geometry.charge(u64::from(n_u32) * 4, &format!("{loc} indices")).map_err(|m| Problem::new(loc, m))?;
+                self.geometry
+                    .charge(u64::from(n_u32) * 4, &format!("{loc} indices"))
+                    .map_err(|m| Problem::new(loc, m))?;
                 (0..n_u32).collect()
             }
         };
@@ -531,9 +549,12 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
                         *x = true;
                     }
                 }
-                let roots: Vec<usize> = (0..nodes.len()).filter(|&i| !is_child.get(i).copied().unwrap_or(true)).collect();
+                let roots: Vec<usize> =
+                    (0..nodes.len()).filter(|&i| !is_child.get(i).copied().unwrap_or(true)).collect();
                 if roots.is_empty() && !nodes.is_empty() {
-                    self.warn("nodes: no scene and no root node (every node is a child: a cycle); nothing instanced".into());
+                    self.warn(
+                        "nodes: no scene and no root node (every node is a child: a cycle); nothing instanced".into(),
+                    );
                 }
                 roots
             }
@@ -650,7 +671,11 @@ fn fan_to_list(fan: &[u32]) -> Vec<u32> {
 /// "flat normals" when NORMAL is missing). Indices must already be in range.
 fn flat_normals(p: &mut Primitive, budget: &mut Budget) -> Result<(), String> {
     let corners = p.indices.len();
-    let per_vertex = 12 + 12 + 8 + p.tangents.as_ref().map_or(0, |_| 16) + p.uv1.as_ref().map_or(0, |_| 8)
+    let per_vertex = 12
+        + 12
+        + 8
+        + p.tangents.as_ref().map_or(0, |_| 16)
+        + p.uv1.as_ref().map_or(0, |_| 8)
         + p.colors.as_ref().map_or(0, |_| 16);
     budget.charge((corners as u64).saturating_mul(per_vertex), "flat normals")?;
     fn gather<T: Copy + Default>(src: &[T], idx: &[u32]) -> Vec<T> {

@@ -1,9 +1,9 @@
 //! Cheap checks of parts the importer does not otherwise use, so that a file with problems there
 //! still gets a warning naming them (and users learn what Sangam ignores).
 
+use glam::{Mat4, Quat};
 use gltf::json::accessor::{ComponentType, Type};
 use gltf::json::validation::Checked;
-use glam::{Mat4, Quat};
 
 use super::build::Builder;
 
@@ -38,10 +38,8 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             }
         }
         if !root.cameras.is_empty() {
-            self.warnings.push(format!(
-                "cameras: {} camera(s) ignored (Sangam places its own views)",
-                root.cameras.len()
-            ));
+            self.warnings
+                .push(format!("cameras: {} camera(s) ignored (Sangam places its own views)", root.cameras.len()));
         }
         for (i, v) in root.buffer_views.iter().enumerate() {
             if v.byte_stride.is_some()
@@ -71,7 +69,8 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             if let Some(q) = node.rotation {
                 let len = Quat::from_array(q.0).length();
                 if (len - 1.0).abs() > 1e-3 || !len.is_finite() {
-                    self.warnings.push(format!("nodes[{i}].rotation: not a unit quaternion (length {len}); normalized"));
+                    self.warnings
+                        .push(format!("nodes[{i}].rotation: not a unit quaternion (length {len}); normalized"));
                 }
             }
         }
@@ -129,9 +128,11 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             if a.buffer_view.is_none() && a.byte_offset.is_some() {
                 self.warnings.push(format!("accessors[{i}].byteOffset: given without a bufferView; ignored"));
             }
-            let float_or_u32 = matches!(a.component_type, Checked::Valid(c) if matches!(c.0, ComponentType::F32 | ComponentType::U32));
+            let float_or_u32 =
+                matches!(a.component_type, Checked::Valid(c) if matches!(c.0, ComponentType::F32 | ComponentType::U32));
             if a.normalized && float_or_u32 {
-                self.warnings.push(format!("accessors[{i}].normalized: only allowed for 8- and 16-bit integers; ignored"));
+                self.warnings
+                    .push(format!("accessors[{i}].normalized: only allowed for 8- and 16-bit integers; ignored"));
             }
         }
         for (i, v) in root.buffer_views.iter().enumerate() {
@@ -161,12 +162,22 @@ impl<'r, 'a: 'r> Builder<'r, 'a> {
             }
             for n in &scene.nodes {
                 if is_child.get(n.value()).copied().unwrap_or(false) {
-                    self.warnings.push(format!("scenes: node {} is listed as a root but is a child of another node", n.value()));
+                    self.warnings
+                        .push(format!("scenes: node {} is listed as a root but is a child of another node", n.value()));
                 }
             }
         }
         // Empty top-level arrays cannot be seen in the parsed document; look at the raw JSON.
-        let empty: Vec<&str> = match self.raw_value() {
+        // Cheap pre-filter: without any `[ ]` in the text there is no empty array to find.
+        let maybe_empty = self.json.windows(2).enumerate().any(|(i, w)| {
+            w.first() == Some(&b'[')
+                && self
+                    .json
+                    .get(i + 1..)
+                    .is_some_and(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b']'))
+        });
+        let value = if maybe_empty { self.raw_value() } else { None };
+        let empty: Vec<&str> = match value {
             Some(v) => TOP_LEVEL_ARRAYS
                 .iter()
                 .copied()

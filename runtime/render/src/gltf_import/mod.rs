@@ -56,10 +56,10 @@ use std::path::Path;
 use glam::{Mat4, Vec4};
 
 pub use error::ImportError;
-pub use lint::SUPPORTED_EXTENSIONS;
 pub use images::{
     IMAGE_EXPANSION_ALLOWANCE, MAX_IMAGE_EXPANSION, MAX_TEXTURE_DIMENSION, MAX_TEXTURE_PIXELS, MAX_TOTAL_TEXTURE_BYTES,
 };
+pub use lint::SUPPORTED_EXTENSIONS;
 
 use crate::model::Model;
 

@@ -274,7 +274,8 @@ pub(crate) fn load_buffers<'a>(
                     let fetched = fetch_uri(uri, sandbox, Some(declared))?;
                     *disk_bytes = disk_bytes.saturating_add(fetched.disk_bytes);
                     if fetched.bytes.len() < declared_usize {
-                        let what = if fetched.disk_bytes > 0 || !uri.starts_with("data:") { "file" } else { "data: URI" };
+                        let what =
+                            if fetched.disk_bytes > 0 || !uri.starts_with("data:") { "file" } else { "data: URI" };
                         return Err(format!(
                             "byteLength {declared} is larger than the {what} it references ({} bytes); the data is \
                              truncated or byteLength is wrong",

@@ -50,11 +50,11 @@ fn embed(mut doc: Value, bin: &[u8]) -> Vec<u8> {
 
 fn glb(doc: &Value, bin: &[u8]) -> Vec<u8> {
     let mut json = serde_json::to_vec(doc).expect("serialize test JSON");
-    while json.len() % 4 != 0 {
+    while !json.len().is_multiple_of(4) {
         json.push(b' ');
     }
     let mut bin = bin.to_vec();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let total = 12 + 8 + json.len() + 8 + bin.len();
@@ -208,10 +208,7 @@ fn index_out_of_range_skips_the_primitive() {
         {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR", "byteOffset": 0}
     ));
     let _ = good;
-    doc["meshes"][0]["primitives"]
-        .as_array_mut()
-        .expect("primitives")
-        .push(json!({"attributes": {"POSITION": 0}}));
+    doc["meshes"][0]["primitives"].as_array_mut().expect("primitives").push(json!({"attributes": {"POSITION": 0}}));
     let m = load(&embed(doc, &bin)).expect("one good primitive");
     assert_eq!(m.meshes[0].primitives.len(), 1);
     assert!(m.warnings.iter().any(|w| w.contains("primitives[0].indices: index 7")), "{:?}", m.warnings);
@@ -363,7 +360,8 @@ fn node_cycles_and_deep_hierarchies_terminate() {
         assert!(m.warnings.iter().any(|w| w.contains("no root node")), "{:?}", m.warnings);
     }
     // A chain of 100 nodes is cut at the depth limit.
-    let nodes: Vec<Value> = (0..100).map(|i| if i < 99 { json!({"mesh": 0, "children": [i + 1]}) } else { json!({"mesh": 0}) }).collect();
+    let nodes: Vec<Value> =
+        (0..100).map(|i| if i < 99 { json!({"mesh": 0, "children": [i + 1]}) } else { json!({"mesh": 0}) }).collect();
     doc["nodes"] = Value::Array(nodes);
     let m = load(&embed(doc, &bin)).expect("deep chain loads");
     assert_eq!(m.instances.len(), MAX_NODE_DEPTH);
@@ -372,7 +370,8 @@ fn node_cycles_and_deep_hierarchies_terminate() {
 
 #[test]
 fn empty_and_garbage_input_is_refused() {
-    for bytes in [&b""[..], b"   ", b"{}", b"[]", b"null", b"\xEF\xBB\xBF", b"glTF", b"{\"asset\":{\"version\":\"2.0\""] {
+    for bytes in [&b""[..], b"   ", b"{}", b"[]", b"null", b"\xEF\xBB\xBF", b"glTF", b"{\"asset\":{\"version\":\"2.0\""]
+    {
         let err = load_gltf_from_slice(bytes, None, "empty.gltf").expect_err("must fail");
         assert!(err.to_string().starts_with("empty.gltf: "), "{err}");
     }
