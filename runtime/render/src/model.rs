@@ -311,4 +311,23 @@ impl Model {
             .map(|p| p.indices.len() / 3)
             .sum()
     }
+
+    /// Bytes held by decoded vertex, index and texture data (what the GPU side would upload).
+    pub fn decoded_bytes(&self) -> usize {
+        let geometry: usize = self
+            .meshes
+            .iter()
+            .flat_map(|m| m.primitives.iter())
+            .map(|p| {
+                p.positions.len() * 12
+                    + p.normals.len() * 12
+                    + p.tangents.as_ref().map_or(0, |t| t.len() * 16)
+                    + p.uv0.len() * 8
+                    + p.uv1.as_ref().map_or(0, |t| t.len() * 8)
+                    + p.colors.as_ref().map_or(0, |c| c.len() * 16)
+                    + p.indices.len() * 4
+            })
+            .sum();
+        geometry + self.textures.iter().map(|t| t.rgba8.len()).sum::<usize>()
+    }
 }
