@@ -409,9 +409,12 @@ fn stereo_multiview_and_per_view_passes() {
         return;
     };
     check_stereo(&mut r, false);
-    // And without MSAA (layers rendered directly).
+    // And without MSAA: per-view passes render straight into each layer; multiview into the array.
     let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, force_per_view_passes: true }) else { return };
     check_stereo(&mut r, false);
+    let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, force_per_view_passes: false }) else { return };
+    let multiview = r.uses_multiview(2);
+    check_stereo(&mut r, multiview);
 }
 
 fn checker_texture() -> Texture {
@@ -546,4 +549,106 @@ fn bad_content_is_tolerated() {
     assert!(matches!(r.render(&gpu, &[view], &target), Err(RenderError::InvalidRequest(_))));
     let bad_view = View { fov: Fov { angle_left: 1.0, ..view.fov }, ..view };
     assert!(r.render_to_images(&gpu, &[bad_view], w, h).is_err());
+}
+
+/// A 1x1 tangent-space normal map tilted 45° toward tangent-space +X (`axis == 0`) or +Y (`axis == 1`),
+/// or the opposite way when `sign < 0`.
+fn tilted_normal_map(axis: usize, sign: f32) -> Texture {
+    let mut n = [0.0f32, 0.0, std::f32::consts::FRAC_1_SQRT_2];
+    n[axis] = sign * std::f32::consts::FRAC_1_SQRT_2;
+    let enc = |v: f32| ((v * 0.5 + 0.5) * 255.0).round() as u8;
+    Texture {
+        name: Some("tilted normal".into()),
+        width: 1,
+        height: 1,
+        rgba8: vec![enc(n[0]), enc(n[1]), enc(n[2]), 255],
+        sampler: Sampler::default(),
+    }
+}
+
+/// Normal maps bend the lighting the glTF way (+X along +u, +Y toward decreasing v), both with
+/// vertex tangents and with the derivative-based frame when tangents are absent.
+#[test]
+fn normal_maps_with_and_without_tangents() {
+    let Some(mut r) = renderer() else { return };
+    let (w, h) = (32, 32);
+    let view = camera(DVec3::ZERO, 2.0, w, h);
+    for with_tangents in [true, false] {
+        // axis 0: tangent +X is world +X for our quad; axis 1: tangent +Y is world +Z (UV v grows downward).
+        for (axis, sun) in [(0, Vec3::new(1.0, -0.3, 0.0)), (1, Vec3::new(0.0, -0.3, 1.0))] {
+            let mut lum = Vec::new();
+            for sign in [1.0, -1.0] {
+                let nref = TextureRef { texture: 0, tex_coord: 0, transform: Default::default() };
+                let m = Material {
+                    base_color_factor: [0.8, 0.8, 0.8, 1.0],
+                    metallic_factor: 0.0,
+                    roughness_factor: 1.0,
+                    normal_texture: Some(nref),
+                    ..Default::default()
+                };
+                let mut model = quad(4.0, m, vec![tilted_normal_map(axis, sign)]);
+                if with_tangents {
+                    let prim = &mut model.meshes[0].primitives[0];
+                    prim.tangents = Some(vec![[1.0, 0.0, 0.0, 1.0]; prim.positions.len()]);
+                }
+                let environment = Environment { sun_direction: sun.normalize(), ..Environment::default() };
+                let scene = Scene { models: vec![model], placements: vec![Placement::at(0, DVec3::ZERO)], environment };
+                let (images, _) = render(&mut r, &scene, &[view], w, h);
+                let c = px(&images[0], w / 2, h / 2);
+                lum.push(0.2126 * c[0] as f64 + 0.7152 * c[1] as f64 + 0.0722 * c[2] as f64);
+            }
+            assert!(
+                lum[0] > lum[1] + 40.0,
+                "tangents {with_tangents}, axis {axis}: tilt toward the sun {} should be brighter than away {}",
+                lum[0],
+                lum[1]
+            );
+        }
+    }
+}
+
+/// Single-sided geometry seen from behind is culled; double-sided geometry is drawn and lit with
+/// the flipped normal.
+#[test]
+fn double_sided_and_back_face_culling() {
+    let Some(mut r) = renderer() else { return };
+    let (w, h) = (32, 32);
+    // Camera north of the quad looking south: it sees the back face.
+    let view = View::look_at(DVec3::new(0.0, 2.0, 0.0), DVec3::ZERO, DVec3::Z, Fov::symmetric(1.0, 1.0));
+    let environment = Environment { sun_direction: Vec3::new(0.0, 1.0, 0.3).normalize(), ..Environment::default() };
+    let mut seen = Vec::new();
+    for double_sided in [false, true] {
+        let m = Material {
+            base_color_factor: [0.9, 0.1, 0.1, 1.0],
+            metallic_factor: 0.0,
+            roughness_factor: 0.8,
+            double_sided,
+            ..Default::default()
+        };
+        let scene =
+            Scene { models: vec![quad(4.0, m, vec![])], placements: vec![Placement::at(0, DVec3::ZERO)], environment };
+        let (images, _) = render(&mut r, &scene, &[view], w, h);
+        seen.push(px(&images[0], w / 2, h / 2));
+    }
+    assert!(seen[0][2] > seen[0][0], "single-sided back face is culled (sky shows): {:?}", seen[0]);
+    // Lit from the viewer's side through the flipped normal: clearly red and bright.
+    assert!(seen[1][0] > 150 && seen[1][0] > seen[1][2] + 80, "double-sided back face is drawn and lit: {:?}", seen[1]);
+}
+
+/// Vertex colours multiply the base colour.
+#[test]
+fn vertex_colors_multiply_base_color() {
+    let Some(mut r) = renderer() else { return };
+    let (w, h) = (32, 32);
+    let mut model = quad(4.0, unlit([1.0, 0.5, 1.0, 1.0]), vec![]);
+    let prim = &mut model.meshes[0].primitives[0];
+    prim.colors = Some(vec![[0.5, 1.0, 0.0, 1.0]; prim.positions.len()]);
+    let scene = Scene {
+        models: vec![model],
+        placements: vec![Placement::at(0, DVec3::ZERO)],
+        environment: Environment::default(),
+    };
+    let (images, _) = render(&mut r, &scene, &[camera(DVec3::ZERO, 2.0, w, h)], w, h);
+    let c = px(&images[0], w / 2, h / 2);
+    assert!((c[0] as i32 - 188).abs() <= 2 && (c[1] as i32 - 188).abs() <= 2 && c[2] < 3, "{c:?}");
 }

@@ -206,14 +206,18 @@ fn fs_main(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) ve
             t = normalize(in.tangent.xyz - n * dot(n, in.tangent.xyz));
             b = cross(n, t) * sign(in.tangent.w);
         } else {
-            // Cotangent frame from screen-space derivatives.
+            // Cotangent frame from screen-space derivatives. The formula gives +u / +v directions when
+            // dpdx x dpdy points along n; framebuffer y points down here, so take that orientation
+            // into account with `s`. glTF's bitangent (tangent-space +Y) points along -v because UVs
+            // start top-left.
             let dp2perp = cross(dp2, n);
             let dp1perp = cross(n, dp1);
             let tt = dp2perp * duv1.x + dp1perp * duv2.x;
             let bb = dp2perp * duv1.y + dp1perp * duv2.y;
-            let inv = inverseSqrt(max(max(dot(tt, tt), dot(bb, bb)), 1e-20));
+            let s = select(-1.0, 1.0, dot(cross(dp1, dp2), n) >= 0.0);
+            let inv = s * inverseSqrt(max(max(dot(tt, tt), dot(bb, bb)), 1e-20));
             t = tt * inv;
-            b = bb * inv;
+            b = -bb * inv;
         }
         var tn = n_s.xyz * 2.0 - vec3<f32>(1.0);
         tn = vec3<f32>(tn.xy * material.pbr.z, tn.z);
