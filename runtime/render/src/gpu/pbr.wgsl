@@ -125,9 +125,10 @@ fn normal_matrix(m: mat3x3<f32>) -> mat3x3<f32> {
 fn vs_main(v: VertexIn, inst: InstanceIn VIEW_INDEX_PARAM) -> VertexOut {
     let vi = min(VIEW_INDEX_EXPR, MAX_VIEWS - 1u);
     let world_from_model = mat4x4<f32>(inst.c0, inst.c1, inst.c2, inst.c3);
-    let m = world_from_model * submesh.model_from_mesh;
-    let world = m * vec4<f32>(v.position, 1.0);
-    let m3 = mat3x3<f32>(m[0].xyz, m[1].xyz, m[2].xyz);
+    let s = submesh.model_from_mesh;
+    // Two matrix-vector products are cheaper per vertex than a matrix-matrix product.
+    let world = world_from_model * (s * vec4<f32>(v.position, 1.0));
+    let m3 = mat3x3<f32>(inst.c0.xyz, inst.c1.xyz, inst.c2.xyz) * mat3x3<f32>(s[0].xyz, s[1].xyz, s[2].xyz);
     var out: VertexOut;
     out.clip = frame.views[vi].view_proj * world;
     out.world_pos = world.xyz;
