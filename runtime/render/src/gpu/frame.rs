@@ -205,7 +205,7 @@ impl Renderer {
         let mv_mask = if multiview { NonZeroU32::new((1u32 << n) - 1) } else { None };
         let key = PipelineKey { format, samples, multiview: mv_mask };
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        self.pipelines(key);
+        self.ensure_pipelines(key, &scene.classes);
 
         // Camera-relative view data, all computed in f64.
         let reference = views.iter().map(|v| v.position).sum::<DVec3>() / n as f64;
@@ -283,7 +283,7 @@ impl Renderer {
                         r
                     };
                     for (di, d) in model.draws.iter().enumerate() {
-                        if model.materials[d.material].class.blend {
+                        if d.class.blend {
                             let c = m64.transform_point3(d.bounds.center().as_dvec3());
                             blend.push(BlendItem { distance2: c.length_squared(), model: mi, draw: di, instance });
                         }
@@ -471,13 +471,13 @@ impl DrawContext<'_> {
             pass.set_index_buffer(ib.slice(..), wgpu::IndexFormat::Uint32);
             for d in &model.draws {
                 let material = &model.materials[d.material];
-                if material.class.blend {
+                if d.class.blend {
                     continue;
                 }
-                if current_pipeline != Some(material.class) {
-                    let Some(p) = self.pipelines.get(&material.class) else { continue };
+                if current_pipeline != Some(d.class) {
+                    let Some(p) = self.pipelines.get(&d.class) else { continue };
                     pass.set_pipeline(p);
-                    current_pipeline = Some(material.class);
+                    current_pipeline = Some(d.class);
                 }
                 if current_material != Some((batch.model, d.material)) {
                     pass.set_bind_group(1, &material.bind_group, &[]);
@@ -504,10 +504,10 @@ impl DrawContext<'_> {
             }
             let d = &model.draws[item.draw];
             let material = &model.materials[d.material];
-            if current_pipeline != Some(material.class) {
-                let Some(p) = self.pipelines.get(&material.class) else { continue };
+            if current_pipeline != Some(d.class) {
+                let Some(p) = self.pipelines.get(&d.class) else { continue };
                 pass.set_pipeline(p);
-                current_pipeline = Some(material.class);
+                current_pipeline = Some(d.class);
             }
             if current_material != Some((item.model, d.material)) {
                 pass.set_bind_group(1, &material.bind_group, &[]);

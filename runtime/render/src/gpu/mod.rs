@@ -217,6 +217,8 @@ pub(crate) struct Layouts {
 pub(crate) struct Pipelines {
     pub mesh: HashMap<PipelineClass, wgpu::RenderPipeline>,
     pub sky: wgpu::RenderPipeline,
+    /// Shader modules by feature bits.
+    pub modules: HashMap<u8, wgpu::ShaderModule>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -491,9 +493,24 @@ impl Renderer {
         Ok(images)
     }
 
-    pub(crate) fn pipelines(&mut self, key: PipelineKey) -> &Pipelines {
+    /// Creates (once) the sky pipeline and the mesh pipelines of `classes` for `key`.
+    pub(crate) fn ensure_pipelines(&mut self, key: PipelineKey, classes: &[PipelineClass]) {
         let Renderer { pipelines, device, layouts, .. } = self;
-        pipelines.entry(key).or_insert_with(|| create_pipelines(device, layouts, key))
+        let entry = pipelines.entry(key).or_insert_with(|| Pipelines {
+            mesh: HashMap::new(),
+            sky: create_sky_pipeline(device, layouts, key),
+            modules: HashMap::new(),
+        });
+        for class in classes {
+            if !entry.mesh.contains_key(class) {
+                let module = entry
+                    .modules
+                    .entry(class.features)
+                    .or_insert_with(|| create_module(device, key.multiview.is_some(), class.features));
+                let pipeline = create_mesh_pipeline(device, layouts, key, *class, module);
+                entry.mesh.insert(*class, pipeline);
+            }
+        }
     }
 }
 
@@ -553,22 +570,63 @@ fn create_layouts(device: &wgpu::Device) -> Layouts {
     Layouts { frame, material, submesh, mesh_pipeline, sky_pipeline }
 }
 
-/// WGSL source with the view-index markers substituted.
-pub(crate) fn shader_source(multiview: bool) -> String {
+/// WGSL source with the view-index markers substituted and `//#if FEATURE` / `//#else` /
+/// `//#endif` blocks resolved for the [`upload::features`] bits.
+pub(crate) fn shader_source(multiview: bool, feature_bits: u8) -> String {
     let src = include_str!("pbr.wgsl");
-    if multiview {
+    let src = if multiview {
         src.replace("VIEW_INDEX_PARAM", ", @builtin(view_index) view_index: u32")
             .replace("VIEW_INDEX_EXPR", "view_index")
     } else {
         src.replace("VIEW_INDEX_PARAM", "").replace("VIEW_INDEX_EXPR", "pass_data.view_index")
+    };
+    // A normal map needs the UVs.
+    let feature_bits = if feature_bits & upload::features::NORMAL_MAP != 0 {
+        feature_bits | upload::features::TEXTURED
+    } else {
+        feature_bits
+    };
+    let enabled = |name: &str| upload::features::NAMES.iter().any(|(bit, n)| *n == name && feature_bits & bit != 0);
+    let mut out = String::with_capacity(src.len());
+    // Stack of (this block's condition, whether the enclosing blocks are active).
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let mut active = true;
+    for line in src.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("//#if ") {
+            let cond = enabled(name.trim());
+            stack.push((cond, active));
+            active = active && cond;
+        } else if t == "//#else" {
+            if let Some(&(cond, outer)) = stack.last() {
+                active = outer && !cond;
+            }
+        } else if t == "//#endif" {
+            if let Some((_, outer)) = stack.pop() {
+                active = outer;
+            }
+        } else if active {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
+    out
 }
 
-fn create_pipelines(device: &wgpu::Device, layouts: &Layouts, key: PipelineKey) -> Pipelines {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+fn create_module(device: &wgpu::Device, multiview: bool, feature_bits: u8) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("sangam pbr.wgsl"),
-        source: wgpu::ShaderSource::Wgsl(shader_source(key.multiview.is_some()).into()),
-    });
+        source: wgpu::ShaderSource::Wgsl(shader_source(multiview, feature_bits).into()),
+    })
+}
+
+fn create_mesh_pipeline(
+    device: &wgpu::Device,
+    layouts: &Layouts,
+    key: PipelineKey,
+    class: PipelineClass,
+    module: &wgpu::ShaderModule,
+) -> wgpu::RenderPipeline {
     let vertex_attrs = wgpu::vertex_attr_array![
         0 => Float32x3, 1 => Float32x3, 2 => Float32x4, 3 => Float32x2, 4 => Float32x2, 5 => Float32x4
     ];
@@ -585,51 +643,49 @@ fn create_pipelines(device: &wgpu::Device, layouts: &Layouts, key: PipelineKey) 
             attributes: &instance_attrs,
         }),
     ];
+    let blend = class.blend;
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(if blend { "sangam blend pipeline" } else { "sangam opaque pipeline" }),
+        layout: Some(&layouts.mesh_pipeline),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &buffers,
+        },
+        primitive: wgpu::PrimitiveState {
+            topology: wgpu::PrimitiveTopology::TriangleList,
+            front_face: wgpu::FrontFace::Ccw,
+            cull_mode: if class.double_sided { None } else { Some(wgpu::Face::Back) },
+            ..Default::default()
+        },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(!blend),
+            depth_compare: Some(wgpu::CompareFunction::GreaterEqual),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: wgpu::MultisampleState { count: key.samples, mask: !0, alpha_to_coverage_enabled: false },
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some("fs_main"),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format: key.format,
+                blend: blend.then_some(wgpu::BlendState::ALPHA_BLENDING),
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: key.multiview,
+        cache: None,
+    })
+}
+
+fn create_sky_pipeline(device: &wgpu::Device, layouts: &Layouts, key: PipelineKey) -> wgpu::RenderPipeline {
+    let module = create_module(device, key.multiview.is_some(), 0);
     let multisample = wgpu::MultisampleState { count: key.samples, mask: !0, alpha_to_coverage_enabled: false };
-    let mut mesh = HashMap::new();
-    for blend in [false, true] {
-        for double_sided in [false, true] {
-            let class = PipelineClass { blend, double_sided };
-            let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(if blend { "sangam blend pipeline" } else { "sangam opaque pipeline" }),
-                layout: Some(&layouts.mesh_pipeline),
-                vertex: wgpu::VertexState {
-                    module: &module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &buffers,
-                },
-                primitive: wgpu::PrimitiveState {
-                    topology: wgpu::PrimitiveTopology::TriangleList,
-                    front_face: wgpu::FrontFace::Ccw,
-                    cull_mode: if double_sided { None } else { Some(wgpu::Face::Back) },
-                    ..Default::default()
-                },
-                depth_stencil: Some(wgpu::DepthStencilState {
-                    format: DEPTH_FORMAT,
-                    depth_write_enabled: Some(!blend),
-                    depth_compare: Some(wgpu::CompareFunction::GreaterEqual),
-                    stencil: Default::default(),
-                    bias: Default::default(),
-                }),
-                multisample,
-                fragment: Some(wgpu::FragmentState {
-                    module: &module,
-                    entry_point: Some("fs_main"),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: key.format,
-                        blend: blend.then_some(wgpu::BlendState::ALPHA_BLENDING),
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: key.multiview,
-                cache: None,
-            });
-            mesh.insert(class, pipeline);
-        }
-    }
-    let sky = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some("sangam sky pipeline"),
         layout: Some(&layouts.sky_pipeline),
         vertex: wgpu::VertexState {
@@ -659,6 +715,27 @@ fn create_pipelines(device: &wgpu::Device, layouts: &Layouts, key: PipelineKey) 
         }),
         multiview_mask: key.multiview,
         cache: None,
-    });
-    Pipelines { mesh, sky }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every feature combination, with and without multiview, is valid WGSL.
+    #[test]
+    fn every_shader_variant_validates() {
+        for multiview in [false, true] {
+            for bits in 0..8u8 {
+                let src = shader_source(multiview, bits);
+                let module = wgpu::naga::front::wgsl::parse_str(&src)
+                    .unwrap_or_else(|e| panic!("features {bits}, multiview {multiview}: {}", e.emit_to_string(&src)));
+                let caps = wgpu::naga::valid::Capabilities::all();
+                wgpu::naga::valid::Validator::new(wgpu::naga::valid::ValidationFlags::all(), caps)
+                    .validate(&module)
+                    .unwrap_or_else(|e| panic!("features {bits}, multiview {multiview}: {e:?}"));
+                assert!(!src.lines().any(|l| l.trim().starts_with("//#")), "preprocessor directives left");
+            }
+        }
+    }
 }

@@ -4,6 +4,8 @@
 // The host substitutes two markers before compiling:
 //   VIEW_INDEX_PARAM  -> ", @builtin(view_index) view_index: u32" for multiview pipelines, else "".
 //   VIEW_INDEX_EXPR   -> "view_index" for multiview pipelines, else "pass_data.view_index".
+// Blocks between `//#if NAME` and `//#endif` (with optional `//#else`) are kept only for draws with
+// that feature (TEXTURED, NORMAL_MAP, COLORS), so plain materials pay for no unused varyings or samples.
 // All positions reaching the GPU are relative to a per-frame reference point (the mean eye position),
 // so they stay small and f32 is precise even at city or projected-CRS scale.
 
@@ -99,11 +101,17 @@ struct VertexOut {
     @builtin(position) clip: vec4<f32>,
     @location(0) world_pos: vec3<f32>,
     @location(1) normal: vec3<f32>,
-    @location(2) tangent: vec4<f32>,
-    @location(3) uv0: vec2<f32>,
-    @location(4) uv1: vec2<f32>,
-    @location(5) color: vec4<f32>,
     @location(6) @interpolate(flat) view: u32,
+//#if NORMAL_MAP
+    @location(2) tangent: vec4<f32>,
+//#endif
+//#if TEXTURED
+    // uv0 in xy, uv1 in zw.
+    @location(3) uv: vec4<f32>,
+//#endif
+//#if COLORS
+    @location(5) color: vec4<f32>,
+//#endif
 };
 
 // Transpose of the adjugate of m: transforms normals correctly for any invertible m (up to scale).
@@ -117,18 +125,24 @@ fn normal_matrix(m: mat3x3<f32>) -> mat3x3<f32> {
 fn vs_main(v: VertexIn, inst: InstanceIn VIEW_INDEX_PARAM) -> VertexOut {
     let vi = min(VIEW_INDEX_EXPR, MAX_VIEWS - 1u);
     let world_from_model = mat4x4<f32>(inst.c0, inst.c1, inst.c2, inst.c3);
-    let m = world_from_model * submesh.model_from_mesh;
-    let world = m * vec4<f32>(v.position, 1.0);
-    let m3 = mat3x3<f32>(m[0].xyz, m[1].xyz, m[2].xyz);
+    let s = submesh.model_from_mesh;
+    // Two matrix-vector products are cheaper per vertex than a matrix-matrix product.
+    let world = world_from_model * (s * vec4<f32>(v.position, 1.0));
+    let m3 = mat3x3<f32>(inst.c0.xyz, inst.c1.xyz, inst.c2.xyz) * mat3x3<f32>(s[0].xyz, s[1].xyz, s[2].xyz);
     var out: VertexOut;
     out.clip = frame.views[vi].view_proj * world;
     out.world_pos = world.xyz;
     out.normal = normal_matrix(m3) * v.normal;
-    out.tangent = vec4<f32>(m3 * v.tangent.xyz, v.tangent.w);
-    out.uv0 = v.uv0;
-    out.uv1 = v.uv1;
-    out.color = v.color;
     out.view = vi;
+//#if NORMAL_MAP
+    out.tangent = vec4<f32>(m3 * v.tangent.xyz, v.tangent.w);
+//#endif
+//#if TEXTURED
+    out.uv = vec4<f32>(v.uv0, v.uv1);
+//#endif
+//#if COLORS
+    out.color = v.color;
+//#endif
     return out;
 }
 
@@ -168,24 +182,33 @@ fn tone_map(x: vec3<f32>) -> vec3<f32> {
 
 @fragment
 fn fs_main(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) vec4<f32> {
-    let uv_base = transform_uv(material.uv[0], in.uv0, in.uv1);
-    let uv_mr = transform_uv(material.uv[1], in.uv0, in.uv1);
-    let uv_n = transform_uv(material.uv[2], in.uv0, in.uv1);
-    let uv_o = transform_uv(material.uv[3], in.uv0, in.uv1);
-    let uv_e = transform_uv(material.uv[4], in.uv0, in.uv1);
-
+    var base_s = vec4<f32>(1.0);
+    var mr_s = vec4<f32>(1.0);
+    var o_s = vec4<f32>(1.0);
+    var e_s = vec4<f32>(1.0);
+//#if TEXTURED
     // Derivatives and samples first, in uniform control flow.
+    let uv0 = in.uv.xy;
+    let uv1 = in.uv.zw;
+    base_s = textureSample(base_color_tex, base_color_smp, transform_uv(material.uv[0], uv0, uv1));
+    mr_s = textureSample(mr_tex, mr_smp, transform_uv(material.uv[1], uv0, uv1));
+    o_s = textureSample(occlusion_tex, occlusion_smp, transform_uv(material.uv[3], uv0, uv1));
+    e_s = textureSample(emissive_tex, emissive_smp, transform_uv(material.uv[4], uv0, uv1));
+//#endif
+//#if NORMAL_MAP
+    let uv_n = transform_uv(material.uv[2], uv0, uv1);
+    let n_s = textureSample(normal_tex, normal_smp, uv_n);
     let dp1 = dpdx(in.world_pos);
     let dp2 = dpdy(in.world_pos);
     let duv1 = dpdx(uv_n);
     let duv2 = dpdy(uv_n);
-    let base_s = textureSample(base_color_tex, base_color_smp, uv_base);
-    let mr_s = textureSample(mr_tex, mr_smp, uv_mr);
-    let n_s = textureSample(normal_tex, normal_smp, uv_n);
-    let o_s = textureSample(occlusion_tex, occlusion_smp, uv_o);
-    let e_s = textureSample(emissive_tex, emissive_smp, uv_e);
+//#endif
+    var vertex_color = vec4<f32>(1.0);
+//#if COLORS
+    vertex_color = in.color;
+//#endif
 
-    let base = material.base_color * base_s * in.color;
+    let base = material.base_color * base_s * vertex_color;
     let mode = material.alpha.y;
     if (mode > 0.5 && mode < 1.5 && base.a < material.alpha.x) {
         discard;
@@ -199,7 +222,8 @@ fn fs_main(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) ve
     if (!front && material.alpha.w > 0.5) {
         n = -n;
     }
-    if (material.flags.x > 0.5) {
+//#if NORMAL_MAP
+    {
         var t: vec3<f32>;
         var b: vec3<f32>;
         if (in.tangent.w != 0.0) {
@@ -226,6 +250,7 @@ fn fs_main(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) ve
             n = normalize(mapped);
         }
     }
+//#endif
 
     let metallic = clamp(material.pbr.x * mr_s.b, 0.0, 1.0);
     let rough = clamp(material.pbr.y * mr_s.g, 0.03, 1.0);

@@ -39,11 +39,25 @@ pub(crate) struct MaterialUniform {
     uv: [[f32; 8]; 5],
 }
 
+/// Shader feature bits: each removes work (varyings, texture samples) from draws that lack it.
+pub(crate) mod features {
+    /// The material samples at least one texture (UV varyings, texture fetches).
+    pub const TEXTURED: u8 = 1;
+    /// The material has a normal map (tangent varying, TBN).
+    pub const NORMAL_MAP: u8 = 2;
+    /// The primitive has vertex colours.
+    pub const COLORS: u8 = 4;
+    /// Every feature, in shader-preprocessor names.
+    pub const NAMES: [(u8, &str); 3] = [(TEXTURED, "TEXTURED"), (NORMAL_MAP, "NORMAL_MAP"), (COLORS, "COLORS")];
+}
+
 /// Which pipeline a draw uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PipelineClass {
     pub blend: bool,
     pub double_sided: bool,
+    /// [`features`] bits.
+    pub features: u8,
 }
 
 /// One uploaded material.
@@ -60,6 +74,8 @@ pub(crate) struct DrawItem {
     pub base_vertex: i32,
     /// Index into [`GpuModel::materials`].
     pub material: usize,
+    /// The pipeline: the material's class plus the primitive's vertex-colour feature.
+    pub class: PipelineClass,
     /// Dynamic offset into the scene's sub-mesh uniform buffer.
     pub submesh_offset: u32,
     /// Bounds in model space (after the mesh instance transform).
@@ -98,6 +114,8 @@ pub struct GpuScene {
     pub(crate) environment: Environment,
     pub(crate) submesh_bind_group: wgpu::BindGroup,
     pub(crate) warnings: Vec<String>,
+    /// Every pipeline class some draw uses (pipelines are compiled on first use).
+    pub(crate) classes: Vec<PipelineClass>,
 }
 
 impl GpuScene {
@@ -317,7 +335,14 @@ impl Renderer {
         if let Some(err) = pollster::block_on(scope.pop()) {
             return Err(RenderError::Wgpu { operation: "uploading the scene", message: err.to_string() });
         }
+        let mut classes: Vec<PipelineClass> = Vec::new();
+        for d in models.iter().flat_map(|m| m.draws.iter()) {
+            if !classes.contains(&d.class) {
+                classes.push(d.class);
+            }
+        }
         Ok(GpuScene {
+            classes,
             models,
             placements: scene.placements.clone(),
             environment: scene.environment,
@@ -429,18 +454,23 @@ impl Renderer {
                 submesh_data.resize(offset as usize + align as usize, 0);
                 let tris = (range.0.len() / 3) as u64;
                 triangles += tris;
+                let mut class = materials[material].class;
+                if prim.colors.is_some() {
+                    class.features |= features::COLORS;
+                }
                 draws.push(DrawItem {
                     indices: range.0,
                     base_vertex: range.1,
                     material,
+                    class,
                     submesh_offset: offset,
                     bounds: item_bounds,
                 });
             }
         }
         // Opaque first (grouped by material), then blended.
-        draws.sort_by_key(|d| (materials[d.material].class.blend, d.material));
-        let has_blend = draws.iter().any(|d| materials[d.material].class.blend);
+        draws.sort_by_key(|d| (d.class.blend, d.material));
+        let has_blend = draws.iter().any(|d| d.class.blend);
         let vertex_buffer = (!vertices.is_empty()).then(|| {
             self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(&format!("{name} vertices")),
@@ -521,7 +551,18 @@ impl Renderer {
                 wgpu::BindGroupEntry { binding: 10, resource: wgpu::BindingResource::Sampler(&emissive.1) },
             ],
         });
-        let class = PipelineClass { blend: m.alpha_mode == AlphaMode::Blend, double_sided: m.double_sided };
+        let mut feature_bits = 0;
+        if base.2 || mr.2 || normal.2 || occlusion.2 || emissive.2 {
+            feature_bits |= features::TEXTURED;
+        }
+        if normal.2 {
+            feature_bits |= features::NORMAL_MAP;
+        }
+        let class = PipelineClass {
+            blend: m.alpha_mode == AlphaMode::Blend,
+            double_sided: m.double_sided,
+            features: feature_bits,
+        };
         GpuMaterial { bind_group, class }
     }
 }
