@@ -78,7 +78,9 @@ pub fn check_golden(name: &str, image: &RgbaImage, tol: Tolerance) -> Result<Ima
         return Ok(ImageDiff { mean_abs: 0.0, changed_fraction: 0.0 });
     }
     let golden = image::open(&path)
-        .map_err(|e| format!("golden image {} is missing or unreadable ({e}); run with SANGAM_BLESS=1", path.display()))?
+        .map_err(|e| {
+            format!("golden image {} is missing or unreadable ({e}); run with SANGAM_BLESS=1", path.display())
+        })?
         .to_rgba8();
     let failure_path = workspace_root().join("target/golden-failures").join(format!("{name}.png"));
     let diff = diff_images(&golden, image).ok_or_else(|| {

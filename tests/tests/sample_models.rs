@@ -18,7 +18,8 @@ fn model(name: &str) -> PathBuf {
 fn render(renderer: &mut sangam_render::gpu::Renderer, name: &str) -> RgbaImage {
     let request = RenderRequest { input: model(name), bookmark: None, size: SIZE, stereo: false };
     let prepared = headless::prepare(&request).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-    let mut shots = headless::render_prepared(renderer, &prepared, SIZE, false).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let mut shots =
+        headless::render_prepared(renderer, &prepared, SIZE, false).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     let shot = shots.remove(0);
     let _ = std::fs::create_dir_all(workspace_root().join("target/sample-renders"));
     let _ = shot.image.save(workspace_root().join("target/sample-renders").join(format!("{name}.png")));
@@ -38,8 +39,8 @@ fn covered_mean(img: &RgbaImage) -> [f64; 3] {
     for (_, y, p) in img.enumerate_pixels() {
         let bg = img.get_pixel(0, y).0;
         if (0..3).any(|c| p.0[c].abs_diff(bg[c]) > 40) {
-            for c in 0..3 {
-                sum[c] += f64::from(p.0[c]);
+            for (s, v) in sum.iter_mut().zip(p.0) {
+                *s += f64::from(v);
             }
             n += 1.0;
         }

@@ -65,7 +65,10 @@ fn main() -> ExitCode {
 
 /// The workspace root (the folder holding the top-level Cargo.toml).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one folder below the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one folder below the workspace root")
+        .to_path_buf()
 }
 
 /// Runs `cargo ARGS` in the workspace root, failing with the step's name when it fails.

@@ -64,7 +64,9 @@ pub fn ensure_wasm_target() -> Result<()> {
     }
     let cmd = format!("rustup target add {WASM_TARGET}");
     if !is_root() && !rustup_home_writable() {
-        bail!("the Rust target {WASM_TARGET} (for plugins) is not installed.\n  Run: {cmd}\n  then run this task again.");
+        bail!(
+            "the Rust target {WASM_TARGET} (for plugins) is not installed.\n  Run: {cmd}\n  then run this task again."
+        );
     }
     eprintln!("xtask: installing the Rust target for plugins: {cmd}");
     run_shell("rustup", &["target", "add", WASM_TARGET])

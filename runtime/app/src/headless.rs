@@ -66,7 +66,8 @@ pub fn prepare(request: &RenderRequest) -> Result<Prepared> {
         for w in &model.warnings {
             tracing::warn!("{}: {w}", request.input.display());
         }
-        let name = request.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let name =
+            request.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
         let view = framing::view_for_model(&model, aspect);
         return Ok(Prepared { scene: framing::scene_for_model(model), cameras: vec![(name, view)] });
     }
@@ -88,10 +89,7 @@ pub fn prepare(request: &RenderRequest) -> Result<Prepared> {
             vec![name.to_string()]
         }
     };
-    let cameras = chosen
-        .into_iter()
-        .filter_map(|name| site.bookmark_view(&name, aspect).map(|v| (name, v)))
-        .collect();
+    let cameras = chosen.into_iter().filter_map(|name| site.bookmark_view(&name, aspect).map(|v| (name, v))).collect();
     Ok(Prepared { scene: site.scene, cameras })
 }
 
@@ -103,13 +101,22 @@ pub fn render(request: &RenderRequest) -> Result<Vec<Shot>> {
 }
 
 /// Renders prepared cameras with an existing renderer.
-pub fn render_prepared(renderer: &mut Renderer, prepared: &Prepared, size: ShotSize, stereo: bool) -> Result<Vec<Shot>> {
+pub fn render_prepared(
+    renderer: &mut Renderer,
+    prepared: &Prepared,
+    size: ShotSize,
+    stereo: bool,
+) -> Result<Vec<Shot>> {
     let gpu_scene = renderer.upload(&prepared.scene)?;
     let mut shots = Vec::with_capacity(prepared.cameras.len());
     for (name, view) in &prepared.cameras {
-        let views = if stereo { View::stereo_pair(view, DEFAULT_IPD_M).to_vec() } else { vec![view.clone()] };
+        let views = if stereo { View::stereo_pair(view, DEFAULT_IPD_M).to_vec() } else { vec![*view] };
         let images = renderer.render_to_images(&gpu_scene, &views, size.width, size.height)?;
-        let image = if stereo { side_by_side(&images) } else { images.into_iter().next().context("renderer returned no image")? };
+        let image = if stereo {
+            side_by_side(&images)
+        } else {
+            images.into_iter().next().context("renderer returned no image")?
+        };
         shots.push(Shot { name: name.clone(), image });
     }
     Ok(shots)

@@ -57,7 +57,8 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let informational = matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion);
+            let informational =
+                matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion);
             let _ = e.print();
             return if informational { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
@@ -102,7 +103,8 @@ fn run(cli: Cli) -> Result<()> {
                 }
             } else if let Some(shot) = shots.first() {
                 if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("could not create {}", parent.display()))?;
                 }
                 shot.image.save(&output).with_context(|| {
                     format!("could not write {} (the file name must end in .png)", output.display())

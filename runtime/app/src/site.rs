@@ -12,6 +12,9 @@ use sangam_render::gltf_import::{self, ImportError};
 use sangam_render::scene::{Environment, Fov, Placement, Scene, View};
 use sangam_twin::scene::{Scene as TwinScene, SceneError};
 
+/// Fraction of light the ground bounces back up into the ambient's lower hemisphere.
+const GROUND_BOUNCE: f32 = 0.35;
+
 /// Near plane of bookmark cameras, metres (reverse-Z keeps precision far away).
 const BOOKMARK_NEAR_M: f32 = 0.1;
 
@@ -20,7 +23,7 @@ const BOOKMARK_NEAR_M: f32 = 0.1;
 pub enum SiteError {
     /// The scene file is invalid.
     #[error(transparent)]
-    Scene(#[from] SceneError),
+    Scene(#[from] Box<SceneError>),
     /// A glTF asset the scene names could not be imported.
     #[error("{scene}: asset `{asset}` ({path}) could not be imported: {source}")]
     Asset {
@@ -32,7 +35,7 @@ pub enum SiteError {
         path: PathBuf,
         /// What went wrong.
         #[source]
-        source: ImportError,
+        source: Box<ImportError>,
     },
 }
 
@@ -48,7 +51,7 @@ pub struct Site {
 
 /// Loads a scene file and builds its render scene.
 pub fn load(path: &Path) -> Result<Site, SiteError> {
-    let twin = TwinScene::load(path)?;
+    let twin = TwinScene::load(path).map_err(Box::new)?;
     build(twin)
 }
 
@@ -65,7 +68,7 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
             scene: twin.path.clone(),
             asset: asset.id.clone(),
             path: asset.path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         warnings.extend(model.warnings.iter().map(|w| format!("{}: {w}", asset.path.display())));
         asset_model.push(models.len());
@@ -101,8 +104,7 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
         let roads: Vec<RoadPath> =
             layer.roads.iter().map(|r| RoadPath { points: r.points.clone(), width: r.width_m }).collect();
         if !roads.is_empty() {
-            let (model, w) =
-                extrude::roads_model(
+            let (model, w) = extrude::roads_model(
                 &format!("{} roads", layer.id),
                 &roads,
                 DVec2::ZERO,
@@ -124,7 +126,8 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
     let environment = Environment {
         sun_direction: env.sun_direction().as_vec3(),
         sky_color: Vec3::from_array(env.sky_color),
-        ground_color: Vec3::from_array(env.ground_color),
+        // The lower hemisphere of the ambient is light bounced off the ground: its colour times an albedo.
+        ground_color: Vec3::from_array(env.ground_color) * GROUND_BOUNCE,
         ..Environment::default()
     };
     Ok(Site { twin, scene: Scene { models, placements, environment }, warnings })

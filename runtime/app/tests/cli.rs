@@ -112,7 +112,16 @@ fn all_bookmarks_into_a_folder() {
     }
     let dir = temp_dir("all");
     let scene = root().join("assets/sites/new-delhi-ina/scene.toml");
-    let out = sangam(&["render", scene.to_str().unwrap(), "--bookmark", "all", "--size", "64x48", "-o", dir.to_str().unwrap()]);
+    let out = sangam(&[
+        "render",
+        scene.to_str().unwrap(),
+        "--bookmark",
+        "all",
+        "--size",
+        "64x48",
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     for name in ["overview", "street", "tower"] {
         assert!(dir.join(format!("{name}.png")).exists(), "{name}.png written");

@@ -64,11 +64,11 @@ impl Default for Environment {
         Environment {
             sun_direction: Vec3::new(0.35, -0.45, 0.82).normalize(),
             sun_color: Vec3::new(1.0, 0.96, 0.9),
-            sun_illuminance: 3.0,
+            sun_illuminance: 6.0,
             sky_color: Vec3::new(0.35, 0.55, 0.9),
             ground_color: Vec3::new(0.25, 0.22, 0.18),
             draw_sky: true,
-            exposure: 1.0,
+            exposure: 0.6,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::f32::consts::FRAC_PI_4;
 
 use glam::{DMat4, DQuat, DVec3, Vec3};
 use image::RgbaImage;
-use sangam_render::gpu::{FrameStats, GpuScene, RenderError, RenderTarget, Renderer, RendererOptions};
+use sangam_render::gpu::{FrameStats, GpuScene, MultiviewPolicy, RenderError, RenderTarget, Renderer, RendererOptions};
 use sangam_render::model::{
     Aabb, AlphaMode, Material, Mesh, MeshInstance, Model, Primitive, Sampler, Texture, TextureRef, TextureTransform,
 };
@@ -399,20 +399,27 @@ fn check_stereo(r: &mut Renderer, expect_multiview: bool) {
 /// (g) Stereo: a near object shifts between the eyes, a far one does not — multiview and per-view passes.
 #[test]
 fn stereo_multiview_and_per_view_passes() {
-    let Some(mut r) = renderer() else { return };
+    let Some(mut r) = renderer_with(RendererOptions { multiview: MultiviewPolicy::Always, ..Default::default() })
+    else {
+        return;
+    };
     if r.uses_multiview(2) {
         check_stereo(&mut r, true);
     } else {
         eprintln!("!!!!!!!!!! adapter {} lacks MULTIVIEW: multiview assertions skipped", r.adapter_info().name);
     }
-    let Some(mut r) = renderer_with(RendererOptions { force_per_view_passes: true, ..Default::default() }) else {
+    let Some(mut r) = renderer_with(RendererOptions { multiview: MultiviewPolicy::Never, ..Default::default() }) else {
         return;
     };
     check_stereo(&mut r, false);
     // And without MSAA: per-view passes render straight into each layer; multiview into the array.
-    let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, force_per_view_passes: true }) else { return };
+    let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, multiview: MultiviewPolicy::Never }) else {
+        return;
+    };
     check_stereo(&mut r, false);
-    let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, force_per_view_passes: false }) else { return };
+    let Some(mut r) = renderer_with(RendererOptions { msaa_samples: 1, multiview: MultiviewPolicy::Always }) else {
+        return;
+    };
     let multiview = r.uses_multiview(2);
     check_stereo(&mut r, multiview);
 }
@@ -651,4 +658,39 @@ fn vertex_colors_multiply_base_color() {
     let (images, _) = render(&mut r, &scene, &[camera(DVec3::ZERO, 2.0, w, h)], w, h);
     let c = px(&images[0], w / 2, h / 2);
     assert!((c[0] as i32 - 188).abs() <= 2 && (c[1] as i32 - 188).abs() <= 2 && c[2] < 3, "{c:?}");
+}
+
+/// Stereo with geometry that crosses the near plane (a ground plane under the eyes) and the sky:
+/// both eyes must show the sky above the horizon and the ground below it. On drivers whose clipper
+/// loses the view index (Mesa llvmpipe), the default policy must avoid multiview.
+#[test]
+fn stereo_ground_and_sky_appear_in_both_eyes() {
+    let Some(mut r) = renderer() else { return };
+    let ground = sangam_render::extrude::ground_model("ground", glam::DVec2::ZERO, 5_000.0, [0.1, 0.5, 0.1]);
+    let scene = Scene {
+        models: vec![ground],
+        placements: vec![Placement { model: 0, world_from_model: glam::DMat4::IDENTITY }],
+        environment: Environment::default(),
+    };
+    let gpu = r.upload(&scene).expect("upload");
+    let (w, h) = (96u32, 64u32);
+    let eye = glam::DVec3::new(0.0, 0.0, 1.7);
+    let center = View::look_at(eye, eye + glam::DVec3::Y, glam::DVec3::Z, Fov::symmetric(1.2, w as f32 / h as f32));
+    let views = View::stereo_pair(&center, 0.064);
+    let images = r.render_to_images(&gpu, &views, w, h).expect("render");
+    for (i, img) in images.iter().enumerate() {
+        let sky = px(img, w / 2, 2);
+        let ground = px(img, w / 2, h - 2);
+        assert!(
+            sky[2] > 150 && sky[2] > sky[1],
+            "eye {i}: no sky at the top ({sky:?}), multiview={}",
+            r.uses_multiview(2)
+        );
+        assert!(
+            ground[1] > ground[0] + 20 && ground[1] > ground[2] + 20,
+            "eye {i}: no green ground at the bottom ({ground:?})"
+        );
+    }
+    let (a, b) = (px(&images[0], w / 2, h - 2), px(&images[1], w / 2, h - 2));
+    assert!((0..3).all(|c| a[c].abs_diff(b[c]) < 8), "the eyes see different ground colours: {a:?} vs {b:?}");
 }
