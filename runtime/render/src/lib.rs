@@ -4,8 +4,10 @@
 //! - [`gltf_import`]: glTF 2.0 (.gltf, .glb) into a [`model::Model`], robust against bad files.
 //! - [`extrude`]: GeoJSON-derived building footprints and road centre lines into meshes.
 //! - [`scene`]: a render scene: models placed in the world in `f64`, lights, and views.
+//! - [`baseline`]: a minimal wgpu renderer, the same-run baseline of the frame benchmarks.
 //! - [`gpu`]: the wgpu renderer: N views per frame, MSAA, PBR, instancing, culling, capture.
 
+pub mod baseline;
 pub mod extrude;
 pub mod gltf_import;
 pub mod gpu;
