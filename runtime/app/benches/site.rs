@@ -5,6 +5,8 @@
 //! 2. Frame time of each bookmark at 1280x720 (render + wait for the GPU) against the bare-wgpu
 //!    baseline drawing the same triangles with one instanced draw, same device, MSAA and size.
 //!    Prints `sangam / baseline` (goal <= 1.3).
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it runs each measurement once.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,8 +17,6 @@ use sangam_render::gpu::{RenderTarget, Renderer};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
-const LOAD_RUNS: usize = 5;
-const FRAME_RUNS: usize = 15;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -28,7 +28,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument is not supported here.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this once as a smoke test.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let (load_runs, frame_runs) = if benchmarking { (5, 15) } else { (1, 1) };
     let scene_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
     let mut renderer = match Renderer::new_headless() {
         Ok(r) => r,
@@ -41,7 +43,7 @@ fn main() {
 
     // 1. Scene load to first frame.
     let (mut load, mut upload, mut first) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..LOAD_RUNS {
+    for _ in 0..load_runs {
         let t0 = Instant::now();
         let site = site::load(&scene_path).expect("demo site loads");
         let t1 = Instant::now();
@@ -79,7 +81,7 @@ fn main() {
         baseline.frame(&device, &queue);
         let (mut ours, mut base) = (Vec::new(), Vec::new());
         // Interleave the two so background load affects both alike.
-        for _ in 0..FRAME_RUNS {
+        for _ in 0..frame_runs {
             let t = Instant::now();
             renderer.render(&gpu, &[view], &target).expect("render");
             let _ = device.poll(wgpu::PollType::wait_indefinitely());
