@@ -86,6 +86,13 @@ fn cargo(step: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Runs the `sangam` binary (built by cargo if needed) with `args`.
+fn sangam(step: &str, args: &[&str]) -> Result<()> {
+    let mut full = vec!["run", "--quiet", "--package", "sangam", "--"];
+    full.extend_from_slice(args);
+    cargo(step, &full)
+}
+
 fn test() -> Result<()> {
     provision::ensure_all()?;
     cargo("format check", &["fmt", "--all", "--check"])?;
@@ -105,44 +112,12 @@ fn demo(size: &str) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("could not create {}", out.display()))?;
     let scene_arg = scene.to_string_lossy().into_owned();
     let out_arg = out.to_string_lossy().into_owned();
-    cargo(
-        "demo",
-        &[
-            "run",
-            "--quiet",
-            "--package",
-            "sangam",
-            "--",
-            "render",
-            &scene_arg,
-            "--bookmark",
-            "all",
-            "--size",
-            size,
-            "-o",
-            &out_arg,
-        ],
-    )?;
+    sangam("demo", &["render", &scene_arg, "--bookmark", "all", "--size", size, "-o", &out_arg])?;
     let stereo = out.join("tower-stereo.png");
     let stereo_arg = stereo.to_string_lossy().into_owned();
-    cargo(
+    sangam(
         "demo (stereo)",
-        &[
-            "run",
-            "--quiet",
-            "--package",
-            "sangam",
-            "--",
-            "render",
-            &scene_arg,
-            "--bookmark",
-            "tower",
-            "--stereo",
-            "--size",
-            "640x720",
-            "-o",
-            &stereo_arg,
-        ],
+        &["render", &scene_arg, "--bookmark", "tower", "--stereo", "--size", "640x720", "-o", &stereo_arg],
     )?;
     eprintln!("xtask: demo images are in {}", out.display());
     Ok(())
