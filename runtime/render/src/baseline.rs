@@ -143,7 +143,7 @@ impl Baseline {
             device
                 .create_texture(&wgpu::TextureDescriptor {
                     label: None,
-                    size: wgpu::Extent3d { width: width, height: height, depth_or_array_layers: 1 },
+                    size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
                     mip_level_count: 1,
                     sample_count: samples,
                     dimension: wgpu::TextureDimension::D2,
