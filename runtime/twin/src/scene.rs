@@ -13,7 +13,8 @@
 //! `T · Rz(-heading) · Rx(pitch) · Ry(roll) · S` (see [`world_from_model`]): heading is clockwise
 //! from north seen from above (a model's +Y points north at heading 0 and east at heading 90),
 //! positive pitch raises the nose (+Y towards +Z), positive roll lowers the right side (+X towards
-//! -Z). glTF assets are Y-up: apply [`y_up_to_z_up`] before this transform.
+//! -Z). glTF assets are Y-up; the renderer's glTF importer already turns them Z-up, so this transform
+//! applies to imported models as they are.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -344,12 +345,6 @@ pub fn world_from_model(position: DVec3, heading_deg: f64, pitch_deg: f64, roll_
         * DMat4::from_rotation_x(pitch_deg.to_radians())
         * DMat4::from_rotation_y(roll_deg.to_radians())
         * DMat4::from_scale(scale)
-}
-
-/// The rotation from a Y-up model space (glTF) to the twin's Z-up model space:
-/// (x, y, z) -> (x, -z, y), a +90° rotation about +X.
-pub fn y_up_to_z_up() -> DMat4 {
-    DMat4::from_rotation_x(std::f64::consts::FRAC_PI_2)
 }
 
 impl Scene {
