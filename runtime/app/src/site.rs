@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use glam::{DMat4, DVec2, DVec3, Vec3};
 use sangam_render::extrude::{self, Footprint, RoadPath};
 use sangam_render::gltf_import::{self, ImportError};
+use sangam_render::model::Model;
 use sangam_render::scene::{Environment, Fov, Placement, Scene, View};
 use sangam_twin::scene::{Scene as TwinScene, SceneError};
 
@@ -98,8 +99,7 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
                 layer.options.buildings.color,
             );
             warnings.extend(w.into_iter().map(|w| format!("{}: {w}", layer.path.display())));
-            placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
-            models.push(model);
+            place_at_origin(&mut models, &mut placements, model);
         }
         let roads: Vec<RoadPath> =
             layer.roads.iter().map(|r| RoadPath { points: r.points.clone(), width: r.width_m }).collect();
@@ -112,16 +112,14 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
                 extrude::DEFAULT_ROAD_LIFT,
             );
             warnings.extend(w.into_iter().map(|w| format!("{}: {w}", layer.path.display())));
-            placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
-            models.push(model);
+            place_at_origin(&mut models, &mut placements, model);
         }
     }
 
     let env = &twin.environment;
     if env.ground {
         let model = extrude::ground_model("ground", DVec2::ZERO, env.ground_extent_m, env.ground_color);
-        placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
-        models.push(model);
+        place_at_origin(&mut models, &mut placements, model);
     }
     let environment = Environment {
         sun_direction: env.sun_direction().as_vec3(),
@@ -131,6 +129,12 @@ pub fn build(twin: TwinScene) -> Result<Site, SiteError> {
         ..Environment::default()
     };
     Ok(Site { twin, scene: Scene { models, placements, environment }, warnings })
+}
+
+/// Adds a model whose vertices are already in world (ENU) metres, placed once at the origin.
+fn place_at_origin(models: &mut Vec<Model>, placements: &mut Vec<Placement>, model: Model) {
+    placements.push(Placement { model: models.len(), world_from_model: DMat4::IDENTITY });
+    models.push(model);
 }
 
 impl Site {
