@@ -1,0 +1,1 @@
+//! Sangam's OpenXR front end: an OpenXR session whose Vulkan device wgpu renders on.

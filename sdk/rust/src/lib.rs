@@ -1,0 +1,1 @@
+//! The Sangam plugin SDK (guest side).
