@@ -67,7 +67,7 @@ impl Adapter for CsvAdapter {
         let batch = self.parser.feed(payload).map_err(|e| format!("{}: {e}", source.source))?;
         for (i, (line, why)) in batch.bad.iter().enumerate() {
             let nth = before + i as u64 + 1;
-            if nth <= LOGGED_BAD_ROWS || nth % 1000 == 0 {
+            if nth <= LOGGED_BAD_ROWS || nth.is_multiple_of(1000) {
                 sangam_sdk::warn!(
                     "{}: skipped row at line {line} of the message ({why}); {nth} bad rows so far",
                     source.source

@@ -54,9 +54,9 @@ fn surface_temperature_follows_air_temperature() {
     assert_eq!(end, 1_800_000_000);
 
     let got = sangam_sdk::twin::numbers("surface.temperature", &[0, 1, 2]);
-    let t = 1800.0 / 900.0;
-    let expect0 = 30.0 + 15.0 * (-t as f64).exp();
-    let expect1 = 20.0 - 10.0 * (-t as f64).exp();
+    let t: f64 = 1800.0 / 900.0;
+    let expect0 = 30.0 + 15.0 * (-t).exp();
+    let expect1 = 20.0 - 10.0 * (-t).exp();
     assert!((got[0] - expect0).abs() < 1e-9, "{} vs {expect0}", got[0]);
     assert!((got[1] - expect1).abs() < 1e-9, "{} vs {expect1}", got[1]);
     assert!(got[2].is_nan(), "an entity without the property gets no value");

@@ -40,6 +40,15 @@ fn with_state<T: 'static, R>(call: &str, f: impl FnOnce(&mut T) -> Result<R, Str
     })
 }
 
+/// Compile-time check used by [`export_adapter!`](crate::export_adapter).
+pub fn assert_adapter<T: Adapter>() {}
+
+/// Compile-time check used by [`export_simulation!`](crate::export_simulation).
+pub fn assert_simulation<T: Simulation>() {}
+
+/// Compile-time check used by [`export_overlay!`](crate::export_overlay).
+pub fn assert_overlay<T: Overlay>() {}
+
 /// Implements the generated `adapter` and `describe` traits for an [`Adapter`].
 pub struct AdapterExport<T>(PhantomData<T>);
 
@@ -116,6 +125,10 @@ impl<T: Overlay> wit_describe::Guest for OverlayExport<T> {
 #[macro_export]
 macro_rules! export_simulation {
     ($ty:ty) => {
+        // Checks the trait on every target; the exports exist only in the wasm component (their
+        // names are not valid symbol names for a native shared library).
+        const _: fn() = $crate::__export::assert_simulation::<$ty>;
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SangamSimulationExport = $crate::__export::SimulationExport<$ty>;
             $crate::__bindings::simulation::export_sim_world!(
@@ -146,6 +159,10 @@ macro_rules! export_simulation {
 #[macro_export]
 macro_rules! export_adapter {
     ($ty:ty) => {
+        // Checks the trait on every target; the exports exist only in the wasm component (their
+        // names are not valid symbol names for a native shared library).
+        const _: fn() = $crate::__export::assert_adapter::<$ty>;
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SangamAdapterExport = $crate::__export::AdapterExport<$ty>;
             $crate::__bindings::adapter::export_adapter_world!(
@@ -174,6 +191,10 @@ macro_rules! export_adapter {
 #[macro_export]
 macro_rules! export_overlay {
     ($ty:ty) => {
+        // Checks the trait on every target; the exports exist only in the wasm component (their
+        // names are not valid symbol names for a native shared library).
+        const _: fn() = $crate::__export::assert_overlay::<$ty>;
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SangamOverlayExport = $crate::__export::OverlayExport<$ty>;
             $crate::__bindings::overlay::export_overlay_world!(
@@ -184,4 +205,61 @@ macro_rules! export_overlay {
             );
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts its steps; refuses to start on an empty table.
+    struct Counter {
+        steps: u32,
+    }
+
+    impl Simulation for Counter {
+        fn init(entities: EntityTable) -> Result<Self, String> {
+            if entities.ids.is_empty() { Err("no entities".into()) } else { Ok(Counter { steps: 0 }) }
+        }
+
+        fn step(&mut self, tick: Tick) -> Result<Updates, String> {
+            self.steps += 1;
+            Ok(Updates::new(tick.end()).number("steps", "", &[0], &[f64::from(self.steps)]))
+        }
+
+        fn parameters() -> Vec<ParameterSpec> {
+            vec![ParameterSpec::integer("n", 3)]
+        }
+    }
+
+    type Glue = SimulationExport<Counter>;
+
+    fn table(n: usize) -> EntityTable {
+        EntityTable { ids: vec!["e".into(); n], kinds: vec!["k".into(); n], positions: vec![0.0; 3 * n] }
+    }
+
+    #[test]
+    fn state_lives_between_calls_and_init_errors_pass_through() {
+        STATE.with(|s| *s.borrow_mut() = None);
+        let e = <Glue as wit_simulation::Guest>::step(0, 1).unwrap_err();
+        assert!(e.contains("before `init` succeeded"), "{e}");
+        assert_eq!(<Glue as wit_simulation::Guest>::init(table(0)).unwrap_err(), "no entities");
+
+        <Glue as wit_simulation::Guest>::init(table(1)).unwrap();
+        <Glue as wit_simulation::Guest>::step(0, 10).unwrap();
+        let second = <Glue as wit_simulation::Guest>::step(10, 10).unwrap();
+        assert_eq!(second.time, 20);
+        assert_eq!(second.numbers[0].values, vec![2.0], "the same state served both steps");
+
+        // A fresh init replaces the state.
+        <Glue as wit_simulation::Guest>::init(table(1)).unwrap();
+        assert_eq!(<Glue as wit_simulation::Guest>::step(0, 1).unwrap().numbers[0].values, vec![1.0]);
+        assert_eq!(<Glue as wit_describe::Guest>::describe_parameters()[0].name, "n");
+    }
+
+    #[test]
+    fn a_state_of_another_type_is_an_error_not_a_panic() {
+        install(String::from("not a counter"));
+        let e = <Glue as wit_simulation::Guest>::step(0, 1).unwrap_err();
+        assert!(e.contains("unexpected type"), "{e}");
+    }
 }
