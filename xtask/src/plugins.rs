@@ -1,6 +1,6 @@
 //! `cargo xtask build-plugins`: builds every workspace member that declares
 //! `[package.metadata.sangam-plugin]` (first-party plugins in `plugins/`, fault-corpus fixtures in
-//! `tests/plugins/`) for `wasm32-wasip2`, in release mode, in one cargo invocation, and lists the
+//! `tests/plugins/`) for `wasm32-wasip2`, in release mode without DWARF, in one cargo invocation, and lists the
 //! components it produced with their sizes.
 
 use std::path::PathBuf;
@@ -77,7 +77,10 @@ pub fn build_plugins() -> Result<Vec<PathBuf>> {
         eprintln!("xtask: no workspace member has [package.metadata.sangam-plugin]; nothing to build");
         return Ok(Vec::new());
     }
-    let mut args = vec!["build", "--release", "--target", WASM_TARGET];
+    // Without DWARF a component is ~20x smaller (csv-adapter: 150 KB instead of 2.9 MB); the name
+    // section stays, so traps still name the function. Native release builds keep their line tables.
+    let mut args =
+        vec!["build", "--release", "--target", WASM_TARGET, "--config", "profile.release.strip=\"debuginfo\""];
     for p in &plugins {
         args.extend(["-p", p.package.as_str()]);
     }
