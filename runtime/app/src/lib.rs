@@ -4,7 +4,9 @@
 //!   placed (instanced), GeoJSON layers extruded, a ground plane, the sun.
 //! - [`framing`]: a bare glTF model with an automatic camera, so anyone can look at a model.
 //! - [`headless`]: the headless front end: bookmarks (mono or stereo) to images.
+//! - [`scaffold`]: `sangam plugin new`: writes a new plugin crate from templates.
 
 pub mod framing;
 pub mod headless;
+pub mod scaffold;
 pub mod site;
