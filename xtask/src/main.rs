@@ -4,12 +4,15 @@
 //! - `cargo xtask test`: set up what is missing, then `cargo fmt --check`, `cargo clippy -D warnings`
 //!   and the whole test suite.
 //! - `cargo xtask bench`: the benchmarks recorded in BENCHMARKS.md.
+//! - `cargo xtask monado`: build (once) the Monado chroot and run the XR tests against a real OpenXR
+//!   runtime (also part of `cargo xtask test`).
 //! - `cargo xtask gen-assets`: regenerate the procedural (illustrative) tower models in `assets/models/`.
 //!
 //! Set-up: Mesa's software Vulkan (lavapipe, Debian `mesa-vulkan-drivers`) so rendering works without a
 //! GPU, and the `wasm32-wasip2` Rust target for plugins. When running as root they are installed and the
 //! task says so; otherwise it prints the exact command to run and stops.
 
+mod monado;
 mod provision;
 mod tower;
 
@@ -43,6 +46,8 @@ enum Task {
     GenAssets,
     /// Only install / check the set-up (software Vulkan, wasm32-wasip2 target).
     Provision,
+    /// Run the XR tests against Monado (simulated headset) in a Debian trixie chroot, building it once.
+    Monado,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Task::Bench => bench(),
         Task::GenAssets => gen_assets(),
         Task::Provision => provision::ensure_all().map(|_| ()),
+        Task::Monado => monado::run_xr_tests(&workspace_root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +106,13 @@ fn test() -> Result<()> {
     cargo("tests", &["test", "--workspace", "--all-targets"])?;
     // Doc tests are not part of --all-targets.
     cargo("doc tests", &["test", "--workspace", "--doc"])?;
+    // The OpenXR tests need a real runtime: Monado in a chroot (built once, cached outside the clone).
+    if std::env::var("SANGAM_XR_TESTS").is_ok_and(|v| v == "skip") {
+        eprintln!("xtask: WARNING: SANGAM_XR_TESTS=skip: the OpenXR runtime tests were NOT run");
+    } else {
+        monado::ensure_chroot()?;
+        monado::run_xr_tests(&workspace_root())?;
+    }
     eprintln!("xtask: all checks and tests passed");
     Ok(())
 }
