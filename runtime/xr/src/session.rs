@@ -238,7 +238,7 @@ pub trait XrApp {
 }
 
 /// One eye image read back from the swapchain.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct EyeImage {
     /// Width in pixels.
     pub width: u32,
@@ -246,6 +246,16 @@ pub struct EyeImage {
     pub height: u32,
     /// RGBA8 pixels (sRGB-encoded), top row first.
     pub rgba: Vec<u8>,
+}
+
+impl std::fmt::Debug for EyeImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EyeImage")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("rgba", &format_args!("[{} bytes]", self.rgba.len()))
+            .finish()
+    }
 }
 
 /// Why the frame loop ended.
@@ -305,7 +315,7 @@ impl RuntimeInfo {
 fn load_entry() -> XrResult<openxr::Entry> {
     // SAFETY: opens the system OpenXR loader (libopenxr_loader.so.1), a conformant shared library
     // that only runs its initialisers on load.
-    unsafe { openxr::Entry::load() }.map_err(|e| XrError::NoRuntime {
+    unsafe { openxr::Entry::load(&()) }.map_err(|e| XrError::NoRuntime {
         details: format!("the OpenXR loader (libopenxr_loader.so.1) could not be loaded: {e}"),
     })
 }
@@ -398,6 +408,7 @@ pub struct XrContext {
     states: Vec<SessionState>,
     timing: FrameTiming,
     world_from_stage: DMat4,
+    bound_profiles: [Option<String>; 2],
 }
 
 impl std::fmt::Debug for XrContext {
@@ -550,6 +561,7 @@ impl XrContext {
             states: vec![SessionState::Idle],
             timing: FrameTiming::default(),
             world_from_stage: DMat4::IDENTITY,
+            bound_profiles: [None, None],
         };
         Ok((ctx, out))
     }
@@ -623,6 +635,7 @@ impl XrContext {
                     for hand in Hand::BOTH {
                         let p = self.actions.current_profile(&self.instance, &self.session, hand);
                         tracing::info!("OpenXR: {hand:?} hand bound to {}", p.as_deref().unwrap_or("nothing"));
+                        self.bound_profiles[hand.index()] = p;
                     }
                 }
                 openxr::Event::ReferenceSpaceChangePending(_) => {
@@ -646,7 +659,6 @@ impl XrContext {
         let mut rendered = 0u64;
         let mut capture = None;
         let mut input = InputState::default();
-        let mut bound_profiles = [None, None];
         let end = loop {
             self.poll_events(&mut buffer)?;
             if self.state == SessionState::Exiting {
@@ -770,11 +782,6 @@ impl XrContext {
             if control.exit && exit_requested.is_none() {
                 self.request_exit(&mut exit_requested)?;
             }
-            if frame_index == 1 || input.synced && frame_index % 90 == 0 {
-                for hand in Hand::BOTH {
-                    bound_profiles[hand.index()] = self.actions.current_profile(&self.instance, &self.session, hand);
-                }
-            }
         };
         let timing = self.timing.summary();
         tracing::info!("OpenXR session ended ({end:?}): {timing}");
@@ -784,7 +791,7 @@ impl XrContext {
             end,
             timing,
             capture,
-            bound_profiles,
+            bound_profiles: self.bound_profiles.clone(),
             wgpu_errors: renderer.take_uncaptured_errors(),
         })
     }

@@ -19,10 +19,10 @@ pub(crate) const VK_TARGET: u32 = vk::API_VERSION_1_3;
 
 /// wgpu objects on the runtime's device, plus what `xrCreateSession` needs to know about it.
 pub(crate) struct VkSetup {
-    /// The wgpu instance (owns the runtime-created `VkInstance`).
-    pub instance: wgpu::Instance,
-    /// The adapter for the runtime's physical device.
-    pub adapter: wgpu::Adapter,
+    /// The wgpu instance (owns the runtime-created `VkInstance`); held so it outlives the session.
+    pub _instance: wgpu::Instance,
+    /// The adapter for the runtime's physical device; held with the instance.
+    pub _adapter: wgpu::Adapter,
     /// The device (owns the runtime-created `VkDevice`).
     pub device: wgpu::Device,
     /// Its queue.
@@ -208,7 +208,7 @@ pub(crate) fn create(xr: &openxr::Instance, system: openxr::SystemId, runtime: &
         queue_family_index: family,
         queue_index: 0,
     };
-    Ok(VkSetup { instance, adapter, device, queue, info, binding })
+    Ok(VkSetup { _instance: instance, _adapter: adapter, device, queue, info, binding })
 }
 
 /// The wgpu format for a Vulkan swapchain format Sangam can render into (sRGB 8-bit colour).
