@@ -209,7 +209,10 @@ impl Actions {
                 .create_space(session, self.hand_paths[i], openxr::Posef::IDENTITY)
                 .map_err(call("xrCreateActionSpace"))
         };
-        Ok(ActionSpaces { aim: [space(&self.aim, 0)?, space(&self.aim, 1)?], grip: [space(&self.grip, 0)?, space(&self.grip, 1)?] })
+        Ok(ActionSpaces {
+            aim: [space(&self.aim, 0)?, space(&self.aim, 1)?],
+            grip: [space(&self.grip, 0)?, space(&self.grip, 1)?],
+        })
     }
 
     /// Synchronises the actions and reads both hands at `time` in `base` (the reference space).

@@ -17,16 +17,16 @@
 pub mod convert;
 mod error;
 pub mod input;
-pub mod testkit;
 mod session;
 mod stats;
+pub mod testkit;
 mod vk;
 
 pub use convert::Pose;
 pub use error::{NO_RUNTIME_HELP, XrError, XrResult};
 pub use input::{Hand, HandState, HapticPulse, InputState};
 pub use session::{
-    BlendMode, BlendPreference, EyeImage, FrameControl, RuntimeInfo, SessionEnd, SessionInfo, SessionState,
-    XrApp, XrContext, XrFrame, XrGpu, XrOptions, XrRunSummary, probe, run,
+    BlendMode, BlendPreference, EyeImage, FrameControl, RuntimeInfo, SessionEnd, SessionInfo, SessionState, XrApp,
+    XrContext, XrFrame, XrGpu, XrOptions, XrRunSummary, probe, run,
 };
 pub use stats::{FrameTiming, FrameTimingSummary};

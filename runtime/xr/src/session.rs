@@ -98,6 +98,12 @@ pub struct XrOptions {
     pub start_timeout: Duration,
     /// How long to wait for EXITING after asking the runtime to end the session.
     pub exit_timeout: Duration,
+    /// Last resort against a runtime that stops answering without dying (a frozen service blocks
+    /// `xrWaitFrame` forever): when the frame loop makes no progress for this long, the process
+    /// prints why and exits with status 3. `None` disables it (then a frozen runtime can hang the
+    /// caller). A dead runtime is detected without it: its calls fail and [`XrError::RuntimeLost`]
+    /// is returned.
+    pub stall_limit: Option<Duration>,
     /// Read back both eye images from the swapchain after rendering this frame (0-based index of
     /// rendered frames), into [`XrRunSummary::capture`]. For tests and screenshots.
     pub capture_frame: Option<u64>,
@@ -115,6 +121,7 @@ impl Default for XrOptions {
             max_duration: None,
             start_timeout: Duration::from_secs(10),
             exit_timeout: Duration::from_secs(5),
+            stall_limit: Some(Duration::from_secs(30)),
             capture_frame: None,
         }
     }
@@ -495,12 +502,7 @@ impl XrContext {
         let formats = session
             .enumerate_swapchain_formats()
             .map_err(|result| XrError::Call { call: "xrEnumerateSwapchainFormats", result })?;
-        let Some((vk_format, format)) = formats.iter().find_map(|f| vk::wgpu_format(*f).map(|w| (*f, w))) else {
-            return Err(XrError::NoSwapchainFormat {
-                runtime,
-                offered: formats.iter().map(|f| vk::format_name(*f)).collect::<Vec<_>>().join(", "),
-            });
-        };
+        let (vk_format, format) = choose_swapchain_format(&formats, &runtime)?;
         let swapchain = session
             .create_swapchain(&openxr::SwapchainCreateInfo {
                 create_flags: openxr::SwapchainCreateFlags::EMPTY,
@@ -516,8 +518,9 @@ impl XrContext {
                 mip_count: 1,
             })
             .map_err(|result| XrError::Call { call: "xrCreateSwapchain", result })?;
-        let images =
-            swapchain.enumerate_images().map_err(|result| XrError::Call { call: "xrEnumerateSwapchainImages", result })?;
+        let images = swapchain
+            .enumerate_images()
+            .map_err(|result| XrError::Call { call: "xrEnumerateSwapchainImages", result })?;
         let mut targets = Vec::with_capacity(images.len());
         for image in images {
             // SAFETY: `image` belongs to `swapchain`, created above on this device with exactly this
@@ -590,7 +593,11 @@ impl XrContext {
         loop {
             let event = self.instance.poll_event(buffer).map_err(|r| {
                 if is_loss(r) {
-                    XrError::RuntimeLost { runtime: self.info.runtime.clone(), during: "xrPollEvent", details: r.to_string() }
+                    XrError::RuntimeLost {
+                        runtime: self.info.runtime.clone(),
+                        during: "xrPollEvent",
+                        details: r.to_string(),
+                    }
                 } else {
                     XrError::Call { call: "xrPollEvent", result: r }
                 }
@@ -603,8 +610,10 @@ impl XrContext {
                         continue;
                     };
                     tracing::info!("OpenXR session state: {:?} -> {state:?}", self.state);
+                    if self.states.last() != Some(&state) {
+                        self.states.push(state);
+                    }
                     self.state = state;
-                    self.states.push(state);
                     match state {
                         SessionState::Ready => {
                             self.session.begin(VIEW_CONFIG).map_err(|result| XrError::SessionRefused {
@@ -652,6 +661,22 @@ impl XrContext {
     /// ended it), or with an error when the runtime is lost. Never waits unboundedly on the
     /// runtime outside its own blocking calls (`xrWaitFrame`), which fail when it dies.
     pub fn run(&mut self, renderer: &mut Renderer, app: &mut dyn XrApp) -> XrResult<XrRunSummary> {
+        let watchdog = self.options.stall_limit.map(|limit| Watchdog::start(limit, self.info.runtime.clone()));
+        let heartbeat = watchdog.as_ref().map(|w| w.beat.clone());
+        let result = self.frame_loop(renderer, app, heartbeat.as_deref());
+        if let Err(XrError::RuntimeLost { .. }) = &result {
+            // Nothing left to end: the runtime is gone.
+            self.running = false;
+        }
+        result
+    }
+
+    fn frame_loop(
+        &mut self,
+        renderer: &mut Renderer,
+        app: &mut dyn XrApp,
+        heartbeat: Option<&std::sync::atomic::AtomicU64>,
+    ) -> XrResult<XrRunSummary> {
         let started = Instant::now();
         let mut buffer = openxr::EventDataBuffer::new();
         let mut exit_requested: Option<Instant> = None;
@@ -660,6 +685,9 @@ impl XrContext {
         let mut capture = None;
         let mut input = InputState::default();
         let end = loop {
+            if let Some(b) = heartbeat {
+                b.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             self.poll_events(&mut buffer)?;
             if self.state == SessionState::Exiting {
                 break SessionEnd::Exited;
@@ -695,7 +723,8 @@ impl XrContext {
             let cpu_start = Instant::now();
             self.frame_stream.begin().map_err(self.fail("xrBeginFrame"))?;
             let time = frame_state.predicted_display_time;
-            let period = Duration::from_nanos(u64::try_from(frame_state.predicted_display_period.as_nanos()).unwrap_or(0));
+            let period =
+                Duration::from_nanos(u64::try_from(frame_state.predicted_display_period.as_nanos()).unwrap_or(0));
             input = if self.state == SessionState::Focused {
                 self.actions.read(&self.session, &self.action_spaces, &self.space, time)?
             } else {
@@ -767,11 +796,11 @@ impl XrContext {
                     if self.blend == BlendMode::AlphaBlend {
                         flags |= openxr::CompositionLayerFlags::BLEND_TEXTURE_SOURCE_ALPHA;
                     }
-                    let layer =
-                        openxr::CompositionLayerProjection::new().layer_flags(flags).space(&self.space).views(&proj_views);
-                    self.frame_stream
-                        .end(time, self.blend.to_openxr(), &[&layer])
-                        .map_err(self.fail("xrEndFrame"))?;
+                    let layer = openxr::CompositionLayerProjection::new()
+                        .layer_flags(flags)
+                        .space(&self.space)
+                        .views(&proj_views);
+                    self.frame_stream.end(time, self.blend.to_openxr(), &[&layer]).map_err(self.fail("xrEndFrame"))?;
                 }
                 _ => {
                     self.frame_stream.end(time, self.blend.to_openxr(), &[]).map_err(self.fail("xrEndFrame"))?;
@@ -807,8 +836,15 @@ impl XrContext {
     }
 
     fn world_views(&self, views: &[openxr::View]) -> [View; 2] {
-        let near = if self.options.near.is_finite() && self.options.near > 0.0 { self.options.near } else { View::DEFAULT_NEAR };
-        [view_from_openxr(&views[0], &self.world_from_stage, near), view_from_openxr(&views[1], &self.world_from_stage, near)]
+        let near = if self.options.near.is_finite() && self.options.near > 0.0 {
+            self.options.near
+        } else {
+            View::DEFAULT_NEAR
+        };
+        [
+            view_from_openxr(&views[0], &self.world_from_stage, near),
+            view_from_openxr(&views[1], &self.world_from_stage, near),
+        ]
     }
 
     /// Acquires a swapchain image, renders both eyes into it, leaves it in the layout the runtime
@@ -822,7 +858,7 @@ impl XrContext {
     ) -> XrResult<(sangam_render::gpu::FrameStats, Option<[EyeImage; 2]>)> {
         let index = self.stereo.swapchain.acquire_image().map_err(self.fail("xrAcquireSwapchainImage"))?;
         self.wait_image()?;
-        let target = self.stereo.targets.get(index as usize).ok_or_else(|| XrError::Call {
+        let target = self.stereo.targets.get(index as usize).ok_or(XrError::Call {
             call: "xrAcquireSwapchainImage",
             result: openxr::sys::Result::ERROR_RUNTIME_FAILURE,
         });
@@ -848,9 +884,7 @@ impl XrContext {
         loop {
             // SAFETY: a valid swapchain handle with an acquired, not yet waited image, and a valid
             // wait info. Called raw because the wrapper cannot report XR_TIMEOUT_EXPIRED.
-            let r = unsafe {
-                (self.instance.fp().wait_swapchain_image)(self.stereo.swapchain.as_raw(), &info)
-            };
+            let r = unsafe { (self.instance.fp().wait_swapchain_image)(self.stereo.swapchain.as_raw(), &info) };
             match r {
                 openxr::sys::Result::SUCCESS => return Ok(()),
                 openxr::sys::Result::TIMEOUT_EXPIRED if Instant::now() < deadline => continue,
@@ -868,7 +902,8 @@ impl XrContext {
 
     fn release_image(&self) -> XrResult<()> {
         // SAFETY: a valid swapchain handle whose acquired image was waited on (wait_image).
-        let r = unsafe { (self.instance.fp().release_swapchain_image)(self.stereo.swapchain.as_raw(), std::ptr::null()) };
+        let r =
+            unsafe { (self.instance.fp().release_swapchain_image)(self.stereo.swapchain.as_raw(), std::ptr::null()) };
         if r.into_raw() < 0 { Err(self.fail("xrReleaseSwapchainImage")(r)) } else { Ok(()) }
     }
 }
@@ -876,11 +911,68 @@ impl XrContext {
 impl Drop for XrContext {
     fn drop(&mut self) {
         // Let the GPU finish with the swapchain images before the runtime frees them.
-        let _ = self.gpu.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_secs(5)) });
+        let _ = self
+            .gpu
+            .device
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_secs(5)) });
         if self.running {
             let _ = self.session.end();
         }
     }
+}
+
+/// Ends the process when the frame loop stops making progress (see [`XrOptions::stall_limit`]).
+struct Watchdog {
+    beat: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(limit: Duration, runtime: String) -> Watchdog {
+        use std::sync::atomic::Ordering;
+        let beat = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (b, s) = (beat.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut last = b.load(Ordering::Relaxed);
+            let mut since = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let now = b.load(Ordering::Relaxed);
+                if now != last {
+                    last = now;
+                    since = Instant::now();
+                } else if since.elapsed() > limit && !s.load(Ordering::Relaxed) {
+                    eprintln!(
+                        "sangam-xr: the OpenXR runtime {runtime} has not answered for {} s (frozen?); exiting. \
+                         Restart the runtime, or run without `--xr`",
+                        limit.as_secs()
+                    );
+                    std::process::exit(3);
+                }
+            }
+        });
+        Watchdog { beat, stop }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The first offered swapchain format the renderer can write (the runtime lists its preferred
+/// first), or [`XrError::NoSwapchainFormat`] naming what was offered.
+pub(crate) fn choose_swapchain_format(offered: &[u32], runtime: &str) -> XrResult<(u32, wgpu::TextureFormat)> {
+    offered.iter().find_map(|f| vk::wgpu_format(*f).map(|w| (*f, w))).ok_or_else(|| XrError::NoSwapchainFormat {
+        runtime: runtime.into(),
+        offered: if offered.is_empty() {
+            "none".into()
+        } else {
+            offered.iter().map(|f| vk::format_name(*f)).collect::<Vec<_>>().join(", ")
+        },
+    })
 }
 
 /// Per-eye size: the recommended size times `scale`, within 16 px and the runtime's maximum.
@@ -1035,6 +1127,23 @@ mod tests {
         assert_eq!(choose_blend_mode(&[E::ADDITIVE], BlendPreference::Opaque), Some(BlendMode::Additive));
         assert_eq!(choose_blend_mode(&[], BlendPreference::Opaque), None);
         assert!(BlendMode::Additive.is_see_through() && !BlendMode::Opaque.is_see_through());
+    }
+
+    #[test]
+    fn swapchain_format_prefers_the_runtime_order_and_reports_when_none_fits() {
+        use ash::vk::Format as F;
+        let raw = |f: F| f.as_raw() as u32;
+        let (f, w) =
+            choose_swapchain_format(&[raw(F::R16G16B16A16_SFLOAT), raw(F::B8G8R8A8_SRGB), raw(F::R8G8B8A8_SRGB)], "rt")
+                .expect("a usable format");
+        assert_eq!((f, w), (raw(F::B8G8R8A8_SRGB), wgpu::TextureFormat::Bgra8UnormSrgb));
+        let err =
+            choose_swapchain_format(&[raw(F::R8G8B8A8_UNORM), raw(F::D32_SFLOAT)], "Test Runtime 1.0").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, XrError::NoSwapchainFormat { .. }));
+        assert!(msg.contains("Test Runtime 1.0") && msg.contains("R8G8B8A8_UNORM, D32_SFLOAT"), "{msg}");
+        assert!(msg.contains("R8G8B8A8_SRGB"), "{msg}");
+        assert!(choose_swapchain_format(&[], "rt").unwrap_err().to_string().contains("offered: none"));
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub(crate) fn create(xr: &openxr::Instance, system: openxr::SystemId, runtime: &
     // entry is kept alive by wgpu-hal for as long as any Vulkan object made from it.
     let entry = unsafe { ash::Entry::load() }.map_err(|e| XrError::Vulkan {
         during: "loading the Vulkan loader",
-        details: format!("{e}; install the Vulkan loader and a driver (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`)"),
+        details: format!(
+            "{e}; install the Vulkan loader and a driver (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`)"
+        ),
     })?;
     let flags = wgpu::InstanceFlags::empty();
     let extensions = <HalVulkan as hal::Api>::Instance::desired_extensions(&entry, VK_TARGET, flags)
@@ -70,7 +72,8 @@ pub(crate) fn create(xr: &openxr::Instance, system: openxr::SystemId, runtime: &
         .engine_name(&app_name)
         .engine_version(1)
         .api_version(VK_TARGET);
-    let instance_info = vk::InstanceCreateInfo::default().application_info(&app_info).enabled_extension_names(&ext_ptrs);
+    let instance_info =
+        vk::InstanceCreateInfo::default().application_info(&app_info).enabled_extension_names(&ext_ptrs);
     // SAFETY: both function pointer types are `extern "system" fn(instance handle, *const c_char)`
     // returning an optional function pointer; the handle types are the same pointer-sized handle.
     let gipa: openxr::sys::platform::VkGetInstanceProcAddr =

@@ -130,22 +130,15 @@ fn see_through_request_is_honoured_or_reported() {
     assert!(summary.timing.frames >= 10);
 }
 
-/// The runtime dies mid-session (monado-service killed): the app stops within a bounded time with
-/// a message saying the runtime was lost, and does not crash.
-#[test]
-#[ignore = "kills the runtime: run by `cargo xtask monado` last, with SANGAM_MONADO_PID set"]
-fn runtime_lost_mid_session_exits_cleanly() {
-    let pid: u32 = std::env::var("SANGAM_MONADO_PID")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .expect("SANGAM_MONADO_PID must name the monado-service process to kill");
+/// Starts `xr run` with `extra` arguments and waits (bounded) until its session is focused.
+fn start_focused_session(extra: &[&str]) -> Child {
     let mut child = Command::new(xr_bin())
         .args(["run", "--seconds", "120", "--focus-marker"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting the xr binary");
-    // Wait (bounded) for the session to be focused.
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -160,7 +153,25 @@ fn runtime_lost_mid_session_exits_cleanly() {
         panic!("the session never got focused; stderr:\n{}", stderr_of(&mut child));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let killed = Command::new("kill").args(["-9", &pid.to_string()]).status().expect("running kill");
+    child
+}
+
+fn monado_pid() -> String {
+    let pid: u32 = std::env::var("SANGAM_MONADO_PID")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .expect("SANGAM_MONADO_PID must name the monado-service process");
+    pid.to_string()
+}
+
+/// The runtime dies mid-session (monado-service killed): the app stops within a bounded time with
+/// a message saying the runtime was lost, and does not crash.
+#[test]
+#[ignore = "kills the runtime: run by `cargo xtask monado` after the others, with SANGAM_MONADO_PID set"]
+fn runtime_lost_mid_session_exits_cleanly() {
+    let pid = monado_pid();
+    let mut child = start_focused_session(&[]);
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().expect("running kill");
     assert!(killed.success(), "could not kill monado-service (pid {pid})");
     let t0 = Instant::now();
     let status = wait_bounded(&mut child, Duration::from_secs(30), "runtime lost");
@@ -168,4 +179,22 @@ fn runtime_lost_mid_session_exits_cleanly() {
     eprintln!("exit after {:?}: {status}\n{err}", t0.elapsed());
     assert_eq!(status.code(), Some(1), "expected a clean failure exit, got {status}; stderr:\n{err}");
     assert!(err.contains("lost the OpenXR runtime"), "{err}");
+}
+
+/// The runtime freezes mid-session (monado-service stopped with SIGSTOP, so `xrWaitFrame` never
+/// returns): the stall watchdog ends the process with a clear message instead of hanging.
+#[test]
+#[ignore = "freezes the runtime: run by `cargo xtask monado` after the others, with SANGAM_MONADO_PID set"]
+fn frozen_runtime_does_not_hang() {
+    let pid = monado_pid();
+    let mut child = start_focused_session(&["--stall-limit", "3"]);
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status().expect("running kill");
+    assert!(stopped.success(), "could not stop monado-service (pid {pid})");
+    let t0 = Instant::now();
+    let status = wait_bounded(&mut child, Duration::from_secs(30), "runtime frozen");
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    let err = stderr_of(&mut child);
+    eprintln!("exit after {:?}: {status}\n{err}", t0.elapsed());
+    assert_eq!(status.code(), Some(3), "expected the stall exit status 3, got {status}; stderr:\n{err}");
+    assert!(err.contains("has not answered for 3 s"), "{err}");
 }

@@ -1,12 +1,13 @@
 //! `xr`: check the OpenXR set-up from the command line.
 //!
 //! - `xr probe`: name the active runtime and headset.
-//! - `xr run [--frames N] [--seconds S] [--see-through] [--focus-marker]`: run a session showing
+//! - `xr run [--frames N] [--seconds S] [--stall-limit S] [--see-through] [--focus-marker]`: run a session showing
 //!   the parallax check scene (a near tower and a far wall), print frame timing and the parallax
 //!   measured on the eye images read back from the swapchain.
 //!
 //! Exit codes: 0 success, 2 no XR here (no loader, runtime or headset: fall back to the window or
-//! headless), 1 any other failure (message on stderr).
+//! headless), 3 the runtime froze (stopped answering for the stall limit), 1 any other failure
+//! (message on stderr).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use sangam_xr::testkit::{CheckApp, measure_parallax};
 use sangam_xr::{BlendPreference, XrError, XrOptions};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: xr probe | xr run [--frames N] [--seconds S] [--see-through] [--focus-marker]");
+    eprintln!("usage: xr probe | xr run [--frames N] [--seconds S] [--stall-limit S] [--see-through] [--focus-marker]");
     ExitCode::from(64)
 }
 
@@ -64,6 +65,10 @@ fn main() -> ExitCode {
                             options.max_duration = Some(Duration::from_secs(s));
                             options.max_frames = None;
                         }
+                        None => return usage(),
+                    },
+                    "--stall-limit" => match num("--stall-limit") {
+                        Some(s) => options.stall_limit = Some(Duration::from_secs(s)),
                         None => return usage(),
                     },
                     "--see-through" => options.blend = BlendPreference::SeeThrough,
