@@ -6,6 +6,8 @@
 //! - `cargo xtask bench`: the benchmarks recorded in BENCHMARKS.md.
 //! - `cargo xtask build-plugins`: build every plugin crate (`[package.metadata.sangam-plugin]`) for
 //!   `wasm32-wasip2` and list the components (`test` and `demo` do this first).
+//! - `cargo xtask monado`: build (once) the Monado chroot and run the XR tests against a real OpenXR
+//!   runtime (also part of `cargo xtask test`).
 //! - `cargo xtask gen-assets`: regenerate the procedural (illustrative) tower models in `assets/models/`.
 //!
 //! Set-up: Mesa's software Vulkan (lavapipe, Debian `mesa-vulkan-drivers`) so rendering works without a
@@ -13,6 +15,7 @@
 //! task says so; otherwise it prints the exact command to run and stops.
 
 mod plugins;
+mod monado;
 mod provision;
 mod tower;
 
@@ -48,6 +51,8 @@ enum Task {
     GenAssets,
     /// Only install / check the set-up (software Vulkan, wasm32-wasip2 target).
     Provision,
+    /// Run the XR tests against Monado (simulated headset) in a Debian trixie chroot, building it once.
+    Monado,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Task::BuildPlugins => provision::ensure_wasm_target().and_then(|_| plugins::build_plugins()).map(|_| ()),
         Task::GenAssets => gen_assets(),
         Task::Provision => provision::ensure_all().map(|_| ()),
+        Task::Monado => monado::run_xr_tests(&workspace_root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,6 +113,13 @@ fn test() -> Result<()> {
     cargo("tests", &["test", "--workspace", "--all-targets"])?;
     // Doc tests are not part of --all-targets.
     cargo("doc tests", &["test", "--workspace", "--doc"])?;
+    // The OpenXR tests need a real runtime: Monado in a chroot (built once, cached outside the clone).
+    if std::env::var("SANGAM_XR_TESTS").is_ok_and(|v| v == "skip") {
+        eprintln!("xtask: WARNING: SANGAM_XR_TESTS=skip: the OpenXR runtime tests were NOT run");
+    } else {
+        monado::ensure_chroot()?;
+        monado::run_xr_tests(&workspace_root())?;
+    }
     eprintln!("xtask: all checks and tests passed");
     Ok(())
 }
