@@ -94,7 +94,7 @@ pub mod v1_0 {
             imports: { default: trappable },
             with: {
                 "sangam:plugin/types@1.0.0": crate::bindings::v1_1::types,
-                "sangam:plugin/overlay-types@1.0.0": crate::bindings::v1_1::overlay::exports::sangam::plugin::overlay_types,
+                "sangam:plugin/overlay-types@1.0.0": crate::bindings::v1_1::overlay::sangam::plugin::overlay_types,
                 "sangam:plugin/log@1.0.0": super::simulation::sangam::plugin::log,
                 "sangam:plugin/clock@1.0.0": super::simulation::sangam::plugin::clock,
                 "sangam:plugin/params@1.0.0": super::simulation::sangam::plugin::params,

@@ -98,7 +98,7 @@ fn config(options: &EngineOptions, pooling: bool) -> Config {
     config.concurrency_support(false);
     config.epoch_interruption(true);
     config.consume_fuel(options.fuel);
-    config.wasm_backtrace(true);
+    config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
     config.max_wasm_stack(options.max_wasm_stack);
     if pooling {
         let n = options.max_instances.max(1);
@@ -128,7 +128,9 @@ where
 
 fn linkers(engine: &Engine) -> Result<Linkers, PluginError> {
     type S = HasSelf<PluginState>;
-    let get = |s: &mut PluginState| s;
+    fn get(state: &mut PluginState) -> &mut PluginState {
+        state
+    }
     Ok(Linkers {
         v1_0: [
             linker(engine, |l| v1_0::adapter::AdapterPlugin::add_to_linker::<_, S>(l, get))?,

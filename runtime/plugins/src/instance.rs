@@ -244,7 +244,7 @@ impl LoadedPlugin {
         }
         if !caps.random {
             // A fixed sequence per plugin id: deterministic runs, different plugins differ.
-            let seed: Vec<u8> = sha2::Digest::digest(self.spec.id.as_bytes()).to_vec();
+            let seed: Vec<u8> = <sha2::Sha256 as sha2::Digest>::digest(self.spec.id.as_bytes()).to_vec();
             builder
                 .secure_random(Deterministic::new(seed.clone()))
                 .insecure_random(Deterministic::new(seed))
@@ -370,7 +370,10 @@ impl PluginInstance {
             match error.downcast_ref::<Trap>() {
                 Some(Trap::Interrupt) => FaultCause::DeadlineExceeded { budget: limits.call_time },
                 Some(Trap::OutOfFuel) => FaultCause::OutOfFuel { fuel: limits.fuel_per_call.unwrap_or(0) },
-                Some(trap) => FaultCause::Trap { message: trap.to_string(), backtrace: backtrace(&error) },
+                Some(trap) => FaultCause::Trap {
+                    message: trap.to_string().trim_start_matches("wasm trap: ").to_owned(),
+                    backtrace: backtrace(&error),
+                },
                 None => FaultCause::Trap { message: format!("{error:#}"), backtrace: backtrace(&error) },
             }
         };
@@ -503,12 +506,17 @@ impl PluginInstance {
     /// 1.1: the parameters the plugin describes; `None` for 1.0 plugins (no `describe`).
     pub fn describe(&mut self) -> Result<Option<Vec<ParameterSpec>>, PluginError> {
         let Some(bound) = self.bound.take() else { return Ok(None) };
-        type Spec = v1_1::simulation::exports::sangam::plugin::describe::ParameterSpec;
+        type Spec = (String, String, v1_1::types::ParamValue, String, Option<f64>, Option<f64>);
+        macro_rules! specs {
+            ($list:expr) => {
+                $list.into_iter().map(|s| (s.name, s.description, s.default, s.unit, s.minimum, s.maximum)).collect()
+            };
+        }
         let result = self.run(Call::Describe, 0, Arc::new(EmptyTwin), |store| -> wasmtime::Result<Option<Vec<Spec>>> {
             Ok(match &bound {
-                Bound::Adapter11(b) => Some(b.sangam_plugin_describe().call_describe_parameters(store)?),
-                Bound::Simulation11(b) => Some(b.sangam_plugin_describe().call_describe_parameters(store)?),
-                Bound::Overlay11(b) => Some(b.sangam_plugin_describe().call_describe_parameters(store)?),
+                Bound::Adapter11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Simulation11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Overlay11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 _ => None,
             })
         });
@@ -516,15 +524,15 @@ impl PluginInstance {
         let Some(specs) = result? else { return Ok(None) };
         let mut checker = Checker::new(self.spec.limits.output_bytes, 0);
         let mut out = Vec::with_capacity(specs.len().min(1024));
-        for (i, s) in specs.into_iter().enumerate() {
-            checker.parameter(i, &s.name, &s.description, &s.unit).map_err(|c| self.fault(Call::Describe, c))?;
-            let default = match s.default {
+        for (i, (name, description, default, unit, minimum, maximum)) in specs.into_iter().enumerate() {
+            checker.parameter(i, &name, &description, &unit).map_err(|c| self.fault(Call::Describe, c))?;
+            let default = match default {
                 v1_1::types::ParamValue::Number(v) => ParamValue::Number(v),
                 v1_1::types::ParamValue::Integer(v) => ParamValue::Integer(v),
                 v1_1::types::ParamValue::Boolean(v) => ParamValue::Boolean(v),
                 v1_1::types::ParamValue::Text(v) => ParamValue::Text(v),
             };
-            for (what, bound) in [("minimum", s.minimum), ("maximum", s.maximum)] {
+            for (what, bound) in [("minimum", minimum), ("maximum", maximum)] {
                 if let Some(v) = bound
                     && !v.is_finite()
                 {
@@ -535,14 +543,7 @@ impl PluginInstance {
                     return Err(self.fault(Call::Describe, cause).into());
                 }
             }
-            out.push(ParameterSpec {
-                name: s.name,
-                description: s.description,
-                default,
-                unit: s.unit,
-                minimum: s.minimum,
-                maximum: s.maximum,
-            });
+            out.push(ParameterSpec { name, description, default, unit, minimum, maximum });
         }
         Ok(Some(out))
     }

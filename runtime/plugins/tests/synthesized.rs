@@ -64,3 +64,31 @@ fn a_synthesized_1_1_overlay_links() {
     let error = loaded.instantiate().unwrap_err().to_string();
     assert!(error.starts_with("plugin `dummy` init: trapped: wasm `unreachable` instruction executed"), "{error}");
 }
+
+#[test]
+fn invalid_utf8_in_a_lifted_string_is_contained() {
+    // A hand-written core module for the 1.0 adapter world whose `init` returns `err(s)` with `s`
+    // pointing at the bytes FF FE, which are not UTF-8. wasmtime refuses to lift it.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (data (i32.const 16) "\01\00\00\00\40\00\00\00\02\00\00\00")
+        (data (i32.const 64) "\ff\fe")
+        (func (export "sangam:plugin/adapter@1.0.0#init") (result i32) i32.const 16)
+        (func (export "sangam:plugin/adapter@1.0.0#parse")
+            (param i32 i32 i32 i32 i64 i32 i32) (result i32) unreachable)
+        (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 1024))"#;
+    let mut module = wat::parse_str(wat).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/wit/v1.0.0")).unwrap();
+    let world = resolve.select_world(&[package], Some("adapter-plugin")).unwrap();
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    let component = wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
+
+    let spec = PluginSpec::new("garbled", Role::Adapter, SdkVersion::new(1, 0, 0));
+    let loaded = LoadedPlugin::load(&engine(), spec, &component).expect("links");
+    let error = loaded.instantiate().unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(&error, PluginError::Fault(f) if f.cause.quarantines()), "{text}");
+    assert!(text.starts_with("plugin `garbled` init: trapped:"), "{text}");
+    assert!(text.to_lowercase().contains("utf-8"), "{text}");
+}
