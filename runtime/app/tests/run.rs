@@ -131,7 +131,7 @@ fn demo_site_layout_covers_every_placement_and_picks_rooftop_towers() {
     let hit = pick::pick(&ray, &layout.pickables).expect("the tower is hit");
     let target = &layout.pickables[hit.index].target;
     assert_eq!(target, &EntityLink::Placement("tower-roof-1".into()));
-    assert_eq!(layout.entities.get(target), Some(&EntityId::new("site-tower-roof-1")));
+    assert_eq!(layout.entity_of(target), Some(&EntityId::new("site-tower-roof-1")));
     // Just beside the tower, the roof of its building.
     let ray = Ray::new(p + DVec3::new(6.0, 0.0, 200.0), DVec3::NEG_Z).unwrap();
     let hit = pick::pick(&ray, &layout.pickables).expect("the roof is hit");

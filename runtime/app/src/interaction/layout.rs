@@ -6,7 +6,6 @@
 //! only when not empty), then the ground. [`SiteLayout::of`] follows that order and checks the count, so a
 //! change there shows up as a clear error here rather than as layers that hide the wrong things.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use sangam_twin::{EntityId, EntityLink};
@@ -30,8 +29,8 @@ pub struct SiteLayout {
     pub layers: Vec<LayerGroup>,
     /// Everything a ray can select.
     pub pickables: Vec<Pickable>,
-    /// Which entity represents a pickable thing (by its link).
-    pub entities: HashMap<EntityLink, EntityId>,
+    /// Which entity represents a pickable thing (by its link), in scene-file order.
+    pub entities: Vec<(EntityLink, EntityId)>,
     /// The site's extent without the ground plane (for tabletop placement), twin space.
     pub bounds: Option<WorldAabb>,
 }
@@ -128,10 +127,15 @@ impl SiteLayout {
         layout.bounds = layout.pickables.iter().filter_map(|p| p.shape.bounds()).reduce(|a, b| a.union(&b));
         for e in &twin.entities {
             if let Some(link) = &e.link {
-                layout.entities.insert(link.clone(), e.id.clone());
+                layout.entities.push((link.clone(), e.id.clone()));
             }
         }
         Ok(layout)
+    }
+
+    /// The entity a scene thing represents, if any.
+    pub fn entity_of(&self, link: &EntityLink) -> Option<&EntityId> {
+        self.entities.iter().find(|(l, _)| l == link).map(|(_, id)| id)
     }
 
     /// The layer holding render placement `index`.

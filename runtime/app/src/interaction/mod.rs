@@ -365,7 +365,7 @@ impl Interaction {
         });
         match hit {
             Some((p, point)) => {
-                let entity = self.layout.entities.get(&p.target).cloned();
+                let entity = self.layout.entity_of(&p.target).cloned();
                 let s = Selection { target: p.target, entity, point, placement: p.placement };
                 self.selection = Some(s.clone());
                 out.events.push(InteractionEvent::Selected(s));

@@ -45,7 +45,7 @@ fn layout() -> SiteLayout {
             LayerGroup { name: "ground".into(), placements: 3..4 },
         ],
         pickables,
-        entities: [(EntityLink::Placement("t1".into()), EntityId::new("site-1"))].into_iter().collect(),
+        entities: vec![(EntityLink::Placement("t1".into()), EntityId::new("site-1"))],
         bounds,
     }
 }

@@ -116,7 +116,8 @@ mod tests {
     #[test]
     fn pause_stops_both_clock_and_playhead() {
         let mut tc = control();
-        tc.advance(Duration::from_secs(1));
+        tc.advance(Duration::from_millis(500));
+        tc.advance(Duration::from_millis(500));
         assert!(!tc.toggle_play(), "now paused");
         assert_eq!(tc.advance(Duration::from_secs(1)), 0);
         assert_eq!(tc.display_time(), SimTime::from_secs(1));
