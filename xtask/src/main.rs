@@ -14,8 +14,8 @@
 //! GPU, and the `wasm32-wasip2` Rust target for plugins. When running as root they are installed and the
 //! task says so; otherwise it prints the exact command to run and stops.
 
-mod plugins;
 mod monado;
+mod plugins;
 mod provision;
 mod tower;
 

@@ -12,7 +12,7 @@
 pub mod framing;
 pub mod frontend;
 pub mod headless;
-pub mod scaffold;
 pub mod interaction;
+pub mod scaffold;
 pub mod site;
 pub mod window;

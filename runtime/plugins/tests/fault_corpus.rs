@@ -45,7 +45,12 @@ fn cause(error: PluginError) -> FaultCause {
 /// The frame loop: 60 Hz for up to `max`, requesting draws from every plugin and reading their
 /// latest output. Returns (longest frame-loop work in one frame, frames the good plugin completed
 /// after the bad one faulted, the bad plugin's fault reports).
-fn frame_loop(supervisor: &Supervisor, good: &str, bad: &str, max: Duration) -> (Duration, u64, Vec<sangam_plugins::FaultReport>) {
+fn frame_loop(
+    supervisor: &Supervisor,
+    good: &str,
+    bad: &str,
+    max: Duration,
+) -> (Duration, u64, Vec<sangam_plugins::FaultReport>) {
     let start = Instant::now();
     let mut longest = Duration::ZERO;
     let mut faults = Vec::new();

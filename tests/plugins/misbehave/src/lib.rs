@@ -93,7 +93,11 @@ fn good_frame(n: u32) -> OverlayFrame {
     OverlayFrame {
         labels,
         markers,
-        polylines: vec![Polyline { points: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0], color: (0.0, 1.0, 0.0, 1.0), width: 0.3 }],
+        polylines: vec![Polyline {
+            points: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            color: (0.0, 1.0, 0.0, 1.0),
+            width: 0.3,
+        }],
         heatmaps: vec![Heatmap {
             origin: (0.0, 0.0, 0.0),
             cell_size: 5.0,
@@ -111,7 +115,11 @@ fn good_frame(n: u32) -> OverlayFrame {
             size: (10.0, 10.0, 20.0),
             color: (0.0, 0.0, 1.0, 0.3),
         }],
-        alerts: vec![Alert { severity: Severity::Warning, entity: if n > 0 { Some(0) } else { None }, message: "check".into() }],
+        alerts: vec![Alert {
+            severity: Severity::Warning,
+            entity: if n > 0 { Some(0) } else { None },
+            message: "check".into(),
+        }],
     }
 }
 
@@ -209,7 +217,8 @@ impl Guest for Plugin {
             "probe" => {
                 let texts = probe();
                 let k = texts.len();
-                let labels = Labels { positions: vec![0.0; 3 * k], texts, colors: vec![1.0; 4 * k], sizes: vec![1.0; k] };
+                let labels =
+                    Labels { positions: vec![0.0; 3 * k], texts, colors: vec![1.0; 4 * k], sizes: vec![1.0; k] };
                 Ok(OverlayFrame { labels, ..good_frame(0) })
             }
             _ => Ok(good_frame(n)),
