@@ -123,23 +123,20 @@ pub fn probe_display() -> Result<String, String> {
 pub fn probe_display_with(env: &dyn Fn(&str) -> Option<OsString>) -> Result<String, String> {
     let get = |name: &str| env(name).filter(|v| !v.is_empty());
     let mut reasons = Vec::new();
-    match get("WAYLAND_DISPLAY") {
-        Some(name) => {
-            let name = PathBuf::from(name);
-            let path = if name.is_absolute() {
-                Some(name.clone())
-            } else {
-                get("XDG_RUNTIME_DIR").map(|dir| PathBuf::from(dir).join(&name))
-            };
-            match path {
-                Some(path) => match std::os::unix::net::UnixStream::connect(&path) {
-                    Ok(_) => return Ok(format!("Wayland {}", path.display())),
-                    Err(e) => reasons.push(format!("WAYLAND_DISPLAY {} does not answer ({e})", path.display())),
-                },
-                None => reasons.push(format!("WAYLAND_DISPLAY={} but XDG_RUNTIME_DIR unset", name.display())),
-            }
+    if let Some(name) = get("WAYLAND_DISPLAY") {
+        let name = PathBuf::from(name);
+        let path = if name.is_absolute() {
+            Some(name.clone())
+        } else {
+            get("XDG_RUNTIME_DIR").map(|dir| PathBuf::from(dir).join(&name))
+        };
+        match path {
+            Some(path) => match std::os::unix::net::UnixStream::connect(&path) {
+                Ok(_) => return Ok(format!("Wayland {}", path.display())),
+                Err(e) => reasons.push(format!("WAYLAND_DISPLAY {} does not answer ({e})", path.display())),
+            },
+            None => reasons.push(format!("WAYLAND_DISPLAY={} but XDG_RUNTIME_DIR unset", name.display())),
         }
-        None => {}
     }
     match get("DISPLAY") {
         Some(display) => {

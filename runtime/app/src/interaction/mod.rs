@@ -320,11 +320,12 @@ impl Interaction {
             if input.select {
                 self.select(&ray, &mut out);
             }
-            if input.teleport && self.mode == TwinMode::WalkThrough {
-                if let Some(p) = self.teleport_point(&ray) {
-                    self.camera.teleport(p);
-                    out.events.push(InteractionEvent::Teleported(p));
-                }
+            if input.teleport
+                && self.mode == TwinMode::WalkThrough
+                && let Some(p) = self.teleport_point(&ray)
+            {
+                self.camera.teleport(p);
+                out.events.push(InteractionEvent::Teleported(p));
             }
         }
         out
