@@ -38,7 +38,9 @@ pub fn ensure_xvfb() -> Result<()> {
     }
     let install = format!("apt-get update && apt-get install -y {}", XVFB_PACKAGES.join(" "));
     if !is_root() {
-        eprintln!("xtask: note: Xvfb is not installed, so the desktop-window test will be skipped. Run: sudo sh -c '{install}'");
+        eprintln!(
+            "xtask: note: Xvfb is not installed, so the desktop-window test will be skipped. Run: sudo sh -c '{install}'"
+        );
         return Ok(());
     }
     eprintln!("xtask: installing a virtual X server for the window test: {install}");
