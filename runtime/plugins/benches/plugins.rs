@@ -58,8 +58,9 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 
 fn main() {
     let mut c = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(2)).configure_from_args();
-    let engine = PluginEngine::new(EngineOptions { max_instances: 32, max_memory_bytes: 1 << 30, ..Default::default() })
-        .expect("engine");
+    let engine =
+        PluginEngine::new(EngineOptions { max_instances: 32, max_memory_bytes: 1 << 30, ..Default::default() })
+            .expect("engine");
     let sim10 = fixture("sangam-fixture-sim10");
     let sim11 = fixture("sangam-fixture-sim11");
     let empty: Arc<dyn TwinView> = Arc::new(TwinSnapshot::new());

@@ -88,7 +88,10 @@ pub struct PluginEngine {
 
 impl std::fmt::Debug for PluginEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginEngine").field("options", &self.inner.options).field("pooling", &self.inner.pooling).finish()
+        f.debug_struct("PluginEngine")
+            .field("options", &self.inner.options)
+            .field("pooling", &self.inner.pooling)
+            .finish()
     }
 }
 
@@ -160,7 +163,8 @@ impl PluginEngine {
             Ok(engine) => (engine, options.pooling),
             Err(error) if options.pooling => {
                 tracing::warn!(%error, "cannot reserve the plugin instance pool; using on-demand allocation");
-                let engine = Engine::new(&config(&options, false)).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+                let engine =
+                    Engine::new(&config(&options, false)).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
                 (engine, false)
             }
             Err(error) => return Err(PluginError::Engine(format!("{error:#}"))),

@@ -145,7 +145,9 @@ pub enum PluginError {
         supported: String,
     },
     /// The bytes are not a valid WebAssembly component (truncated, corrupt, a core module, ...).
-    #[error("plugin `{plugin}`: the component could not be compiled: {message}; rebuild it with `cargo build --target wasm32-wasip2`")]
+    #[error(
+        "plugin `{plugin}`: the component could not be compiled: {message}; rebuild it with `cargo build --target wasm32-wasip2`"
+    )]
     Compile {
         /// The plugin id.
         plugin: String,

@@ -363,7 +363,14 @@ pub(crate) enum Statistic {
 }
 
 /// Computes one statistic over a property's samples in `start..=end`, streaming (no copies).
-pub(crate) fn aggregate(twin: &dyn TwinView, entity: u32, property: &str, start: i64, end: i64, statistic: Statistic) -> f64 {
+pub(crate) fn aggregate(
+    twin: &dyn TwinView,
+    entity: u32,
+    property: &str,
+    start: i64,
+    end: i64,
+    statistic: Statistic,
+) -> f64 {
     let mut n = 0u64;
     let mut sum = 0.0f64;
     let mut min = f64::INFINITY;

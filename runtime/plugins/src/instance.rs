@@ -163,7 +163,9 @@ impl LoadedPlugin {
             version: spec.sdk,
             supported: SUPPORTED_SDK_VERSIONS.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "),
         })?;
-        if spec.entities.ids.len() != spec.entities.kinds.len() || spec.entities.ids.len() != spec.entities.positions.len() {
+        if spec.entities.ids.len() != spec.entities.kinds.len()
+            || spec.entities.ids.len() != spec.entities.positions.len()
+        {
             return Err(PluginError::Engine(format!(
                 "plugin `{}`: the entity table's lists differ in length ({} ids, {} kinds, {} positions)",
                 spec.id,
@@ -229,7 +231,9 @@ impl LoadedPlugin {
         self.recent.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
     }
 
-    fn wasi(&self) -> Result<(wasmtime_wasi::WasiCtx, (crate::host::CapturedStdio, crate::host::CapturedStdio)), PluginError> {
+    fn wasi(
+        &self,
+    ) -> Result<(wasmtime_wasi::WasiCtx, (crate::host::CapturedStdio, crate::host::CapturedStdio)), PluginError> {
         let caps = &self.spec.capabilities;
         let stdio = PluginState::stdio();
         let mut builder = WasiCtxBuilder::new();
@@ -463,14 +467,16 @@ impl PluginInstance {
                     content_type: source.content_type.clone(),
                     received: source.received,
                 };
-                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| RawAdapter {
-                    keys: o.keys,
-                    entities: o
-                        .entities
-                        .into_iter()
-                        .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
-                        .collect(),
-                    updates: o.updates,
+                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| {
+                    RawAdapter {
+                        keys: o.keys,
+                        entities: o
+                            .entities
+                            .into_iter()
+                            .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
+                            .collect(),
+                        updates: o.updates,
+                    }
                 })))
             }
             Bound::Adapter11(b) => {
@@ -479,14 +485,16 @@ impl PluginInstance {
                     content_type: source.content_type.clone(),
                     received: source.received,
                 };
-                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| RawAdapter {
-                    keys: o.keys,
-                    entities: o
-                        .entities
-                        .into_iter()
-                        .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
-                        .collect(),
-                    updates: o.updates,
+                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| {
+                    RawAdapter {
+                        keys: o.keys,
+                        entities: o
+                            .entities
+                            .into_iter()
+                            .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
+                            .collect(),
+                        updates: o.updates,
+                    }
                 })))
             }
             _ => Ok(None),

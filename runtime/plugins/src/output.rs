@@ -280,7 +280,10 @@ impl Checker {
         if (index as usize) < self.entity_count {
             Ok(())
         } else {
-            Err(malformed(field(), format!("entity index {index} is out of range (the table has {} entities)", self.entity_count)))
+            Err(malformed(
+                field(),
+                format!("entity index {index} is out of range (the table has {} entities)", self.entity_count),
+            ))
         }
     }
 }
@@ -488,15 +491,7 @@ impl Checker {
             out_alerts.push(Alert { severity, entity: a.entity, message: a.message });
         }
 
-        Ok(OverlayFrame {
-            time,
-            labels,
-            markers,
-            polylines: lines,
-            heatmaps: maps,
-            volumes: vols,
-            alerts: out_alerts,
-        })
+        Ok(OverlayFrame { time, labels, markers, polylines: lines, heatmaps: maps, volumes: vols, alerts: out_alerts })
     }
 
     /// Checks an adapter's new entity and its keys; `updates` entity indices refer to `keys`.

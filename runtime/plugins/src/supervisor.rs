@@ -271,7 +271,9 @@ impl Supervisor {
             match std::fs::read(&path) {
                 Ok(bytes) => match self.reload(&id, &bytes) {
                     Ok(()) => reloaded.push(id),
-                    Err(error) => tracing::error!(plugin = %id, %error, "hot reload failed; the old version keeps running"),
+                    Err(error) => {
+                        tracing::error!(plugin = %id, %error, "hot reload failed; the old version keeps running")
+                    }
                 },
                 Err(error) => tracing::error!(plugin = %id, path = %path.display(), %error, "hot reload: cannot read"),
             }
@@ -531,7 +533,8 @@ impl WorkerLoop {
                 FaultAction::Restarting { after }
             }
         };
-        let report = FaultReport { plugin_id: plugin, call, cause, at: SystemTime::now(), restarts: self.restarts, action };
+        let report =
+            FaultReport { plugin_id: plugin, call, cause, at: SystemTime::now(), restarts: self.restarts, action };
         match &report.action {
             FaultAction::KeptRunning => tracing::warn!("{report}"),
             FaultAction::Restarting { .. } => {

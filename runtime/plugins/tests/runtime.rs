@@ -13,8 +13,8 @@ use sangam_plugins::{
 };
 
 fn sim10_spec() -> PluginSpec {
-    let mut spec = PluginSpec::new("decay-1.0", Role::Simulation, SdkVersion::new(1, 0, 0))
-        .param("rate", ParamValue::Number(0.5));
+    let mut spec =
+        PluginSpec::new("decay-1.0", Role::Simulation, SdkVersion::new(1, 0, 0)).param("rate", ParamValue::Number(0.5));
     spec.entities = entities(2);
     spec
 }
@@ -75,20 +75,23 @@ fn plugins_of_1_0_and_1_1_run_side_by_side() {
 #[test]
 fn describe_is_offered_by_1_1_plugins_only() {
     let engine = engine();
-    let mut v11 = LoadedPlugin::load(&engine, sim11_spec(), &fixture("sangam-fixture-sim11")).unwrap().instantiate().unwrap();
+    let mut v11 =
+        LoadedPlugin::load(&engine, sim11_spec(), &fixture("sangam-fixture-sim11")).unwrap().instantiate().unwrap();
     let params = v11.describe().unwrap().expect("1.1 describes its parameters");
     let names: Vec<_> = params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["alpha", "decay", "aggregate"]);
     assert_eq!(params[0].default, ParamValue::Number(0.2));
     assert_eq!(params[0].minimum, Some(0.0));
-    let mut v10 = LoadedPlugin::load(&engine, sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap().instantiate().unwrap();
+    let mut v10 =
+        LoadedPlugin::load(&engine, sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap().instantiate().unwrap();
     assert_eq!(v10.describe().unwrap(), None);
 }
 
 #[test]
 fn compiled_components_are_cached_and_damaged_entries_recompiled() {
     let dir = tempfile::tempdir().unwrap();
-    let options = || EngineOptions { max_instances: 4, cache_dir: Some(dir.path().to_path_buf()), ..EngineOptions::default() };
+    let options =
+        || EngineOptions { max_instances: 4, cache_dir: Some(dir.path().to_path_buf()), ..EngineOptions::default() };
     let bytes = fixture("sangam-fixture-sim10");
     let first = PluginEngine::new(options()).unwrap();
     let loaded = LoadedPlugin::load(&first, sim10_spec(), &bytes).unwrap();

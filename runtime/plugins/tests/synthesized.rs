@@ -35,7 +35,10 @@ fn a_2_0_component_is_refused_naming_its_imports() {
     let error = LoadedPlugin::load(&engine(), spec, &component).unwrap_err();
     assert!(matches!(error, PluginError::Link { .. }), "{error}");
     let text = error.to_string();
-    assert!(text.starts_with("plugin `from-the-future` (overlay, SDK 1.1.0) needs an import this runtime does not provide"), "{text}");
+    assert!(
+        text.starts_with("plugin `from-the-future` (overlay, SDK 1.1.0) needs an import this runtime does not provide"),
+        "{text}"
+    );
     assert!(text.contains("sangam:plugin/") && text.contains("@2.0.0"), "names the 2.0 import: {text}");
 }
 
@@ -82,7 +85,8 @@ fn invalid_utf8_in_a_lifted_string_is_contained() {
     let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/wit/v1.0.0")).unwrap();
     let world = resolve.select_world(&[package], Some("adapter-plugin")).unwrap();
     wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    let component = wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
+    let component =
+        wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
 
     let spec = PluginSpec::new("garbled", Role::Adapter, SdkVersion::new(1, 0, 0));
     let loaded = LoadedPlugin::load(&engine(), spec, &component).expect("links");

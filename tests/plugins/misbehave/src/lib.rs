@@ -58,11 +58,13 @@ fn misbehave(mode: &str) -> Result<(), String> {
             }
         }
         "alloc" => {
-            // 2 GiB, or as close as a 32-bit address space allows (isize::MAX bytes).
-            let size = (2u64 << 30).min(isize::MAX as u64) as usize;
-            let mut big: Vec<u8> = Vec::with_capacity(size);
-            big.resize(size, 1);
-            Err(format!("allocated {}", black_box(big).len()))
+            // 2 GiB in 16 MiB blocks, each touched, as a leaky model would. (One 2 GiB request is
+            // refused inside the guest's allocator before it asks the host for memory.)
+            let mut blocks: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..128 {
+                blocks.push(vec![1u8; 16 << 20]);
+            }
+            Err(format!("allocated {} blocks", black_box(blocks).len()))
         }
         "panic" => panic!("deliberate panic in the misbehave fixture"),
         "stack" => Err(format!("{}", recurse(0, &mut [0; 256]))),
@@ -93,7 +95,11 @@ fn good_frame(n: u32) -> OverlayFrame {
     OverlayFrame {
         labels,
         markers,
-        polylines: vec![Polyline { points: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0], color: (0.0, 1.0, 0.0, 1.0), width: 0.3 }],
+        polylines: vec![Polyline {
+            points: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            color: (0.0, 1.0, 0.0, 1.0),
+            width: 0.3,
+        }],
         heatmaps: vec![Heatmap {
             origin: (0.0, 0.0, 0.0),
             cell_size: 5.0,
@@ -111,7 +117,11 @@ fn good_frame(n: u32) -> OverlayFrame {
             size: (10.0, 10.0, 20.0),
             color: (0.0, 0.0, 1.0, 0.3),
         }],
-        alerts: vec![Alert { severity: Severity::Warning, entity: if n > 0 { Some(0) } else { None }, message: "check".into() }],
+        alerts: vec![Alert {
+            severity: Severity::Warning,
+            entity: if n > 0 { Some(0) } else { None },
+            message: "check".into(),
+        }],
     }
 }
 
@@ -209,7 +219,8 @@ impl Guest for Plugin {
             "probe" => {
                 let texts = probe();
                 let k = texts.len();
-                let labels = Labels { positions: vec![0.0; 3 * k], texts, colors: vec![1.0; 4 * k], sizes: vec![1.0; k] };
+                let labels =
+                    Labels { positions: vec![0.0; 3 * k], texts, colors: vec![1.0; 4 * k], sizes: vec![1.0; k] };
                 Ok(OverlayFrame { labels, ..good_frame(0) })
             }
             _ => Ok(good_frame(n)),

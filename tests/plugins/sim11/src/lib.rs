@@ -73,7 +73,12 @@ impl Guest for Plugin {
                 let means = twin::aggregate("level", &entities, now - s.window_us, now, twin::Statistic::Mean);
                 let (idx, means): (Vec<u32>, Vec<f64>) =
                     entities.iter().zip(means).filter(|(_, m)| !m.is_nan()).map(|(e, m)| (*e, m)).unzip();
-                numbers.push(NumberColumn { property: "level.mean".into(), unit: "m".into(), entities: idx, values: means });
+                numbers.push(NumberColumn {
+                    property: "level.mean".into(),
+                    unit: "m".into(),
+                    entities: idx,
+                    values: means,
+                });
             }
             numbers.push(NumberColumn { property: "level".into(), unit: "m".into(), entities, values });
             Ok(Updates { time: now + dt_us, numbers, texts: Vec::new() })
