@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, black_box};
+use std::hint::black_box;
+
+use criterion::Criterion;
 use sangam_plugins::{
     EngineOptions, EntityTable, LoadedPlugin, PluginEngine, PluginSpec, RestartPolicy, Role, SdkVersion, Supervisor,
     TwinSnapshot, TwinView,

@@ -254,14 +254,14 @@ impl LoadedPlugin {
                 .insecure_random(Deterministic::new(seed))
                 .insecure_random_seed(0x5a6a_a000);
         }
-        if caps.read_data {
-            if let Some(dir) = &self.spec.data_dir {
-                builder.preopened_dir(dir, "/data", FsPerms::ReadOnly).map_err(|e| PluginError::DataDir {
-                    plugin: self.spec.id.clone(),
-                    path: dir.clone(),
-                    message: format!("{e:#}"),
-                })?;
-            }
+        if caps.read_data
+            && let Some(dir) = &self.spec.data_dir
+        {
+            builder.preopened_dir(dir, "/data", FsPerms::ReadOnly).map_err(|e| PluginError::DataDir {
+                plugin: self.spec.id.clone(),
+                path: dir.clone(),
+                message: format!("{e:#}"),
+            })?;
         }
         Ok((builder.build(), stdio))
     }
