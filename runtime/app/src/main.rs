@@ -3,7 +3,13 @@
 //! `sangam render SCENE [--bookmark NAME|all] [--size WxH] [--stereo] -o OUT` renders a site's camera
 //! bookmarks (or a bare `.gltf` / `.glb`, framed automatically) headless to PNG.
 //!
-//! Exit codes: 0 rendered; 1 a clear error about the input or the machine (printed); a panic is a bug.
+//! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
+//! `plugin_cmd`).
+//!
+//! Exit codes: 0 done (for `plugin check`: the plugin can run); 1 a clear error about the input or the
+//! machine (printed), or a plugin this runtime cannot run; a panic is a bug.
+
+mod plugin_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +45,11 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Check, package, sign and scaffold plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin_cmd::PluginCommand,
+    },
 }
 
 fn parse_size(s: &str) -> Result<ShotSize, String> {
@@ -71,7 +82,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -82,8 +93,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Plugin { command } => plugin_cmd::run(command),
         Command::Render { scene, bookmark, size, stereo, output } => {
             let request = RenderRequest { input: scene, bookmark, size, stereo };
             let shots = headless::render(&request)?;
@@ -111,7 +123,7 @@ fn run(cli: Cli) -> Result<()> {
                 })?;
                 println!("{}", output.display());
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
