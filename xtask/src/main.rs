@@ -4,12 +4,18 @@
 //! - `cargo xtask test`: set up what is missing, then `cargo fmt --check`, `cargo clippy -D warnings`
 //!   and the whole test suite.
 //! - `cargo xtask bench`: the benchmarks recorded in BENCHMARKS.md.
+//! - `cargo xtask build-plugins`: build every plugin crate (`[package.metadata.sangam-plugin]`) for
+//!   `wasm32-wasip2` and list the components (`test` and `demo` do this first).
+//! - `cargo xtask monado`: build (once) the Monado chroot and run the XR tests against a real OpenXR
+//!   runtime (also part of `cargo xtask test`).
 //! - `cargo xtask gen-assets`: regenerate the procedural (illustrative) tower models in `assets/models/`.
 //!
 //! Set-up: Mesa's software Vulkan (lavapipe, Debian `mesa-vulkan-drivers`) so rendering works without a
 //! GPU, and the `wasm32-wasip2` Rust target for plugins. When running as root they are installed and the
 //! task says so; otherwise it prints the exact command to run and stops.
 
+mod monado;
+mod plugins;
 mod provision;
 mod tower;
 
@@ -39,10 +45,14 @@ enum Task {
     Test,
     /// Run the benchmarks (frame time, instancing, scene load, glTF import) against same-run baselines.
     Bench,
+    /// Build every plugin crate for wasm32-wasip2 (release) and list the components with their sizes.
+    BuildPlugins,
     /// Regenerate the procedural tower models in `assets/models/`.
     GenAssets,
     /// Only install / check the set-up (software Vulkan, wasm32-wasip2 target).
     Provision,
+    /// Run the XR tests against Monado (simulated headset) in a Debian trixie chroot, building it once.
+    Monado,
 }
 
 fn main() -> ExitCode {
@@ -51,8 +61,10 @@ fn main() -> ExitCode {
         Task::Demo { size } => demo(&size),
         Task::Test => test(),
         Task::Bench => bench(),
+        Task::BuildPlugins => provision::ensure_wasm_target().and_then(|_| plugins::build_plugins()).map(|_| ()),
         Task::GenAssets => gen_assets(),
         Task::Provision => provision::ensure_all().map(|_| ()),
+        Task::Monado => monado::run_xr_tests(&workspace_root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,17 +107,26 @@ fn sangam(step: &str, args: &[&str]) -> Result<()> {
 
 fn test() -> Result<()> {
     provision::ensure_all()?;
+    plugins::build_plugins()?;
     cargo("format check", &["fmt", "--all", "--check"])?;
     cargo("lints", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo("tests", &["test", "--workspace", "--all-targets"])?;
     // Doc tests are not part of --all-targets.
     cargo("doc tests", &["test", "--workspace", "--doc"])?;
+    // The OpenXR tests need a real runtime: Monado in a chroot (built once, cached outside the clone).
+    if std::env::var("SANGAM_XR_TESTS").is_ok_and(|v| v == "skip") {
+        eprintln!("xtask: WARNING: SANGAM_XR_TESTS=skip: the OpenXR runtime tests were NOT run");
+    } else {
+        monado::ensure_chroot()?;
+        monado::run_xr_tests(&workspace_root())?;
+    }
     eprintln!("xtask: all checks and tests passed");
     Ok(())
 }
 
 fn demo(size: &str) -> Result<()> {
-    provision::ensure_software_vulkan()?;
+    provision::ensure_all()?;
+    plugins::build_plugins()?;
     let root = workspace_root();
     let scene = root.join("assets/sites/new-delhi-ina/scene.toml");
     let out = root.join("out");

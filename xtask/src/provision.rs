@@ -22,7 +22,32 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 pub fn ensure_all() -> Result<()> {
     ensure_software_vulkan()?;
     ensure_wasm_target()?;
+    ensure_xvfb()?;
     Ok(())
+}
+
+/// The Debian packages that give a virtual X display (`xvfb-run`), for the desktop-window test.
+const XVFB_PACKAGES: &[&str] = &["xvfb", "xauth"];
+
+/// Makes sure `xvfb-run` exists, so the desktop window front end is tested for real (a window on a virtual
+/// X server, presented by lavapipe). Without root it prints the command and the window test is skipped
+/// (outside CI) or fails (in CI, where `SANGAM_REQUIRE_XVFB=1`).
+pub fn ensure_xvfb() -> Result<()> {
+    if Path::new("/usr/bin/xvfb-run").exists() {
+        return Ok(());
+    }
+    let install = format!("apt-get update && apt-get install -y {}", XVFB_PACKAGES.join(" "));
+    if !is_root() {
+        eprintln!(
+            "xtask: note: Xvfb is not installed, so the desktop-window test will be skipped. Run: sudo sh -c '{install}'"
+        );
+        return Ok(());
+    }
+    eprintln!("xtask: installing a virtual X server for the window test: {install}");
+    run_shell("apt-get", &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(XVFB_PACKAGES);
+    run_shell_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])
 }
 
 /// Makes sure Mesa's software Vulkan driver (lavapipe) and the Vulkan loader are installed, so the

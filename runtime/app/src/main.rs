@@ -3,6 +3,9 @@
 //! `sangam render SCENE [--bookmark NAME|all] [--size WxH] [--stereo] -o OUT` renders a site's camera
 //! bookmarks (or a bare `.gltf` / `.glb`, framed automatically) headless to PNG.
 //!
+//! `sangam run SCENE [--xr | --window | --headless] [--stats] [--frames N]` opens the site in a front end:
+//! XR when an OpenXR runtime is active, else a window when a display is, else headless; it says which and why.
+//!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
 //!
@@ -44,6 +47,29 @@ enum Command {
         /// Output PNG file, or folder when rendering several bookmarks.
         #[arg(short, long)]
         output: PathBuf,
+    },
+    /// Open a scene in a front end: XR when a runtime is active, else a window, else headless.
+    Run {
+        /// A scene file (`scene.toml`).
+        scene: PathBuf,
+        /// Insist on OpenXR (an error if no runtime is usable).
+        #[arg(long, conflicts_with_all = ["window", "headless"])]
+        xr: bool,
+        /// Insist on a desktop window (an error if no display is usable).
+        #[arg(long, conflicts_with = "headless")]
+        window: bool,
+        /// Render offscreen and report timing.
+        #[arg(long)]
+        headless: bool,
+        /// Print frame timing (CPU encode, frame time, missed frames) at the end.
+        #[arg(long)]
+        stats: bool,
+        /// Stop after this many frames (headless default: 60; a window otherwise runs until closed).
+        #[arg(long)]
+        frames: Option<u64>,
+        /// Headless image size / initial window size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+        size: ShotSize,
     },
     /// Check, package, sign and scaffold plugins.
     Plugin {
@@ -96,6 +122,18 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Run { scene, xr, window, headless, stats, frames, size } => {
+            use sangam::frontend::{self, Requested, RunArgs, XrHooks};
+            let requested = match (xr, window, headless) {
+                (true, _, _) => Requested::Xr,
+                (_, true, _) => Requested::Window,
+                (_, _, true) => Requested::Headless,
+                _ => Requested::Auto,
+            };
+            let hooks = XrHooks { probe: frontend::xr_not_built_in, run: None };
+            frontend::run(&RunArgs { scene, requested, stats, frames, size }, &hooks)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Render { scene, bookmark, size, stereo, output } => {
             let request = RenderRequest { input: scene, bookmark, size, stereo };
             let shots = headless::render(&request)?;

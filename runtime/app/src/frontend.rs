@@ -1,0 +1,571 @@
+//! `sangam run`: choose a front end (XR, window or headless), say which and why, and run it.
+//!
+//! The choice is a pure function of what was asked and two probes ([`choose`]), so it is tested without
+//! a headset or a display. The site is loaded, its twin store filled and the interaction set up before
+//! any frame loop starts ([`SiteSession::load`]): no front end touches the disk inside its loop.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use glam::DVec3;
+use sangam_render::gpu::{RenderTarget, Renderer};
+use sangam_twin::{SimClock, SimTime, TwinStore};
+
+use crate::headless::ShotSize;
+use crate::interaction::camera::Camera;
+use crate::interaction::layout::SiteLayout;
+use crate::interaction::{InputFrame, Interaction, NamedCamera};
+use crate::site::{self, Site};
+
+/// The front ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrontEnd {
+    /// An OpenXR session (headset, or a runtime such as Monado).
+    Xr,
+    /// A desktop window.
+    Window,
+    /// Offscreen rendering, timing reported.
+    Headless,
+}
+
+impl fmt::Display for FrontEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FrontEnd::Xr => "xr",
+            FrontEnd::Window => "window",
+            FrontEnd::Headless => "headless",
+        })
+    }
+}
+
+/// What the command line asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Requested {
+    /// XR when a runtime is active, else a window when a display is, else headless.
+    #[default]
+    Auto,
+    /// XR or an error (`--xr`).
+    Xr,
+    /// A window or an error (`--window`).
+    Window,
+    /// Headless (`--headless`).
+    Headless,
+}
+
+/// The front end chosen and why, in words for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The front end.
+    pub front_end: FrontEnd,
+    /// Why, e.g. `no OpenXR runtime: <reason>; no display: DISPLAY unset -> headless`.
+    pub reason: String,
+}
+
+/// An insisted-on front end is not available.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    /// `--xr` without a usable OpenXR runtime.
+    #[error(
+        "--xr was given but no OpenXR runtime is usable: {0}. Install and start an OpenXR runtime (for example \
+         Monado's monado-service), or leave out --xr to fall back to a window or headless"
+    )]
+    XrUnavailable(String),
+    /// `--window` without a usable display.
+    #[error(
+        "--window was given but no display is usable: {0}. Run inside a desktop session (or under Xvfb: \
+         xvfb-run sangam run ...), or use --headless"
+    )]
+    NoDisplay(String),
+}
+
+/// Chooses the front end. The probes answer `Ok(what was found)` or `Err(why not)`; each is called only
+/// when the answer matters (never for `--headless`, the display probe never when XR was found).
+pub fn choose(
+    requested: Requested,
+    xr_probe: &dyn Fn() -> Result<String, String>,
+    display_probe: &dyn Fn() -> Result<String, String>,
+) -> Result<Choice, SelectError> {
+    let choice = |front_end, reason: String| Ok(Choice { front_end, reason });
+    match requested {
+        Requested::Headless => choice(FrontEnd::Headless, "--headless given -> headless".into()),
+        Requested::Xr => match xr_probe() {
+            Ok(rt) => choice(FrontEnd::Xr, format!("--xr given; OpenXR runtime: {rt} -> xr")),
+            Err(why) => Err(SelectError::XrUnavailable(why)),
+        },
+        Requested::Window => match display_probe() {
+            Ok(d) => choice(FrontEnd::Window, format!("--window given; display: {d} -> window")),
+            Err(why) => Err(SelectError::NoDisplay(why)),
+        },
+        Requested::Auto => match xr_probe() {
+            Ok(rt) => choice(FrontEnd::Xr, format!("OpenXR runtime: {rt} -> xr")),
+            Err(xr_why) => match display_probe() {
+                Ok(d) => choice(FrontEnd::Window, format!("no OpenXR runtime: {xr_why}; display: {d} -> window")),
+                Err(d_why) => {
+                    choice(FrontEnd::Headless, format!("no OpenXR runtime: {xr_why}; no display: {d_why} -> headless"))
+                }
+            },
+        },
+    }
+}
+
+/// Whether a display server answers, from the process environment; see [`probe_display_with`].
+pub fn probe_display() -> Result<String, String> {
+    probe_display_with(&|name| std::env::var_os(name))
+}
+
+/// Whether a display server answers: `WAYLAND_DISPLAY` (a socket name under `XDG_RUNTIME_DIR`, or an
+/// absolute path) is tried first, then `DISPLAY` (`:N` connects to `/tmp/.X11-unix/XN`, `host:N` to TCP port
+/// 6000 + N). `Ok` names what answered; `Err` says what is unset or what failed.
+pub fn probe_display_with(env: &dyn Fn(&str) -> Option<OsString>) -> Result<String, String> {
+    let get = |name: &str| env(name).filter(|v| !v.is_empty());
+    let mut reasons = Vec::new();
+    if let Some(name) = get("WAYLAND_DISPLAY") {
+        let name = PathBuf::from(name);
+        let path = if name.is_absolute() {
+            Some(name.clone())
+        } else {
+            get("XDG_RUNTIME_DIR").map(|dir| PathBuf::from(dir).join(&name))
+        };
+        match path {
+            Some(path) => match std::os::unix::net::UnixStream::connect(&path) {
+                Ok(_) => return Ok(format!("Wayland {}", path.display())),
+                Err(e) => reasons.push(format!("WAYLAND_DISPLAY {} does not answer ({e})", path.display())),
+            },
+            None => reasons.push(format!("WAYLAND_DISPLAY={} but XDG_RUNTIME_DIR unset", name.display())),
+        }
+    }
+    match get("DISPLAY") {
+        Some(display) => {
+            let display = display.to_string_lossy().into_owned();
+            match connect_x11(&display) {
+                Ok(how) => return Ok(format!("X11 DISPLAY={display} ({how})")),
+                Err(why) => reasons.push(format!("DISPLAY={display} {why}")),
+            }
+        }
+        None => reasons.push("DISPLAY unset".into()),
+    }
+    Err(reasons.join("; "))
+}
+
+/// An X11 display name: host (empty for local) and display number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct X11Display {
+    /// Host name; empty or `unix` for the local socket.
+    pub host: String,
+    /// Display number.
+    pub number: u16,
+}
+
+/// Parses `[host]:N[.screen]`; `None` when it is not of that form.
+pub fn parse_x11_display(s: &str) -> Option<X11Display> {
+    let (host, rest) = s.rsplit_once(':')?;
+    let number = rest.split('.').next()?.parse().ok()?;
+    // A protocol prefix such as `unix/` names the transport, not a host.
+    let host = host.rsplit('/').next().unwrap_or(host).to_string();
+    Some(X11Display { host, number })
+}
+
+fn connect_x11(display: &str) -> Result<String, String> {
+    let d = parse_x11_display(display).ok_or_else(|| "is not of the form [host]:N".to_string())?;
+    if d.host.is_empty() || d.host == "unix" {
+        let path = format!("/tmp/.X11-unix/X{}", d.number);
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => Ok(format!("socket {path}")),
+            Err(e) => Err(format!("does not answer at {path} ({e})")),
+        }
+    } else {
+        use std::net::ToSocketAddrs;
+        let port = 6000u32 + u32::from(d.number);
+        let addr = format!("{}:{port}", d.host);
+        let resolved = addr.to_socket_addrs().map_err(|e| format!("cannot resolve {addr} ({e})"))?.next();
+        let sa = resolved.ok_or_else(|| format!("cannot resolve {addr}"))?;
+        std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(1))
+            .map(|_| format!("TCP {addr}"))
+            .map_err(|e| format!("does not answer at {addr} ({e})"))
+    }
+}
+
+/// What `sangam run` was asked to do.
+#[derive(Clone, Debug)]
+pub struct RunArgs {
+    /// The scene file.
+    pub scene: PathBuf,
+    /// The front end asked for.
+    pub requested: Requested,
+    /// Print frame timing.
+    pub stats: bool,
+    /// Stop after this many frames (headless default: [`DEFAULT_HEADLESS_FRAMES`]).
+    pub frames: Option<u64>,
+    /// Headless image size / initial window size.
+    pub size: ShotSize,
+}
+
+/// Frames a headless run renders when `--frames` is not given.
+pub const DEFAULT_HEADLESS_FRAMES: u64 = 60;
+
+/// How the binary reaches the XR front end (wired by whoever builds it in).
+#[derive(Clone, Copy)]
+pub struct XrHooks {
+    /// Whether an OpenXR runtime is active: `Ok(runtime name)` or `Err(why not)`.
+    pub probe: fn() -> Result<String, String>,
+    /// Runs the XR front end.
+    pub run: Option<fn(&RunArgs) -> Result<()>>,
+}
+
+/// The placeholder until OpenXR support is wired in.
+pub fn xr_not_built_in() -> Result<String, String> {
+    Err("OpenXR support not built in yet".into())
+}
+
+/// `sangam run`: loads the site, chooses the front end, says which and why (stdout), runs it.
+pub fn run(args: &RunArgs, xr: &XrHooks) -> Result<()> {
+    let choice = choose(args.requested, &xr.probe, &probe_display)?;
+    println!("front end: {} ({})", choice.front_end, choice.reason);
+    match choice.front_end {
+        FrontEnd::Xr => match xr.run {
+            Some(run_xr) => run_xr(args),
+            None => anyhow::bail!("the XR front end is not built into this binary; use --window or --headless"),
+        },
+        FrontEnd::Window => {
+            let session = SiteSession::load(&args.scene)?;
+            crate::window::run(session, args)
+        }
+        FrontEnd::Headless => {
+            let session = SiteSession::load(&args.scene)?;
+            let report = run_headless(session, args)?;
+            println!("{}", report.summary());
+            if args.stats {
+                println!("{}", report.details());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A loaded site ready for a frame loop: the render scene, the twin store, the interaction.
+pub struct SiteSession {
+    /// The site (twin scene and render scene).
+    pub site: Site,
+    /// The live twin: the scene's entities, then whatever updates arrive.
+    pub store: TwinStore,
+    /// Selection, camera, twin pose, layers, time.
+    pub interaction: Interaction,
+}
+
+/// The fixed simulation step of a session.
+pub const SIM_STEP: Duration = Duration::from_millis(10);
+
+impl SiteSession {
+    /// Loads a scene file and prepares everything a frame loop needs.
+    pub fn load(path: &Path) -> Result<SiteSession> {
+        let site = site::load(path)?;
+        for w in &site.warnings {
+            tracing::warn!("{w}");
+        }
+        SiteSession::from_site(site)
+    }
+
+    /// Prepares an already loaded site.
+    pub fn from_site(site: Site) -> Result<SiteSession> {
+        let layout = SiteLayout::of(&site)?;
+        let mut store = TwinStore::new();
+        for e in &site.twin.entities {
+            store.add_entity(SimTime::ZERO, e.clone()).with_context(|| format!("{}", site.twin.path.display()))?;
+        }
+        let bookmarks: Vec<NamedCamera> = site
+            .twin
+            .bookmarks
+            .iter()
+            .map(|b| NamedCamera {
+                name: b.name.clone(),
+                camera: Camera::looking_at(b.eye, b.target(), b.fov_y_deg.to_radians()),
+            })
+            .collect();
+        let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
+        let clock = SimClock::new(SimTime::ZERO, SIM_STEP)?;
+        let interaction = Interaction::new(layout, camera, bookmarks, clock);
+        Ok(SiteSession { site, store, interaction })
+    }
+}
+
+/// A camera from the south-west above the site's extent, for sites without bookmarks.
+fn overview_camera(layout: &SiteLayout) -> Camera {
+    let (center, radius) =
+        layout.bounds.map(|b| (b.center(), ((b.max - b.min).length() * 0.5).max(10.0))).unwrap_or((DVec3::ZERO, 100.0));
+    let eye = center + DVec3::new(-0.6, -0.8, 0.7).normalize() * radius * 2.0;
+    Camera::looking_at(eye, center, 60f64.to_radians())
+}
+
+/// Frame timing over a run: CPU encode time per frame, frame-to-frame time, missed frames.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameTimer {
+    encode: VecDeque<Duration>,
+    frame: VecDeque<Duration>,
+    budget: Duration,
+    missed: u64,
+}
+
+/// The most frames a timer keeps for percentiles (older ones still count in totals).
+pub const TIMER_WINDOW: usize = 10_000;
+
+impl FrameTimer {
+    /// A timer against a frame budget (e.g. 16.7 ms at 60 Hz); a frame over 1.5x the budget is missed.
+    pub fn new(budget: Duration) -> FrameTimer {
+        FrameTimer { budget, ..Default::default() }
+    }
+
+    /// Records a frame: its CPU encode time and the time since the previous frame.
+    pub fn record(&mut self, encode: Duration, frame: Duration) {
+        if self.frame.len() >= TIMER_WINDOW {
+            self.frame.pop_front();
+            self.encode.pop_front();
+        }
+        self.encode.push_back(encode);
+        self.frame.push_back(frame);
+        if !self.budget.is_zero() && frame > self.budget.mul_f64(1.5) {
+            self.missed += 1;
+        }
+    }
+
+    /// Frames recorded (within the window).
+    pub fn frames(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// Frames over 1.5x the budget.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// The frame budget.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// Mean, 95th percentile and maximum CPU encode time.
+    pub fn encode_stats(&self) -> TimeStats {
+        TimeStats::of(&self.encode.iter().copied().collect::<Vec<_>>())
+    }
+
+    /// Mean, 95th percentile and maximum frame time.
+    pub fn frame_stats(&self) -> TimeStats {
+        TimeStats::of(&self.frame.iter().copied().collect::<Vec<_>>())
+    }
+}
+
+/// Mean, 95th percentile and maximum of some durations.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimeStats {
+    /// Mean.
+    pub mean: Duration,
+    /// 95th percentile (nearest rank).
+    pub p95: Duration,
+    /// Maximum.
+    pub max: Duration,
+}
+
+impl TimeStats {
+    /// Statistics of `samples` (all zero when empty).
+    pub fn of(samples: &[Duration]) -> TimeStats {
+        if samples.is_empty() {
+            return TimeStats::default();
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort();
+        let n = sorted.len();
+        let rank = (n * 95).div_ceil(100).clamp(1, n);
+        let total: Duration = sorted.iter().sum();
+        TimeStats { mean: total / n as u32, p95: sorted[rank - 1], max: sorted[n - 1] }
+    }
+}
+
+impl fmt::Display for TimeStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(f, "mean {:.2} ms, p95 {:.2} ms, max {:.2} ms", ms(self.mean), ms(self.p95), ms(self.max))
+    }
+}
+
+/// What a headless run measured.
+#[derive(Clone, Debug)]
+pub struct HeadlessReport {
+    /// The adapter rendered on.
+    pub adapter: String,
+    /// Image size.
+    pub size: ShotSize,
+    /// Timing.
+    pub timer: FrameTimer,
+    /// Draw calls and triangles of the last frame.
+    pub last: sangam_render::gpu::FrameStats,
+}
+
+impl HeadlessReport {
+    /// One line: frames, size, adapter, mean frame time.
+    pub fn summary(&self) -> String {
+        format!(
+            "headless: rendered {} frames at {}x{} on {}; frame time {}",
+            self.timer.frames(),
+            self.size.width,
+            self.size.height,
+            self.adapter,
+            self.timer.frame_stats()
+        )
+    }
+
+    /// The `--stats` lines.
+    pub fn details(&self) -> String {
+        format!(
+            "stats: cpu encode {}\nstats: frame (encode + GPU) {}\nstats: frames over {:.1} ms: {}\nstats: last \
+             frame {} draw calls, {} instances drawn, {} culled, {} triangles",
+            self.timer.encode_stats(),
+            self.timer.frame_stats(),
+            self.timer.budget().as_secs_f64() * 1e3 * 1.5,
+            self.timer.missed(),
+            self.last.draw_calls,
+            self.last.instances_drawn,
+            self.last.instances_culled,
+            self.last.triangles
+        )
+    }
+}
+
+/// Renders `args.frames` frames offscreen while the camera slowly orbits, waiting for the GPU each frame.
+pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<HeadlessReport> {
+    let mut renderer = Renderer::new_headless().context("no GPU adapter for headless rendering")?;
+    let mut gpu = renderer.upload(&session.site.scene)?;
+    let target = RenderTarget::new(&renderer, args.size.width, args.size.height, 1)?;
+    let frames = args.frames.unwrap_or(DEFAULT_HEADLESS_FRAMES);
+    let mut timer = FrameTimer::new(Duration::from_secs_f64(1.0 / 60.0));
+    let mut last = Default::default();
+    let mut previous = Instant::now();
+    for _ in 0..frames {
+        let now = Instant::now();
+        let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
+        previous = now;
+        let outcome = session.interaction.update(&input);
+        if outcome.placements_changed {
+            gpu.set_placements(session.interaction.placements(&session.site.scene.placements));
+        }
+        let view = session.interaction.camera.view(args.size.aspect());
+        let stats = renderer.render(&gpu, &[view], &target)?;
+        renderer
+            .device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| anyhow::anyhow!("waiting for the GPU failed: {e}"))?;
+        timer.record(stats.cpu_encode_time, now.elapsed());
+        last = stats;
+    }
+    let errors = renderer.take_uncaptured_errors();
+    if !errors.is_empty() {
+        anyhow::bail!("wgpu reported errors during the headless run: {}", errors.join("; "));
+    }
+    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn ok(s: &'static str) -> impl Fn() -> Result<String, String> {
+        move || Ok(s.to_string())
+    }
+
+    fn err(s: &'static str) -> impl Fn() -> Result<String, String> {
+        move || Err(s.to_string())
+    }
+
+    #[test]
+    fn auto_prefers_xr_then_window_then_headless() {
+        let c = choose(Requested::Auto, &ok("Monado"), &ok(":99")).unwrap();
+        assert_eq!(c.front_end, FrontEnd::Xr);
+        assert!(c.reason.contains("Monado"), "{}", c.reason);
+        let c = choose(Requested::Auto, &err("runtime unavailable"), &ok("X11 :99")).unwrap();
+        assert_eq!(c.front_end, FrontEnd::Window);
+        assert_eq!(c.reason, "no OpenXR runtime: runtime unavailable; display: X11 :99 -> window");
+        let c = choose(Requested::Auto, &err("OpenXR support not built in yet"), &err("DISPLAY unset")).unwrap();
+        assert_eq!(c.front_end, FrontEnd::Headless);
+        assert_eq!(
+            c.reason,
+            "no OpenXR runtime: OpenXR support not built in yet; no display: DISPLAY unset -> headless"
+        );
+    }
+
+    #[test]
+    fn insisting_fails_clearly_and_probes_only_what_matters() {
+        let e = choose(Requested::Xr, &err("no loader"), &ok(":0")).unwrap_err();
+        assert_eq!(e, SelectError::XrUnavailable("no loader".into()));
+        assert!(e.to_string().contains("--xr") && e.to_string().contains("no loader"), "{e}");
+        let e = choose(Requested::Window, &ok("Monado"), &err("DISPLAY unset")).unwrap_err();
+        assert!(e.to_string().contains("--window") && e.to_string().contains("DISPLAY unset"), "{e}");
+        assert_eq!(choose(Requested::Window, &ok("Monado"), &ok(":1")).unwrap().front_end, FrontEnd::Window);
+        assert_eq!(choose(Requested::Xr, &ok("Monado"), &err("x")).unwrap().front_end, FrontEnd::Xr);
+        let calls = Cell::new(0);
+        let counting = || {
+            calls.set(calls.get() + 1);
+            Err::<String, String>("x".into())
+        };
+        let c = choose(Requested::Headless, &counting, &counting).unwrap();
+        assert_eq!((c.front_end, calls.get()), (FrontEnd::Headless, 0), "--headless probes nothing");
+        choose(Requested::Auto, &ok("Monado"), &counting).unwrap();
+        assert_eq!(calls.get(), 0, "the display is not probed when XR is there");
+    }
+
+    #[test]
+    fn x11_display_names_parse() {
+        assert_eq!(parse_x11_display(":99"), Some(X11Display { host: String::new(), number: 99 }));
+        assert_eq!(parse_x11_display(":0.1"), Some(X11Display { host: String::new(), number: 0 }));
+        assert_eq!(parse_x11_display("localhost:10.0"), Some(X11Display { host: "localhost".into(), number: 10 }));
+        assert_eq!(parse_x11_display("unix/:3"), Some(X11Display { host: String::new(), number: 3 }));
+        assert_eq!(parse_x11_display("wayland-0"), None);
+        assert_eq!(parse_x11_display(":x"), None);
+    }
+
+    #[test]
+    fn display_probe_reports_unset_and_dead_and_live_sockets() {
+        let none = |_: &str| None;
+        assert_eq!(probe_display_with(&none), Err("DISPLAY unset".into()));
+        // A display number nobody listens on.
+        let dead = |k: &str| (k == "DISPLAY").then(|| OsString::from(":65000"));
+        let e = probe_display_with(&dead).unwrap_err();
+        assert!(e.contains("DISPLAY=:65000") && e.contains("/tmp/.X11-unix/X65000"), "{e}");
+        // A Wayland socket that answers (a listener we own).
+        let dir = std::env::temp_dir().join(format!("sangam-wl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("wayland-test");
+        let _ = std::fs::remove_file(&sock);
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let env = |k: &str| match k {
+            "WAYLAND_DISPLAY" => Some(OsString::from("wayland-test")),
+            "XDG_RUNTIME_DIR" => Some(dir.clone().into_os_string()),
+            _ => None,
+        };
+        let found = probe_display_with(&env).unwrap();
+        assert!(found.contains("wayland-test"), "{found}");
+        // The same name with no runtime dir is explained.
+        let env = |k: &str| (k == "WAYLAND_DISPLAY").then(|| OsString::from("wayland-test"));
+        let e = probe_display_with(&env).unwrap_err();
+        assert!(e.contains("XDG_RUNTIME_DIR unset") && e.contains("DISPLAY unset"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn frame_timer_counts_missed_frames_and_percentiles() {
+        let mut t = FrameTimer::new(Duration::from_millis(10));
+        for i in 1..=100u64 {
+            t.record(Duration::from_millis(1), Duration::from_millis(if i % 10 == 0 { 20 } else { 10 }));
+        }
+        assert_eq!(t.frames(), 100);
+        assert_eq!(t.missed(), 10, "frames over 15 ms");
+        let f = t.frame_stats();
+        assert_eq!(f.max, Duration::from_millis(20));
+        assert_eq!(f.p95, Duration::from_millis(20), "10% of frames are slow, so the 95th percentile is slow");
+        assert_eq!(f.mean, Duration::from_millis(11));
+        assert_eq!(t.encode_stats().mean, Duration::from_millis(1));
+        assert_eq!(TimeStats::of(&[]), TimeStats::default());
+    }
+}

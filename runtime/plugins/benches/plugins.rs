@@ -1,0 +1,192 @@
+//! Plugin host benchmarks: per-call overhead, instantiation with and without the compiled-component
+//! cache, a simulation step over 10k and 100k entities in the plugin against the same Rust kernel
+//! compiled natively in this process, and host overhead per tick for 10 idle plugins.
+//!
+//! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, black_box};
+use sangam_plugins::{
+    EngineOptions, EntityTable, LoadedPlugin, PluginEngine, PluginSpec, RestartPolicy, Role, SdkVersion, Supervisor,
+    TwinSnapshot, TwinView,
+};
+
+#[path = "../../../tests/plugins/kernel/diffusion.rs"]
+mod diffusion;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("fixture {} missing ({e}): run `cargo xtask build-plugins`", path.display()))
+}
+
+fn table(n: usize) -> EntityTable {
+    let mut table = EntityTable::default();
+    for i in 0..n {
+        table.push(format!("e/{i}"), "cell", [i as f64, 0.0, 0.0]);
+    }
+    table
+}
+
+fn sim_spec(id: &str, sdk: SdkVersion, n: usize) -> PluginSpec {
+    let mut spec = PluginSpec::new(id, Role::Simulation, sdk);
+    spec.entities = table(n);
+    spec.limits.call_time = Duration::from_secs(2);
+    spec.limits.memory_bytes = 512 << 20;
+    spec.limits.output_bytes = 64 << 20;
+    spec
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn main() {
+    let mut c = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(2)).configure_from_args();
+    let engine =
+        PluginEngine::new(EngineOptions { max_instances: 32, max_memory_bytes: 1 << 30, ..Default::default() })
+            .expect("engine");
+    let sim10 = fixture("sangam-fixture-sim10");
+    let sim11 = fixture("sangam-fixture-sim11");
+    let empty: Arc<dyn TwinView> = Arc::new(TwinSnapshot::new());
+    let mut report = Vec::new();
+
+    // Per-call overhead: a step over no entities.
+    let loaded = LoadedPlugin::load(&engine, sim_spec("idle", SdkVersion::new(1, 0, 0), 0), &sim10).unwrap();
+    let mut idle = loaded.instantiate().unwrap();
+    c.bench_function("call/step-empty", |b| b.iter(|| idle.step(0, 1000, empty.clone()).unwrap()));
+    let per_call = median(2001, || {
+        black_box(idle.step(0, 1000, empty.clone()).unwrap());
+    });
+    report.push(format!("per-call overhead (empty step, 1.0): {:.2} us", per_call.as_secs_f64() * 1e6));
+
+    // Instantiation: compile vs cache vs InstancePre restart.
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cached_engine = PluginEngine::new(EngineOptions {
+        max_instances: 32,
+        cache_dir: Some(cache_dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    LoadedPlugin::load(&cached_engine, sim_spec("warm", SdkVersion::new(1, 1, 0), 0), &sim11).unwrap();
+    let uncached = median(5, || {
+        let l = LoadedPlugin::load(&engine, sim_spec("cold", SdkVersion::new(1, 1, 0), 0), &sim11).unwrap();
+        black_box(l.instantiate().unwrap());
+    });
+    let cached = median(21, || {
+        let l = LoadedPlugin::load(&cached_engine, sim_spec("warm", SdkVersion::new(1, 1, 0), 0), &sim11).unwrap();
+        black_box(l.instantiate().unwrap());
+    });
+    let warm = LoadedPlugin::load(&engine, sim_spec("pre", SdkVersion::new(1, 1, 0), 0), &sim11).unwrap();
+    let restart = median(51, || {
+        black_box(warm.instantiate().unwrap());
+    });
+    c.bench_function("instantiate/cached", |b| {
+        b.iter(|| {
+            LoadedPlugin::load(&cached_engine, sim_spec("warm", SdkVersion::new(1, 1, 0), 0), &sim11)
+                .unwrap()
+                .instantiate()
+                .unwrap()
+        })
+    });
+    c.bench_function("instantiate/instance-pre", |b| b.iter(|| warm.instantiate().unwrap()));
+    report.push(format!(
+        "load+instantiate: uncached (compile) {:.1} ms, cached {:.2} ms ({:.0}x faster); restart from InstancePre {:.3} ms",
+        uncached.as_secs_f64() * 1e3,
+        cached.as_secs_f64() * 1e3,
+        uncached.as_secs_f64() / cached.as_secs_f64(),
+        restart.as_secs_f64() * 1e3
+    ));
+
+    // Simulation step: plugin vs the same kernel natively.
+    for n in [10_000usize, 100_000] {
+        let loaded = LoadedPlugin::load(&engine, sim_spec("diffusion", SdkVersion::new(1, 1, 0), n), &sim11).unwrap();
+        let mut plugin = loaded.instantiate().unwrap();
+        let mut values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
+        let mut scratch = vec![0.0; n];
+        let (mut entities, mut out) = (Vec::new(), Vec::new());
+        let mut native = || {
+            diffusion::diffusion_step(&mut values, &mut scratch, 0.2, 0.05, 0.1);
+            diffusion::emit(&values, &mut entities, &mut out);
+            black_box((&entities, &out));
+        };
+        c.bench_function(&format!("step/{n}/native"), |b| b.iter(&mut native));
+        c.bench_function(&format!("step/{n}/plugin"), |b| b.iter(|| plugin.step(0, 100_000, empty.clone()).unwrap()));
+        let native_t = median(101, &mut native);
+        let plugin_t = median(101, || {
+            black_box(plugin.step(0, 100_000, empty.clone()).unwrap());
+        });
+        report.push(format!(
+            "step over {n} entities: native {:.1} us, plugin {:.1} us, ratio {:.2}x",
+            native_t.as_secs_f64() * 1e6,
+            plugin_t.as_secs_f64() * 1e6,
+            plugin_t.as_secs_f64() / native_t.as_secs_f64()
+        ));
+    }
+
+    // Host overhead per tick for 10 idle plugins (submit + wait + drain, and the frame-loop side alone).
+    let mut supervisor = Supervisor::new(engine.clone(), RestartPolicy::default());
+    let ids: Vec<String> = (0..10).map(|i| format!("idle{i}")).collect();
+    for id in &ids {
+        supervisor.add(sim_spec(id, SdkVersion::new(1, 0, 0), 0), &sim10).unwrap();
+    }
+    let mut tick = || {
+        for id in &ids {
+            supervisor.submit_step(id, 0, 1000, empty.clone()).unwrap();
+        }
+        for id in &ids {
+            while supervisor.is_busy(id) {
+                std::hint::spin_loop();
+            }
+            black_box(supervisor.drain_updates(id));
+        }
+    };
+    for _ in 0..50 {
+        tick();
+    }
+    c.bench_function("tick/10-idle-plugins", |b| b.iter(&mut tick));
+    let round_trip = median(501, &mut tick);
+    let mut frame_side = Duration::ZERO;
+    let rounds = 500;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for id in &ids {
+            supervisor.submit_step(id, 0, 1000, empty.clone()).unwrap();
+        }
+        frame_side += t.elapsed();
+        for id in &ids {
+            while supervisor.is_busy(id) {
+                std::hint::spin_loop();
+            }
+            let t = Instant::now();
+            black_box(supervisor.drain_updates(id));
+            frame_side += t.elapsed();
+        }
+    }
+    report.push(format!(
+        "10 idle plugins per tick: frame-loop side (submit + drain) {:.1} us, full round trip to all results {:.1} us",
+        frame_side.as_secs_f64() * 1e6 / rounds as f64,
+        round_trip.as_secs_f64() * 1e6
+    ));
+
+    c.final_summary();
+    println!("\n== sangam-plugins: same-run results ==");
+    for line in report {
+        println!("{line}");
+    }
+}

@@ -1,0 +1,570 @@
+//! The per-instance store data and the host side of the `sangam:plugin` imports, implemented once
+//! and exposed to both SDK versions.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, format_err};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{v1_0, v1_1};
+use crate::contract::ParamValue;
+use crate::twin::{EmptyTwin, TwinView};
+
+/// Largest log message, in bytes; longer ones are truncated.
+pub const MAX_LOG_BYTES: usize = 4096;
+/// Largest history window the host returns, in samples.
+pub const MAX_HISTORY_SAMPLES: u32 = 65_536;
+/// Log messages a plugin may write in a burst before the rate limit drops messages.
+pub const LOG_BURST: f64 = 100.0;
+/// Log messages per second a plugin may write in the long run.
+pub const LOG_RATE_PER_SEC: f64 = 50.0;
+/// Bytes of stdout/stderr kept per call; the rest is dropped.
+pub const MAX_STDIO_BYTES_PER_CALL: usize = 16 * 1024;
+/// Recent log lines kept per instance for display.
+pub const RECENT_LOG_LINES: usize = 64;
+
+/// A log line a plugin wrote (through `log` or stdout/stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Severity: `trace`, `debug`, `info`, `warn`, `error`; stdout is `info`, stderr `warn`.
+    pub level: &'static str,
+    /// The message (truncated to [`MAX_LOG_BYTES`]).
+    pub message: String,
+}
+
+/// Stdout or stderr of a plugin: kept in memory up to a cap per call, then written to the log.
+#[derive(Clone)]
+pub(crate) struct CapturedStdio {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+impl CapturedStdio {
+    fn new() -> Self {
+        CapturedStdio { buffer: Arc::new(Mutex::new(Vec::new())) }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        match self.buffer.lock() {
+            Ok(mut buffer) => std::mem::take(&mut *buffer),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl IsTerminal for CapturedStdio {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedStdio {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        // Only WASI 0.3 (not linked) writes through this; give it a stream that fails.
+        Box::new(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(0))
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CapturedStdio {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CapturedStdio {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        if let Ok(mut buffer) = self.buffer.lock() {
+            let room = MAX_STDIO_BYTES_PER_CALL.saturating_sub(buffer.len());
+            buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always accept (and drop what is over the cap): a chatty plugin must not fail on println.
+        Ok(64 * 1024)
+    }
+}
+
+/// Memory limiter that remembers the first refused growth, so a trap that follows (a Rust guest
+/// aborts when allocation fails) is reported as "memory limit" rather than "unreachable".
+pub(crate) struct MemoryLimiter {
+    pub(crate) limit: u64,
+    pub(crate) refused: Option<u64>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            self.refused.get_or_insert(desired as u64);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Why a host function stopped the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostStop {
+    /// Too many host calls in one plugin call.
+    Flood,
+}
+
+/// Token bucket for log messages.
+struct LogBudget {
+    tokens: f64,
+    last: Instant,
+    dropped: u64,
+}
+
+impl LogBudget {
+    fn new() -> Self {
+        LogBudget { tokens: LOG_BURST, last: Instant::now(), dropped: 0 }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * LOG_RATE_PER_SEC;
+        self.tokens = (self.tokens + refill).min(LOG_BURST);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+}
+
+/// Everything a plugin instance's `Store` holds.
+pub(crate) struct PluginState {
+    pub(crate) plugin: Arc<str>,
+    params: Arc<HashMap<String, ParamValue>>,
+    entity_count: u32,
+    twin: Arc<dyn TwinView>,
+    now: i64,
+    step_us: i64,
+    host_calls: u32,
+    host_call_limit: u32,
+    pub(crate) stopped: Option<HostStop>,
+    pub(crate) limiter: MemoryLimiter,
+    log_budget: LogBudget,
+    recent: Arc<Mutex<VecDeque<LogLine>>>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: CapturedStdio,
+    stderr: CapturedStdio,
+}
+
+/// What a new [`PluginState`] needs.
+pub(crate) struct StateInit {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) params: Arc<HashMap<String, ParamValue>>,
+    pub(crate) entity_count: u32,
+    pub(crate) memory_limit: u64,
+    pub(crate) host_call_limit: u32,
+    pub(crate) step_us: i64,
+    pub(crate) recent: Arc<Mutex<VecDeque<LogLine>>>,
+}
+
+impl PluginState {
+    /// A fresh state. `wasi` is built by the caller from the grant; its stdout/stderr must be
+    /// `stdout`/`stderr` made by [`PluginState::stdio`].
+    pub(crate) fn new(init: StateInit, wasi: WasiCtx, stdio: (CapturedStdio, CapturedStdio)) -> Self {
+        PluginState {
+            plugin: init.plugin,
+            params: init.params,
+            entity_count: init.entity_count,
+            twin: Arc::new(EmptyTwin),
+            now: 0,
+            step_us: init.step_us,
+            host_calls: 0,
+            host_call_limit: init.host_call_limit,
+            stopped: None,
+            limiter: MemoryLimiter { limit: init.memory_limit, refused: None },
+            log_budget: LogBudget::new(),
+            recent: init.recent,
+            wasi,
+            table: ResourceTable::new(),
+            stdout: stdio.0,
+            stderr: stdio.1,
+        }
+    }
+
+    /// A fresh pair of capture streams for stdout and stderr.
+    pub(crate) fn stdio() -> (CapturedStdio, CapturedStdio) {
+        (CapturedStdio::new(), CapturedStdio::new())
+    }
+
+    /// Prepares for one plugin call.
+    pub(crate) fn begin_call(&mut self, now: i64, twin: Arc<dyn TwinView>) {
+        self.now = now;
+        self.twin = twin;
+        self.host_calls = 0;
+    }
+
+    /// Ends a plugin call: releases the twin view and writes captured stdout/stderr to the log.
+    pub(crate) fn end_call(&mut self) {
+        self.twin = Arc::new(EmptyTwin);
+        for (stream, level) in [(self.stdout.take(), "info"), (self.stderr.take(), "warn")] {
+            if stream.is_empty() {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&stream).into_owned();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                self.emit(level, line);
+            }
+        }
+    }
+
+    /// Counts one host call; stops the plugin when it floods.
+    fn count(&mut self) -> wasmtime::Result<()> {
+        self.host_calls += 1;
+        if self.host_calls > self.host_call_limit {
+            self.stopped = Some(HostStop::Flood);
+            return Err(format_err!("host-call flood: more than {} host calls in one call", self.host_call_limit));
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, level: &'static str, message: &str) {
+        if !self.log_budget.take() {
+            return;
+        }
+        let dropped = std::mem::take(&mut self.log_budget.dropped);
+        let mut end = message.len().min(MAX_LOG_BYTES);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let message = &message[..end];
+        let plugin = &*self.plugin;
+        if dropped > 0 {
+            tracing::warn!(target: "sangam_plugins::guest", plugin, "{dropped} log messages dropped (rate limit)");
+        }
+        match level {
+            "trace" => tracing::trace!(target: "sangam_plugins::guest", plugin, "{message}"),
+            "debug" => tracing::debug!(target: "sangam_plugins::guest", plugin, "{message}"),
+            "info" => tracing::info!(target: "sangam_plugins::guest", plugin, "{message}"),
+            "warn" => tracing::warn!(target: "sangam_plugins::guest", plugin, "{message}"),
+            _ => tracing::error!(target: "sangam_plugins::guest", plugin, "{message}"),
+        }
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() == RECENT_LOG_LINES {
+                recent.pop_front();
+            }
+            recent.push_back(LogLine { level, message: message.to_owned() });
+        }
+    }
+
+    fn log(&mut self, level: &'static str, message: String) -> wasmtime::Result<()> {
+        self.count()?;
+        self.emit(level, &message);
+        Ok(())
+    }
+
+    fn param(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
+        self.count()?;
+        Ok(self.params.get(&name).map(|value| match value {
+            ParamValue::Number(v) => v1_1::types::ParamValue::Number(*v),
+            ParamValue::Integer(v) => v1_1::types::ParamValue::Integer(*v),
+            ParamValue::Boolean(v) => v1_1::types::ParamValue::Boolean(*v),
+            ParamValue::Text(v) => v1_1::types::ParamValue::Text(v.clone()),
+        }))
+    }
+
+    fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
+        self.count()?;
+        let count = self.entity_count;
+        Ok(entities
+            .iter()
+            .map(|&e| if e < count { self.twin.number(e, &property).unwrap_or(f64::NAN) } else { f64::NAN })
+            .collect())
+    }
+
+    fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
+        self.count()?;
+        if entity >= self.entity_count {
+            return Ok(None);
+        }
+        Ok(self.twin.text(entity, &property))
+    }
+
+    fn history(
+        &mut self,
+        entity: u32,
+        property: String,
+        start: i64,
+        end: i64,
+        max: u32,
+    ) -> wasmtime::Result<(Vec<i64>, Vec<f64>)> {
+        self.count()?;
+        let max = max.min(MAX_HISTORY_SAMPLES) as usize;
+        if entity >= self.entity_count || max == 0 || start > end {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // Keep the newest `max` samples without holding more than `max` at a time.
+        let mut window: VecDeque<(i64, f64)> = VecDeque::new();
+        self.twin.samples(entity, &property, start, end, &mut |t, v| {
+            if window.len() == max {
+                window.pop_front();
+            }
+            window.push_back((t, v));
+        });
+        Ok(window.into_iter().unzip())
+    }
+
+    fn aggregate(
+        &mut self,
+        property: String,
+        entities: Vec<u32>,
+        start: i64,
+        end: i64,
+        statistic: Statistic,
+    ) -> wasmtime::Result<Vec<f64>> {
+        self.count()?;
+        let count = self.entity_count;
+        Ok(entities
+            .iter()
+            .map(|&e| {
+                if e >= count || start > end {
+                    return if statistic == Statistic::Count { 0.0 } else { f64::NAN };
+                }
+                aggregate(&*self.twin, e, &property, start, end, statistic)
+            })
+            .collect())
+    }
+}
+
+/// A statistic of `twin.aggregate` (1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Statistic {
+    Mean,
+    Min,
+    Max,
+    Sum,
+    Count,
+    TimeWeightedMean,
+}
+
+/// Computes one statistic over a property's samples in `start..=end`, streaming (no copies).
+pub(crate) fn aggregate(
+    twin: &dyn TwinView,
+    entity: u32,
+    property: &str,
+    start: i64,
+    end: i64,
+    statistic: Statistic,
+) -> f64 {
+    let mut n = 0u64;
+    let mut sum = 0.0f64;
+    let mut min = f64::INFINITY;
+    let mut max = f64::NEG_INFINITY;
+    // Time-weighted: integral of the step function from the first sample to `end`.
+    let mut integral = 0.0f64;
+    let mut first_t: Option<i64> = None;
+    let mut last: Option<(i64, f64)> = None;
+    twin.samples(entity, property, start, end, &mut |t, v| {
+        n += 1;
+        sum += v;
+        min = min.min(v);
+        max = max.max(v);
+        if let Some((lt, lv)) = last {
+            integral += lv * (t - lt) as f64;
+        }
+        first_t.get_or_insert(t);
+        last = Some((t, v));
+    });
+    if statistic == Statistic::Count {
+        return n as f64;
+    }
+    if n == 0 {
+        return f64::NAN;
+    }
+    match statistic {
+        Statistic::Mean => sum / n as f64,
+        Statistic::Min => min,
+        Statistic::Max => max,
+        Statistic::Sum => sum,
+        Statistic::Count => n as f64,
+        Statistic::TimeWeightedMean => {
+            let (lt, lv) = last.unwrap_or((end, f64::NAN));
+            integral += lv * (end - lt) as f64;
+            let span = (end - first_t.unwrap_or(end)) as f64;
+            if span > 0.0 { integral / span } else { lv }
+        }
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+fn level_name_1_1(level: v1_1::log::Level) -> &'static str {
+    match level {
+        v1_1::log::Level::Trace => "trace",
+        v1_1::log::Level::Debug => "debug",
+        v1_1::log::Level::Info => "info",
+        v1_1::log::Level::Warn => "warn",
+        v1_1::log::Level::Error => "error",
+    }
+}
+
+fn level_name_1_0(level: v1_0::log::Level) -> &'static str {
+    match level {
+        v1_0::log::Level::Trace => "trace",
+        v1_0::log::Level::Debug => "debug",
+        v1_0::log::Level::Info => "info",
+        v1_0::log::Level::Warn => "warn",
+        v1_0::log::Level::Error => "error",
+    }
+}
+
+// ---- 1.1 -------------------------------------------------------------------------------------
+
+impl v1_1::types::Host for PluginState {}
+impl crate::bindings::v1_1::overlay::sangam::plugin::overlay_types::Host for PluginState {}
+
+impl v1_1::log::Host for PluginState {
+    fn log(&mut self, level: v1_1::log::Level, message: String) -> wasmtime::Result<()> {
+        PluginState::log(self, level_name_1_1(level), message)
+    }
+}
+
+impl v1_1::clock::Host for PluginState {
+    fn now(&mut self) -> wasmtime::Result<i64> {
+        self.count()?;
+        Ok(self.now)
+    }
+    fn step_us(&mut self) -> wasmtime::Result<i64> {
+        self.count()?;
+        Ok(self.step_us)
+    }
+}
+
+impl v1_1::params::Host for PluginState {
+    fn get(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
+        self.param(name)
+    }
+}
+
+impl v1_1::twin::Host for PluginState {
+    fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
+        PluginState::numbers(self, property, entities)
+    }
+    fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
+        PluginState::text(self, entity, property)
+    }
+    fn history(
+        &mut self,
+        entity: u32,
+        property: String,
+        start: i64,
+        end: i64,
+        max_samples: u32,
+    ) -> wasmtime::Result<v1_1::twin::HistoryWindow> {
+        let (times, values) = PluginState::history(self, entity, property, start, end, max_samples)?;
+        Ok(v1_1::twin::HistoryWindow { times, values })
+    }
+    fn aggregate(
+        &mut self,
+        property: String,
+        entities: Vec<u32>,
+        start: i64,
+        end: i64,
+        statistic: v1_1::twin::Statistic,
+    ) -> wasmtime::Result<Vec<f64>> {
+        let statistic = match statistic {
+            v1_1::twin::Statistic::Mean => Statistic::Mean,
+            v1_1::twin::Statistic::Min => Statistic::Min,
+            v1_1::twin::Statistic::Max => Statistic::Max,
+            v1_1::twin::Statistic::Sum => Statistic::Sum,
+            v1_1::twin::Statistic::Count => Statistic::Count,
+            v1_1::twin::Statistic::TimeWeightedMean => Statistic::TimeWeightedMean,
+        };
+        PluginState::aggregate(self, property, entities, start, end, statistic)
+    }
+}
+
+// ---- 1.0: the same host, minus `twin.aggregate` -----------------------------------------------
+
+impl v1_0::log::Host for PluginState {
+    fn log(&mut self, level: v1_0::log::Level, message: String) -> wasmtime::Result<()> {
+        PluginState::log(self, level_name_1_0(level), message)
+    }
+}
+
+impl v1_0::clock::Host for PluginState {
+    fn now(&mut self) -> wasmtime::Result<i64> {
+        self.count()?;
+        Ok(self.now)
+    }
+    fn step_us(&mut self) -> wasmtime::Result<i64> {
+        self.count()?;
+        Ok(self.step_us)
+    }
+}
+
+impl v1_0::params::Host for PluginState {
+    fn get(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
+        self.param(name)
+    }
+}
+
+impl v1_0::twin::Host for PluginState {
+    fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
+        PluginState::numbers(self, property, entities)
+    }
+    fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
+        PluginState::text(self, entity, property)
+    }
+    fn history(
+        &mut self,
+        entity: u32,
+        property: String,
+        start: i64,
+        end: i64,
+        max_samples: u32,
+    ) -> wasmtime::Result<v1_0::twin::HistoryWindow> {
+        let (times, values) = PluginState::history(self, entity, property, start, end, max_samples)?;
+        Ok(v1_0::twin::HistoryWindow { times, values })
+    }
+}
+
+/// A clock stuck at zero: what a plugin without the wall-clock grant sees (deterministic runs).
+pub(crate) struct FrozenClock;
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,540 @@
+//! Plain host-side forms of plugin output, and the checks that turn a plugin's raw output into them.
+//!
+//! Every float must be finite (heatmap values may be NaN, meaning "no data"), lists that run in
+//! parallel must have matching lengths, entity indices must be in range, strings have length caps,
+//! and the whole output is counted against the plugin's output cap as it is converted: conversion
+//! stops at the first field over the cap, before copying it.
+
+use crate::bindings::v1_1 as wit;
+use crate::bindings::v1_1::overlay::sangam::plugin::overlay_types as wit_overlay;
+use crate::error::FaultCause;
+
+/// Longest property name or unit, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest text property value, in bytes.
+pub const MAX_TEXT_VALUE_BYTES: usize = 4096;
+/// Longest label text, in bytes.
+pub const MAX_LABEL_BYTES: usize = 256;
+/// Longest alert message, in bytes.
+pub const MAX_ALERT_BYTES: usize = 1024;
+/// Longest entity id, kind or name an adapter may create, in bytes.
+pub const MAX_ENTITY_FIELD_BYTES: usize = 256;
+
+/// One numeric property for many entities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberColumn {
+    /// Property name, e.g. `traffic.flow`.
+    pub property: String,
+    /// Unit symbol; empty for dimensionless.
+    pub unit: String,
+    /// Entity index of each value (into the plugin's entity table, or the adapter output's keys).
+    pub entities: Vec<u32>,
+    /// One finite value per entry of `entities`.
+    pub values: Vec<f64>,
+}
+
+/// One text property of one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextValue {
+    /// Entity index.
+    pub entity: u32,
+    /// Property name.
+    pub property: String,
+    /// The text.
+    pub value: String,
+}
+
+/// A checked batch of property changes, all valid at `time`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PropertyUpdates {
+    /// Simulation time in microseconds at which the values are valid.
+    pub time: i64,
+    /// Numeric columns.
+    pub numbers: Vec<NumberColumn>,
+    /// Text values.
+    pub texts: Vec<TextValue>,
+}
+
+impl PropertyUpdates {
+    /// Number of values (numeric and text) in the batch.
+    pub fn value_count(&self) -> usize {
+        self.numbers.iter().map(|c| c.values.len()).sum::<usize>() + self.texts.len()
+    }
+}
+
+/// An entity an adapter discovered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntity {
+    /// Unique id.
+    pub id: String,
+    /// Kind, e.g. `traffic-counter`.
+    pub kind: String,
+    /// Display name; empty for none.
+    pub name: String,
+    /// WGS84 latitude in degrees (-90..=90).
+    pub latitude: f64,
+    /// WGS84 longitude in degrees (-180..=180).
+    pub longitude: f64,
+    /// Height above the ellipsoid in metres.
+    pub altitude: f64,
+}
+
+/// What one adapter `parse` produced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AdapterOutput {
+    /// Entity ids; `updates` refer to entities by index into this list.
+    pub keys: Vec<String>,
+    /// Entities to add before the updates are applied.
+    pub entities: Vec<NewEntity>,
+    /// Property updates.
+    pub updates: PropertyUpdates,
+}
+
+/// Text labels.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Labels {
+    /// Anchor of each label in the site frame (metres east, north, up).
+    pub positions: Vec<[f64; 3]>,
+    /// Label texts.
+    pub texts: Vec<String>,
+    /// sRGB RGBA colours.
+    pub colors: Vec<[f32; 4]>,
+    /// Text heights in metres.
+    pub sizes: Vec<f32>,
+}
+
+/// Point markers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Markers {
+    /// Centres in the site frame.
+    pub positions: Vec<[f64; 3]>,
+    /// sRGB RGBA colours.
+    pub colors: Vec<[f32; 4]>,
+    /// Radii in metres.
+    pub radii: Vec<f32>,
+}
+
+/// A line through two or more points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Polyline {
+    /// Points in the site frame.
+    pub points: Vec<[f64; 3]>,
+    /// sRGB RGBA colour.
+    pub color: [f32; 4],
+    /// Width in metres.
+    pub width: f32,
+}
+
+/// A heatmap palette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Palette {
+    /// Dark blue to yellow.
+    Viridis,
+    /// Green, yellow, red.
+    Traffic,
+    /// Blue, white, red.
+    Diverging,
+}
+
+/// A regular grid of values draped over the site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    /// Corner of cell (0, 0) in the site frame.
+    pub origin: [f64; 3],
+    /// Cell edge in metres (> 0).
+    pub cell_size: f32,
+    /// Cells per row (east).
+    pub columns: u32,
+    /// Rows (north).
+    pub rows: u32,
+    /// `columns * rows` values, row-major; NaN = no data.
+    pub values: Vec<f32>,
+    /// Value at the palette start.
+    pub min: f32,
+    /// Value at the palette end.
+    pub max: f32,
+    /// Palette.
+    pub palette: Palette,
+    /// Opacity 0..=1.
+    pub opacity: f32,
+}
+
+/// A volume shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeShape {
+    /// Sphere of diameter `size[0]`.
+    Sphere,
+    /// Upright cylinder of diameter `size[0]`, height `size[2]`.
+    Cylinder,
+    /// Axis-aligned box.
+    Box,
+}
+
+/// A translucent volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume {
+    /// Shape.
+    pub shape: VolumeShape,
+    /// Centre in the site frame.
+    pub center: [f64; 3],
+    /// Extent in metres (east, north, up), each >= 0.
+    pub size: [f32; 3],
+    /// sRGB RGBA colour.
+    pub color: [f32; 4],
+}
+
+/// Alert severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Needs attention.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+/// A message for the operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Severity.
+    pub severity: Severity,
+    /// Entity index it concerns, if any.
+    pub entity: Option<u32>,
+    /// The message.
+    pub message: String,
+}
+
+/// Everything one overlay draws for one frame (checked, renderer-ready plain data).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OverlayFrame {
+    /// Simulation time the frame was drawn for (microseconds).
+    pub time: i64,
+    /// Labels.
+    pub labels: Labels,
+    /// Markers.
+    pub markers: Markers,
+    /// Lines.
+    pub polylines: Vec<Polyline>,
+    /// Heatmaps.
+    pub heatmaps: Vec<Heatmap>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Alerts.
+    pub alerts: Vec<Alert>,
+}
+
+/// A parameter a 1.1 plugin describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterSpec {
+    /// Name used in the scene file.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Default value.
+    pub default: crate::contract::ParamValue,
+    /// Unit of numeric parameters; empty for none.
+    pub unit: String,
+    /// Smallest allowed value.
+    pub minimum: Option<f64>,
+    /// Largest allowed value.
+    pub maximum: Option<f64>,
+}
+
+/// Counts output bytes against the cap and names fields in errors.
+pub(crate) struct Checker {
+    used: u64,
+    limit: u64,
+    entity_count: usize,
+}
+
+type Check<T> = Result<T, FaultCause>;
+
+fn malformed(field: impl Into<String>, problem: impl Into<String>) -> FaultCause {
+    FaultCause::MalformedOutput { field: field.into(), problem: problem.into() }
+}
+
+impl Checker {
+    pub(crate) fn new(limit: u64, entity_count: usize) -> Self {
+        Checker { used: 0, limit, entity_count }
+    }
+
+    /// Charges `bytes` against the cap.
+    fn charge(&mut self, bytes: u64) -> Check<()> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.limit { Err(FaultCause::OutputTooLarge { limit: self.limit }) } else { Ok(()) }
+    }
+
+    fn charge_numbers(&mut self, count: usize) -> Check<()> {
+        self.charge((count as u64).saturating_mul(8))
+    }
+
+    fn string(&mut self, field: &dyn Fn() -> String, text: &str, max: usize) -> Check<()> {
+        if text.len() > max {
+            return Err(malformed(field(), format!("{} bytes of text, the limit is {max}", text.len())));
+        }
+        self.charge(text.len() as u64)
+    }
+
+    fn entity(&self, field: &dyn Fn() -> String, index: u32) -> Check<()> {
+        if (index as usize) < self.entity_count {
+            Ok(())
+        } else {
+            Err(malformed(
+                field(),
+                format!("entity index {index} is out of range (the table has {} entities)", self.entity_count),
+            ))
+        }
+    }
+}
+
+fn finite64(field: &str, values: &[f64]) -> Check<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i]))),
+    }
+}
+
+fn finite32(field: &str, values: &[f32]) -> Check<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i]))),
+    }
+}
+
+fn finite_scalar(field: &str, value: f32) -> Check<()> {
+    if value.is_finite() { Ok(()) } else { Err(malformed(field, format!("{value} is not a finite number"))) }
+}
+
+fn len_eq(field: &str, actual: usize, expected: usize, what: &str) -> Check<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(malformed(field, format!("has {actual} entries, expected {expected} ({what})")))
+    }
+}
+
+fn triples(values: Vec<f64>) -> Vec<[f64; 3]> {
+    values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
+fn quads(values: Vec<f32>) -> Vec<[f32; 4]> {
+    values.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+}
+
+impl Checker {
+    /// Checks and converts a batch of updates. `prefix` names the field in errors (`""` or
+    /// `updates.`).
+    pub(crate) fn updates(&mut self, prefix: &str, raw: wit::types::Updates) -> Check<PropertyUpdates> {
+        self.charge(8)?;
+        let mut numbers = Vec::with_capacity(raw.numbers.len().min(1024));
+        for (c, column) in raw.numbers.into_iter().enumerate() {
+            let field = |name: &str| format!("{prefix}numbers[{c}].{name}");
+            self.charge_numbers(column.values.len().saturating_add(column.entities.len() / 2))?;
+            self.string(&|| field("property"), &column.property, MAX_NAME_BYTES)?;
+            if column.property.is_empty() {
+                return Err(malformed(field("property"), "the property name is empty"));
+            }
+            self.string(&|| field("unit"), &column.unit, MAX_NAME_BYTES)?;
+            len_eq(&field("values"), column.values.len(), column.entities.len(), "one value per entity")?;
+            for (i, &e) in column.entities.iter().enumerate() {
+                self.entity(&|| format!("{prefix}numbers[{c}].entities[{i}]"), e)?;
+            }
+            finite64(&field("values"), &column.values)?;
+            numbers.push(NumberColumn {
+                property: column.property,
+                unit: column.unit,
+                entities: column.entities,
+                values: column.values,
+            });
+        }
+        let mut texts = Vec::with_capacity(raw.texts.len().min(1024));
+        for (i, text) in raw.texts.into_iter().enumerate() {
+            let field = |name: &str| format!("{prefix}texts[{i}].{name}");
+            self.charge(8)?;
+            self.entity(&|| field("entity"), text.entity)?;
+            self.string(&|| field("property"), &text.property, MAX_NAME_BYTES)?;
+            self.string(&|| field("value"), &text.value, MAX_TEXT_VALUE_BYTES)?;
+            texts.push(TextValue { entity: text.entity, property: text.property, value: text.value });
+        }
+        Ok(PropertyUpdates { time: raw.time, numbers, texts })
+    }
+
+    /// Checks and converts an overlay frame.
+    pub(crate) fn overlay(&mut self, time: i64, raw: wit_overlay::OverlayFrame) -> Check<OverlayFrame> {
+        let wit_overlay::OverlayFrame { labels, markers, polylines, heatmaps, volumes, alerts } = raw;
+
+        // Labels.
+        let n = labels.texts.len();
+        self.charge_numbers(labels.positions.len() + labels.colors.len() + labels.sizes.len())?;
+        len_eq("labels.positions", labels.positions.len(), n.saturating_mul(3), "3 per label")?;
+        len_eq("labels.colors", labels.colors.len(), n.saturating_mul(4), "4 per label")?;
+        len_eq("labels.sizes", labels.sizes.len(), n, "1 per label")?;
+        finite64("labels.positions", &labels.positions)?;
+        finite32("labels.colors", &labels.colors)?;
+        finite32("labels.sizes", &labels.sizes)?;
+        for (i, text) in labels.texts.iter().enumerate() {
+            self.string(&|| format!("labels.texts[{i}]"), text, MAX_LABEL_BYTES)?;
+        }
+        let labels = Labels {
+            positions: triples(labels.positions),
+            texts: labels.texts,
+            colors: quads(labels.colors),
+            sizes: labels.sizes,
+        };
+
+        // Markers.
+        let n = markers.radii.len();
+        self.charge_numbers(markers.positions.len() + markers.colors.len() + n)?;
+        len_eq("markers.positions", markers.positions.len(), n.saturating_mul(3), "3 per marker")?;
+        len_eq("markers.colors", markers.colors.len(), n.saturating_mul(4), "4 per marker")?;
+        finite64("markers.positions", &markers.positions)?;
+        finite32("markers.colors", &markers.colors)?;
+        finite32("markers.radii", &markers.radii)?;
+        let markers =
+            Markers { positions: triples(markers.positions), colors: quads(markers.colors), radii: markers.radii };
+
+        // Polylines.
+        let mut lines = Vec::with_capacity(polylines.len().min(1024));
+        for (i, line) in polylines.into_iter().enumerate() {
+            self.charge_numbers(line.points.len() + 5)?;
+            let field = |name: &str| format!("polylines[{i}].{name}");
+            if line.points.len() % 3 != 0 || line.points.len() < 6 {
+                return Err(malformed(
+                    field("points"),
+                    format!("has {} coordinates, expected 3 per point and at least 2 points", line.points.len()),
+                ));
+            }
+            finite64(&field("points"), &line.points)?;
+            let color = [line.color.0, line.color.1, line.color.2, line.color.3];
+            finite32(&field("color"), &color)?;
+            finite_scalar(&field("width"), line.width)?;
+            lines.push(Polyline { points: triples(line.points), color, width: line.width });
+        }
+
+        // Heatmaps.
+        let mut maps = Vec::with_capacity(heatmaps.len().min(1024));
+        for (i, map) in heatmaps.into_iter().enumerate() {
+            self.charge_numbers(map.values.len() + 8)?;
+            let field = |name: &str| format!("heatmaps[{i}].{name}");
+            let cells = (map.columns as u64).saturating_mul(map.rows as u64);
+            if cells != map.values.len() as u64 {
+                return Err(malformed(
+                    field("values"),
+                    format!("has {} values, expected columns * rows = {cells}", map.values.len()),
+                ));
+            }
+            let origin = [map.origin.0, map.origin.1, map.origin.2];
+            finite64(&field("origin"), &origin)?;
+            finite_scalar(&field("cell-size"), map.cell_size)?;
+            if map.cell_size <= 0.0 {
+                return Err(malformed(field("cell-size"), "must be greater than 0"));
+            }
+            if let Some(v) = map.values.iter().position(|v| v.is_infinite()) {
+                return Err(malformed(format!("heatmaps[{i}].values[{v}]"), "infinite (use NaN for no data)"));
+            }
+            finite_scalar(&field("min"), map.min)?;
+            finite_scalar(&field("max"), map.max)?;
+            finite_scalar(&field("opacity"), map.opacity)?;
+            maps.push(Heatmap {
+                origin,
+                cell_size: map.cell_size,
+                columns: map.columns,
+                rows: map.rows,
+                values: map.values,
+                min: map.min,
+                max: map.max,
+                palette: match map.palette {
+                    wit_overlay::Palette::Viridis => Palette::Viridis,
+                    wit_overlay::Palette::Traffic => Palette::Traffic,
+                    wit_overlay::Palette::Diverging => Palette::Diverging,
+                },
+                opacity: map.opacity,
+            });
+        }
+
+        // Volumes.
+        let mut vols = Vec::with_capacity(volumes.len().min(1024));
+        for (i, v) in volumes.into_iter().enumerate() {
+            self.charge_numbers(10)?;
+            let field = |name: &str| format!("volumes[{i}].{name}");
+            let center = [v.center.0, v.center.1, v.center.2];
+            let size = [v.size.0, v.size.1, v.size.2];
+            let color = [v.color.0, v.color.1, v.color.2, v.color.3];
+            finite64(&field("center"), &center)?;
+            finite32(&field("size"), &size)?;
+            finite32(&field("color"), &color)?;
+            if let Some(axis) = size.iter().position(|s| *s < 0.0) {
+                return Err(malformed(format!("volumes[{i}].size[{axis}]"), "is negative"));
+            }
+            let shape = match v.shape {
+                wit_overlay::VolumeShape::Sphere => VolumeShape::Sphere,
+                wit_overlay::VolumeShape::Cylinder => VolumeShape::Cylinder,
+                wit_overlay::VolumeShape::Box => VolumeShape::Box,
+            };
+            vols.push(Volume { shape, center, size, color });
+        }
+
+        // Alerts.
+        let mut out_alerts = Vec::with_capacity(alerts.len().min(1024));
+        for (i, a) in alerts.into_iter().enumerate() {
+            self.charge(8)?;
+            if let Some(e) = a.entity {
+                self.entity(&|| format!("alerts[{i}].entity"), e)?;
+            }
+            self.string(&|| format!("alerts[{i}].message"), &a.message, MAX_ALERT_BYTES)?;
+            let severity = match a.severity {
+                wit_overlay::Severity::Info => Severity::Info,
+                wit_overlay::Severity::Warning => Severity::Warning,
+                wit_overlay::Severity::Critical => Severity::Critical,
+            };
+            out_alerts.push(Alert { severity, entity: a.entity, message: a.message });
+        }
+
+        Ok(OverlayFrame { time, labels, markers, polylines: lines, heatmaps: maps, volumes: vols, alerts: out_alerts })
+    }
+
+    /// Checks an adapter's new entity and its keys; `updates` entity indices refer to `keys`.
+    pub(crate) fn adapter_parts(
+        &mut self,
+        keys: &[String],
+        entities: Vec<(String, String, String, f64, f64, f64)>,
+    ) -> Check<Vec<NewEntity>> {
+        for (i, key) in keys.iter().enumerate() {
+            self.string(&|| format!("keys[{i}]"), key, MAX_ENTITY_FIELD_BYTES)?;
+            if key.is_empty() {
+                return Err(malformed(format!("keys[{i}]"), "the entity id is empty"));
+            }
+        }
+        self.entity_count = keys.len();
+        let mut out = Vec::with_capacity(entities.len().min(1024));
+        for (i, (id, kind, name, latitude, longitude, altitude)) in entities.into_iter().enumerate() {
+            let field = |name: &str| format!("entities[{i}].{name}");
+            self.charge_numbers(3)?;
+            self.string(&|| field("id"), &id, MAX_ENTITY_FIELD_BYTES)?;
+            if id.is_empty() {
+                return Err(malformed(field("id"), "the entity id is empty"));
+            }
+            self.string(&|| field("kind"), &kind, MAX_ENTITY_FIELD_BYTES)?;
+            self.string(&|| field("name"), &name, MAX_ENTITY_FIELD_BYTES)?;
+            if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
+                return Err(malformed(field("latitude"), format!("{latitude} is not a latitude in -90..=90")));
+            }
+            if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
+                return Err(malformed(field("longitude"), format!("{longitude} is not a longitude in -180..=180")));
+            }
+            if !altitude.is_finite() {
+                return Err(malformed(field("altitude"), format!("{altitude} is not a finite number")));
+            }
+            out.push(NewEntity { id, kind, name, latitude, longitude, altitude });
+        }
+        Ok(out)
+    }
+
+    /// Checks a 1.1 parameter description.
+    pub(crate) fn parameter(&mut self, i: usize, name: &str, description: &str, unit: &str) -> Check<()> {
+        self.string(&|| format!("parameters[{i}].name"), name, MAX_NAME_BYTES)?;
+        self.string(&|| format!("parameters[{i}].description"), description, MAX_TEXT_VALUE_BYTES)?;
+        self.string(&|| format!("parameters[{i}].unit"), unit, MAX_NAME_BYTES)
+    }
+}

@@ -1,0 +1,103 @@
+//! What a plugin may read of the twin: a view the host hands to each call, indexed by the plugin's
+//! entity table. [`TwinSnapshot`] is a plain implementation the runtime fills from the twin store.
+
+use std::collections::HashMap;
+
+/// Read access to the granted part of the twin, by entity index into the plugin's entity table.
+/// Implementations must be cheap to query; they are called from the plugin's worker thread while
+/// the plugin runs.
+pub trait TwinView: Send + Sync {
+    /// The latest value of numeric `property` of `entity`, if it has one.
+    fn number(&self, entity: u32, property: &str) -> Option<f64>;
+
+    /// The latest text of `property` of `entity`, if it has one.
+    fn text(&self, entity: u32, property: &str) -> Option<String>;
+
+    /// Calls `visit(time, value)` for each sample of numeric `property` of `entity` with
+    /// `start <= time <= end`, oldest first.
+    fn samples(&self, entity: u32, property: &str, start: i64, end: i64, visit: &mut dyn FnMut(i64, f64));
+}
+
+/// A twin view that has nothing: every read comes back empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyTwin;
+
+impl TwinView for EmptyTwin {
+    fn number(&self, _: u32, _: &str) -> Option<f64> {
+        None
+    }
+    fn text(&self, _: u32, _: &str) -> Option<String> {
+        None
+    }
+    fn samples(&self, _: u32, _: &str, _: i64, _: i64, _: &mut dyn FnMut(i64, f64)) {}
+}
+
+/// A plain, immutable-once-built snapshot of the granted entities' properties and history.
+#[derive(Debug, Clone, Default)]
+pub struct TwinSnapshot {
+    numbers: HashMap<String, Vec<f64>>,
+    texts: HashMap<String, HashMap<u32, String>>,
+    history: HashMap<String, HashMap<u32, Vec<(i64, f64)>>>,
+}
+
+impl TwinSnapshot {
+    /// An empty snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the latest value of numeric `property` for entities `0..values.len()` at once (NaN means
+    /// "no value").
+    pub fn set_numbers(&mut self, property: impl Into<String>, values: Vec<f64>) {
+        self.numbers.insert(property.into(), values);
+    }
+
+    /// Sets the latest value of numeric `property` of one entity.
+    pub fn set_number(&mut self, entity: u32, property: &str, value: f64) {
+        let column = self.numbers.entry(property.to_owned()).or_default();
+        let index = entity as usize;
+        if column.len() <= index {
+            column.resize(index + 1, f64::NAN);
+        }
+        column[index] = value;
+    }
+
+    /// Sets the latest text of `property` of `entity`.
+    pub fn set_text(&mut self, entity: u32, property: &str, value: impl Into<String>) {
+        self.texts.entry(property.to_owned()).or_default().insert(entity, value.into());
+    }
+
+    /// Appends a history sample; samples of one entity and property must be added in time order
+    /// (an older sample than the last one is inserted in place).
+    pub fn push_sample(&mut self, entity: u32, property: &str, time: i64, value: f64) {
+        let series = self.history.entry(property.to_owned()).or_default().entry(entity).or_default();
+        match series.last() {
+            Some(&(last, _)) if last > time => {
+                let at = series.partition_point(|&(t, _)| t <= time);
+                series.insert(at, (time, value));
+            }
+            _ => series.push((time, value)),
+        }
+    }
+}
+
+impl TwinView for TwinSnapshot {
+    fn number(&self, entity: u32, property: &str) -> Option<f64> {
+        self.numbers.get(property)?.get(entity as usize).copied().filter(|v| !v.is_nan())
+    }
+
+    fn text(&self, entity: u32, property: &str) -> Option<String> {
+        self.texts.get(property)?.get(&entity).cloned()
+    }
+
+    fn samples(&self, entity: u32, property: &str, start: i64, end: i64, visit: &mut dyn FnMut(i64, f64)) {
+        let Some(series) = self.history.get(property).and_then(|m| m.get(&entity)) else { return };
+        let from = series.partition_point(|&(t, _)| t < start);
+        for &(t, v) in &series[from..] {
+            if t > end {
+                break;
+            }
+            visit(t, v);
+        }
+    }
+}

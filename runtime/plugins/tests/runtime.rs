@@ -1,0 +1,180 @@
+//! The runtime side: 1.0 and 1.1 plugins side by side, the 1.1 additions (aggregate, describe),
+//! the compiled-component cache, hot reload and late ticks.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{engine, entities, fixture, misbehave_spec};
+use sangam_plugins::{
+    CacheOutcome, EngineOptions, LoadedPlugin, ParamValue, PluginEngine, PluginSpec, PropertyUpdates, RestartPolicy,
+    Role, SdkVersion, Submit, Supervisor, TwinSnapshot, TwinView,
+};
+
+fn sim10_spec() -> PluginSpec {
+    let mut spec =
+        PluginSpec::new("decay-1.0", Role::Simulation, SdkVersion::new(1, 0, 0)).param("rate", ParamValue::Number(0.5));
+    spec.entities = entities(2);
+    spec
+}
+
+fn sim11_spec() -> PluginSpec {
+    let mut spec = PluginSpec::new("diffusion-1.1", Role::Simulation, SdkVersion::new(1, 1, 0))
+        .param("aggregate", ParamValue::Boolean(true));
+    spec.entities = entities(2);
+    spec
+}
+
+fn twin() -> Arc<dyn TwinView> {
+    let mut twin = TwinSnapshot::new();
+    twin.set_number(0, "level", 10.0);
+    twin.push_sample(0, "level", 0, 1.0);
+    twin.push_sample(0, "level", 1_000_000, 3.0);
+    Arc::new(twin)
+}
+
+fn wait_updates(supervisor: &Supervisor, id: &str) -> Arc<PropertyUpdates> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(updates) = supervisor.drain_updates(id).pop() {
+            return updates;
+        }
+        assert!(Instant::now() < deadline, "no updates from {id}; faults: {:?}", supervisor.drain_faults());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn plugins_of_1_0_and_1_1_run_side_by_side() {
+    let mut supervisor = Supervisor::new(engine(), RestartPolicy::default());
+    supervisor.add(sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap();
+    supervisor.add(sim11_spec(), &fixture("sangam-fixture-sim11")).unwrap();
+    let now = 2_000_000;
+    assert_eq!(supervisor.submit_step("decay-1.0", now, 1_000_000, twin()).unwrap(), Submit::Queued);
+    assert_eq!(supervisor.submit_step("diffusion-1.1", now, 1_000_000, twin()).unwrap(), Submit::Queued);
+
+    let decay = wait_updates(&supervisor, "decay-1.0");
+    assert_eq!(decay.time, now + 1_000_000);
+    let level = &decay.numbers[0];
+    assert_eq!(level.property, "level");
+    assert_eq!(level.entities, vec![0, 1]);
+    assert!((level.values[0] - 10.0 * (-0.5f64).exp()).abs() < 1e-12, "{:?}", level.values);
+    assert_eq!(level.values[1], 0.0, "entity 1 has no level");
+
+    let diffusion = wait_updates(&supervisor, "diffusion-1.1");
+    // twin.aggregate (1.1): the mean of the two samples in the window, only for entity 0.
+    let mean = diffusion.numbers.iter().find(|c| c.property == "level.mean").expect("level.mean");
+    assert_eq!(mean.entities, vec![0]);
+    assert_eq!(mean.values, vec![2.0]);
+    let level = diffusion.numbers.iter().find(|c| c.property == "level").expect("level");
+    assert_eq!(level.values.len(), 2);
+    assert!(supervisor.drain_faults().is_empty());
+}
+
+#[test]
+fn describe_is_offered_by_1_1_plugins_only() {
+    let engine = engine();
+    let mut v11 =
+        LoadedPlugin::load(&engine, sim11_spec(), &fixture("sangam-fixture-sim11")).unwrap().instantiate().unwrap();
+    let params = v11.describe().unwrap().expect("1.1 describes its parameters");
+    let names: Vec<_> = params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "decay", "aggregate"]);
+    assert_eq!(params[0].default, ParamValue::Number(0.2));
+    assert_eq!(params[0].minimum, Some(0.0));
+    let mut v10 =
+        LoadedPlugin::load(&engine, sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap().instantiate().unwrap();
+    assert_eq!(v10.describe().unwrap(), None);
+}
+
+#[test]
+fn compiled_components_are_cached_and_damaged_entries_recompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        || EngineOptions { max_instances: 4, cache_dir: Some(dir.path().to_path_buf()), ..EngineOptions::default() };
+    let bytes = fixture("sangam-fixture-sim10");
+    let first = PluginEngine::new(options()).unwrap();
+    let loaded = LoadedPlugin::load(&first, sim10_spec(), &bytes).unwrap();
+    assert_eq!(loaded.cache_outcome(), CacheOutcome::Miss);
+    let path = first.cache().unwrap().path_for(&bytes);
+    assert!(path.exists());
+
+    // A new engine (a restart of the runtime) loads it from disk and it runs.
+    let second = PluginEngine::new(options()).unwrap();
+    let loaded = LoadedPlugin::load(&second, sim10_spec(), &bytes).unwrap();
+    assert_eq!(loaded.cache_outcome(), CacheOutcome::Hit);
+    let updates = loaded.instantiate().unwrap().step(0, 1_000_000, twin()).unwrap();
+    assert_eq!(updates.numbers[0].values.len(), 2);
+
+    // A damaged file is detected by its checksum, not deserialized, and rewritten.
+    let mut damaged = std::fs::read(&path).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(&path, &damaged).unwrap();
+    let third = PluginEngine::new(options()).unwrap();
+    let loaded = LoadedPlugin::load(&third, sim10_spec(), &bytes).unwrap();
+    assert_eq!(loaded.cache_outcome(), CacheOutcome::Miss);
+    loaded.instantiate().unwrap().step(0, 1_000_000, twin()).unwrap();
+    let truncated = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &truncated[..truncated.len() / 3]).unwrap();
+    assert_eq!(LoadedPlugin::load(&third, sim10_spec(), &bytes).unwrap().cache_outcome(), CacheOutcome::Miss);
+}
+
+#[test]
+fn hot_reload_replaces_one_plugin_and_keeps_the_old_one_on_bad_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overlay.wasm");
+    let bytes = fixture("sangam-fixture-misbehave");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut supervisor = Supervisor::new(engine(), RestartPolicy::default());
+    supervisor.add_file(misbehave_spec("watched", "ok"), &path).unwrap();
+    supervisor.add(sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap();
+
+    // A broken rebuild: refused, the running version stays.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&path, &bytes[..100]).unwrap();
+    assert!(supervisor.poll_reload().is_empty());
+    assert_eq!(supervisor.request_draw("watched", 0, twin()).unwrap(), Submit::Queued);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while supervisor.latest_overlay("watched").is_none() {
+        assert!(Instant::now() < deadline, "the old version keeps drawing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+
+    // A good rebuild is swapped in; the other plugin is untouched.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(supervisor.poll_reload(), vec!["watched".to_string()]);
+    assert!(supervisor.poll_reload().is_empty(), "no change, no reload");
+    supervisor.submit_step("decay-1.0", 0, 1_000_000, twin()).unwrap();
+    wait_updates(&supervisor, "decay-1.0");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let _ = supervisor.request_draw("watched", 0, twin());
+        if supervisor.stats("watched").unwrap().completed >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reloaded version draws");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(supervisor.drain_faults().is_empty());
+}
+
+#[test]
+fn a_busy_plugin_skips_ticks_instead_of_queueing_them() {
+    let mut supervisor = Supervisor::new(engine(), RestartPolicy::default());
+    let mut spec = misbehave_spec("spinner", "loop");
+    spec.limits.call_time = Duration::from_millis(300);
+    supervisor.add(spec, &fixture("sangam-fixture-misbehave")).unwrap();
+    assert_eq!(supervisor.request_draw("spinner", 0, twin()).unwrap(), Submit::Queued);
+    let started = Instant::now();
+    let mut skipped = 0;
+    for _ in 0..10 {
+        if supervisor.request_draw("spinner", 0, twin()).unwrap() == Submit::Skipped {
+            skipped += 1;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_millis(20), "submitting never blocks");
+    assert_eq!(skipped, 10);
+    assert_eq!(supervisor.stats("spinner").unwrap().late, 10);
+}

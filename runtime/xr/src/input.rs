@@ -1,0 +1,299 @@
+//! Input through OpenXR actions: one action set with aim and grip poses, a select button and a
+//! haptic output per hand, with suggested bindings for common controllers. The per-frame result is
+//! plain data ([`InputState`]) so interaction logic can be tested without a runtime.
+
+use std::time::Duration;
+
+use crate::convert::{Pose, pose_from_openxr};
+use crate::error::{XrError, XrResult};
+
+/// A hand (controller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hand {
+    /// The left hand, `/user/hand/left`.
+    Left,
+    /// The right hand, `/user/hand/right`.
+    Right,
+}
+
+impl Hand {
+    /// Both hands, left first (the order of [`InputState::hands`]).
+    pub const BOTH: [Hand; 2] = [Hand::Left, Hand::Right];
+
+    /// Index into [`InputState::hands`].
+    pub fn index(self) -> usize {
+        match self {
+            Hand::Left => 0,
+            Hand::Right => 1,
+        }
+    }
+
+    /// The OpenXR top-level user path.
+    pub fn user_path(self) -> &'static str {
+        match self {
+            Hand::Left => "/user/hand/left",
+            Hand::Right => "/user/hand/right",
+        }
+    }
+}
+
+/// One hand's input this frame. Poses are in the stage frame (Z up; see [`crate::convert`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HandState {
+    /// Whether the runtime has a device bound to this hand's actions right now.
+    pub active: bool,
+    /// The aim pose (pointing ray: origin and -Z forward), when tracked.
+    pub aim: Option<Pose>,
+    /// The grip pose (where the hand holds the controller), when tracked.
+    pub grip: Option<Pose>,
+    /// Whether select (trigger / click) is held.
+    pub select: bool,
+    /// Whether select went down this frame.
+    pub select_pressed: bool,
+    /// Whether select went up this frame.
+    pub select_released: bool,
+}
+
+/// Input for one frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputState {
+    /// Left then right hand (index with [`Hand::index`]).
+    pub hands: [HandState; 2],
+    /// Whether the actions were synchronised this frame (only while the session is FOCUSED).
+    pub synced: bool,
+}
+
+impl InputState {
+    /// One hand's state.
+    pub fn hand(&self, hand: Hand) -> &HandState {
+        &self.hands[hand.index()]
+    }
+}
+
+/// A haptic pulse to play on one controller.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HapticPulse {
+    /// Which controller.
+    pub hand: Hand,
+    /// How long (the runtime may shorten it).
+    pub duration: Duration,
+    /// Amplitude, 0 to 1 (clamped).
+    pub amplitude: f32,
+    /// Frequency in Hz, or `None` for the runtime's default.
+    pub frequency: Option<f32>,
+}
+
+impl HapticPulse {
+    /// A short, light tick (selection feedback).
+    pub fn tick(hand: Hand) -> HapticPulse {
+        HapticPulse { hand, duration: Duration::from_millis(20), amplitude: 0.5, frequency: None }
+    }
+}
+
+/// The interaction profiles Sangam suggests bindings for, with their (action, component) pairs.
+/// Components are appended to each hand's user path.
+pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
+    (
+        "/interaction_profiles/khr/simple_controller",
+        &[
+            (ActionKind::Aim, "input/aim/pose"),
+            (ActionKind::Grip, "input/grip/pose"),
+            (ActionKind::Select, "input/select/click"),
+            (ActionKind::Haptic, "output/haptic"),
+        ],
+    ),
+    (
+        "/interaction_profiles/oculus/touch_controller",
+        &[
+            (ActionKind::Aim, "input/aim/pose"),
+            (ActionKind::Grip, "input/grip/pose"),
+            (ActionKind::Select, "input/trigger/value"),
+            (ActionKind::Haptic, "output/haptic"),
+        ],
+    ),
+    (
+        "/interaction_profiles/valve/index_controller",
+        &[
+            (ActionKind::Aim, "input/aim/pose"),
+            (ActionKind::Grip, "input/grip/pose"),
+            (ActionKind::Select, "input/trigger/click"),
+            (ActionKind::Haptic, "output/haptic"),
+        ],
+    ),
+];
+
+/// Which of the actions a binding is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActionKind {
+    Aim,
+    Grip,
+    Select,
+    Haptic,
+}
+
+/// The action set and its actions (created on the instance, before the session).
+pub(crate) struct Actions {
+    set: openxr::ActionSet,
+    aim: openxr::Action<openxr::Posef>,
+    grip: openxr::Action<openxr::Posef>,
+    select: openxr::Action<bool>,
+    haptic: openxr::Action<openxr::Haptic>,
+    hand_paths: [openxr::Path; 2],
+    /// Profiles whose bindings the runtime accepted.
+    pub accepted_profiles: Vec<&'static str>,
+}
+
+/// The per-session part: action spaces for the poses.
+pub(crate) struct ActionSpaces {
+    aim: [openxr::Space; 2],
+    grip: [openxr::Space; 2],
+}
+
+fn call(call: &'static str) -> impl Fn(openxr::sys::Result) -> XrError {
+    move |result| XrError::Call { call, result }
+}
+
+impl Actions {
+    /// Creates the action set and actions and suggests bindings for every known profile. A profile
+    /// the runtime rejects is skipped with a warning (runtimes may not know every vendor's profile).
+    pub(crate) fn new(instance: &openxr::Instance) -> XrResult<Actions> {
+        let set = instance.create_action_set("sangam", "Sangam", 0).map_err(call("xrCreateActionSet"))?;
+        let hand_paths = [
+            instance.string_to_path(Hand::Left.user_path()).map_err(call("xrStringToPath"))?,
+            instance.string_to_path(Hand::Right.user_path()).map_err(call("xrStringToPath"))?,
+        ];
+        let aim = set.create_action("aim_pose", "Aim", &hand_paths).map_err(call("xrCreateAction"))?;
+        let grip = set.create_action("grip_pose", "Grip", &hand_paths).map_err(call("xrCreateAction"))?;
+        let select = set.create_action("select", "Select", &hand_paths).map_err(call("xrCreateAction"))?;
+        let haptic = set.create_action("haptic", "Haptic feedback", &hand_paths).map_err(call("xrCreateAction"))?;
+        let mut actions = Actions { set, aim, grip, select, haptic, hand_paths, accepted_profiles: Vec::new() };
+        for (profile, components) in PROFILES {
+            match actions.suggest(instance, profile, components) {
+                Ok(()) => actions.accepted_profiles.push(profile),
+                Err(e) => tracing::warn!("OpenXR runtime rejected the bindings for {profile}: {e}; skipping it"),
+            }
+        }
+        Ok(actions)
+    }
+
+    fn suggest(
+        &self,
+        instance: &openxr::Instance,
+        profile: &str,
+        components: &[(ActionKind, &str)],
+    ) -> Result<(), openxr::sys::Result> {
+        let profile_path = instance.string_to_path(profile)?;
+        let mut paths = Vec::new();
+        for hand in Hand::BOTH {
+            for (kind, component) in components {
+                paths.push((*kind, instance.string_to_path(&format!("{}/{component}", hand.user_path()))?));
+            }
+        }
+        let bindings: Vec<openxr::Binding<'_>> = paths
+            .iter()
+            .map(|(kind, path)| match kind {
+                ActionKind::Aim => openxr::Binding::new(&self.aim, *path),
+                ActionKind::Grip => openxr::Binding::new(&self.grip, *path),
+                ActionKind::Select => openxr::Binding::new(&self.select, *path),
+                ActionKind::Haptic => openxr::Binding::new(&self.haptic, *path),
+            })
+            .collect();
+        instance.suggest_interaction_profile_bindings(profile_path, &bindings)
+    }
+
+    /// Attaches the action set to `session` and creates the pose spaces.
+    pub(crate) fn attach(&self, session: &openxr::Session<openxr::Vulkan>) -> XrResult<ActionSpaces> {
+        session.attach_action_sets(&[&self.set]).map_err(call("xrAttachSessionActionSets"))?;
+        let space = |action: &openxr::Action<openxr::Posef>, i: usize| {
+            action
+                .create_space(session, self.hand_paths[i], openxr::Posef::IDENTITY)
+                .map_err(call("xrCreateActionSpace"))
+        };
+        Ok(ActionSpaces {
+            aim: [space(&self.aim, 0)?, space(&self.aim, 1)?],
+            grip: [space(&self.grip, 0)?, space(&self.grip, 1)?],
+        })
+    }
+
+    /// Synchronises the actions and reads both hands at `time` in `base` (the reference space).
+    pub(crate) fn read(
+        &self,
+        session: &openxr::Session<openxr::Vulkan>,
+        spaces: &ActionSpaces,
+        base: &openxr::Space,
+        time: openxr::Time,
+    ) -> XrResult<InputState> {
+        session.sync_actions(&[openxr::ActiveActionSet::new(&self.set)]).map_err(call("xrSyncActions"))?;
+        let mut state = InputState { synced: true, ..Default::default() };
+        for hand in Hand::BOTH {
+            let i = hand.index();
+            let path = self.hand_paths[i];
+            let select = self.select.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
+            let locate = |space: &openxr::Space| -> XrResult<Option<Pose>> {
+                let loc = space.locate(base, time).map_err(call("xrLocateSpace"))?;
+                let valid = openxr::SpaceLocationFlags::POSITION_VALID | openxr::SpaceLocationFlags::ORIENTATION_VALID;
+                Ok(loc.location_flags.contains(valid).then(|| pose_from_openxr(&loc.pose)))
+            };
+            let aim_active = self.aim.is_active(session, path).map_err(call("xrGetActionStatePose"))?;
+            let h = &mut state.hands[i];
+            h.active = aim_active || select.is_active;
+            h.aim = locate(&spaces.aim[i])?;
+            h.grip = locate(&spaces.grip[i])?;
+            h.select = select.is_active && select.current_state;
+            h.select_pressed = h.select && select.changed_since_last_sync;
+            h.select_released = select.is_active && !select.current_state && select.changed_since_last_sync;
+        }
+        Ok(state)
+    }
+
+    /// Plays `pulse` on its controller.
+    pub(crate) fn haptic(&self, session: &openxr::Session<openxr::Vulkan>, pulse: &HapticPulse) -> XrResult<()> {
+        let nanos = i64::try_from(pulse.duration.as_nanos()).unwrap_or(i64::MAX);
+        let vibration = openxr::HapticVibration::new()
+            .duration(openxr::Duration::from_nanos(nanos))
+            .amplitude(pulse.amplitude.clamp(0.0, 1.0))
+            .frequency(pulse.frequency.filter(|f| f.is_finite() && *f > 0.0).unwrap_or(0.0));
+        self.haptic
+            .apply_feedback(session, self.hand_paths[pulse.hand.index()], &vibration)
+            .map_err(call("xrApplyHapticFeedback"))
+    }
+
+    /// The interaction profile currently bound to `hand`, if any.
+    pub(crate) fn current_profile(
+        &self,
+        instance: &openxr::Instance,
+        session: &openxr::Session<openxr::Vulkan>,
+        hand: Hand,
+    ) -> Option<String> {
+        let path = session.current_interaction_profile(self.hand_paths[hand.index()]).ok()?;
+        if path == openxr::Path::NULL {
+            return None;
+        }
+        instance.path_to_string(path).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_binds_every_action_for_both_hands() {
+        for (profile, components) in PROFILES {
+            for kind in [ActionKind::Aim, ActionKind::Grip, ActionKind::Select, ActionKind::Haptic] {
+                assert_eq!(components.iter().filter(|(k, _)| *k == kind).count(), 1, "{profile} {kind:?}");
+            }
+            assert!(profile.starts_with("/interaction_profiles/"));
+        }
+        assert_eq!(PROFILES.len(), 3);
+    }
+
+    #[test]
+    fn hand_indices_match_order() {
+        let mut s = InputState::default();
+        s.hands[Hand::Right.index()].select = true;
+        assert!(s.hand(Hand::Right).select);
+        assert!(!s.hand(Hand::Left).select);
+        assert_eq!(Hand::Left.user_path(), "/user/hand/left");
+    }
+}
