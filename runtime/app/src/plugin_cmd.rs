@@ -11,11 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use sangam_plugins::Role;
 use sangam_plugins::inspect::{self, Inspection};
 use sangam_plugins::manifest::Manifest;
 use sangam_plugins::package::{self, Package, PackageError};
 use sangam_plugins::signing::{self, SignatureError, TrustedKeys, Verification};
-use sangam_plugins::Role;
 
 /// The `plugin` subcommands.
 #[derive(Subcommand)]
@@ -87,7 +87,10 @@ pub fn run(command: PluginCommand) -> Result<ExitCode> {
             let (secret, public, id) = signing::write_key_pair(&out, &key)?;
             println!("key id {id}");
             println!("secret key: {} (keep it private)", secret.display());
-            println!("public key: {} (add it to the trusted keys of runtimes that should run your plugins)", public.display());
+            println!(
+                "public key: {} (add it to the trusted keys of runtimes that should run your plugins)",
+                public.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::New { name, role, dir } => {
@@ -167,7 +170,8 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
     let _ = writeln!(out, "plugin        {} {}", m.id, m.version);
     let _ = writeln!(out, "description   {}", m.description);
     let _ = writeln!(out, "role          {}", m.role);
-    let _ = writeln!(out, "sdk           {} (this runtime supports {})", pkg.inspection.sdk, inspect::supported_range());
+    let _ =
+        writeln!(out, "sdk           {} (this runtime supports {})", pkg.inspection.sdk, inspect::supported_range());
     let _ = writeln!(out, "capabilities  {}", capability_list(&m.requested_capabilities()));
     let limits = m.limits();
     let _ = writeln!(

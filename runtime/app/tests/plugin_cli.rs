@@ -159,7 +159,10 @@ fn wrong_major_version_is_refused_with_both_versions() {
     let out = sangam(&["plugin", "check", s(&component)]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("can run       no:") && text.contains("SDK 2.0.0") && text.contains("1.0.0 to 1.1.0"), "{text}");
+    assert!(
+        text.contains("can run       no:") && text.contains("SDK 2.0.0") && text.contains("1.0.0 to 1.1.0"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

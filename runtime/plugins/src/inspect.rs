@@ -240,7 +240,8 @@ pub(crate) fn outline(bytes: &[u8]) -> Result<Outline, InspectError> {
     }
     let mut parser = Parser::new(0);
     let mut pos = 0usize;
-    let mut out = Outline { encoding: Encoding::Component, sections: Vec::new(), imports: Vec::new(), exports: Vec::new() };
+    let mut out =
+        Outline { encoding: Encoding::Component, sections: Vec::new(), imports: Vec::new(), exports: Vec::new() };
     loop {
         let data = bytes.get(pos..).unwrap_or_default();
         let (consumed, payload) = match parser.parse(data, true).map_err(|e| malformed(&e))? {
@@ -289,7 +290,10 @@ pub(crate) fn outline(bytes: &[u8]) -> Result<Outline, InspectError> {
             _ => out.sections.push(Section { custom_name: None, range: start..pos }),
         }
         if pos > bytes.len() {
-            return Err(InspectError::Malformed { offset: bytes.len(), message: "section runs past the end".to_string() });
+            return Err(InspectError::Malformed {
+                offset: bytes.len(),
+                message: "section runs past the end".to_string(),
+            });
         }
     }
 }

@@ -252,7 +252,10 @@ impl Manifest {
     /// Checks the values a scene sets against the declarations and returns every declared parameter
     /// with its effective value (the scene's, else the default), in manifest order. Integers given
     /// for `number` parameters are widened; everything else must match the declared type and range.
-    pub fn resolve_params(&self, scene_values: &[(String, ParamValue)]) -> Result<Vec<(String, ParamValue)>, ParamError> {
+    pub fn resolve_params(
+        &self,
+        scene_values: &[(String, ParamValue)],
+    ) -> Result<Vec<(String, ParamValue)>, ParamError> {
         let mut out = self.default_params();
         for (index, (name, value)) in scene_values.iter().enumerate() {
             let err = |message: String| ParamError { plugin: self.id.clone(), parameter: name.clone(), message };
@@ -398,7 +401,9 @@ fn check_param_name(name: &str) -> Result<(), String> {
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("a parameter name starts with a lowercase letter".to_string());
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))) {
+    if let Some(c) =
+        name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
+    {
         return Err(format!("character {c:?} is not allowed; use lowercase ASCII letters, digits, `-`, `_` and `.`"));
     }
     Ok(())
@@ -621,13 +626,12 @@ impl Cx<'_> {
         }
         let min = raw.min.as_ref().map(|v| *v.get_ref());
         let max = raw.max.as_ref().map(|v| *v.get_ref());
-        if let (Some(lo), Some(hi), Some(max_span)) = (min, max, raw.max.as_ref()) {
-            if lo > hi {
-                return Err(self.err(
-                    max_span.span(),
-                    format!("parameter `{name}`: `max = {hi}` is below `min = {lo}`; swap them"),
-                ));
-            }
+        if let (Some(lo), Some(hi), Some(max_span)) = (min, max, raw.max.as_ref())
+            && lo > hi
+        {
+            return Err(
+                self.err(max_span.span(), format!("parameter `{name}`: `max = {hi}` is below `min = {lo}`; swap them"))
+            );
         }
         let unit = raw.unit.as_ref().map(|u| u.get_ref().trim().to_string()).unwrap_or_default();
         if let Some(u) = &raw.unit {

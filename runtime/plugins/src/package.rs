@@ -250,7 +250,7 @@ fn custom_payload<'a>(bytes: &'a [u8], range: &std::ops::Range<usize>) -> Result
         reader.read_u8()?;
         reader.read_var_u32()?;
         reader.read_string()?;
-        Ok(reader.read_bytes(reader.bytes_remaining())?)
+        reader.read_bytes(reader.bytes_remaining())
     })();
     parsed.map_err(|e| {
         PackageError::Inspect(InspectError::Malformed { offset: e.offset(), message: e.message().to_string() })

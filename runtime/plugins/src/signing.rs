@@ -121,7 +121,7 @@ impl Signature {
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -139,7 +139,8 @@ fn message(digest: &[u8; 32]) -> [u8; 64] {
 pub fn sign(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, PackageError> {
     let mut out = package::strip_sections(bytes, &[SIGNATURE_SECTION])?;
     let unsigned = package::unpack(out.clone())?;
-    let signature = Signature { key_id: KeyId::of(&key.verifying_key()), signature: key.sign(&message(&unsigned.digest)) };
+    let signature =
+        Signature { key_id: KeyId::of(&key.verifying_key()), signature: key.sign(&message(&unsigned.digest)) };
     package::append_custom_section(&mut out, SIGNATURE_SECTION, &signature.encode());
     Ok(out)
 }
@@ -399,7 +400,11 @@ fn write_new(path: &Path, contents: &[u8], private: bool) -> Result<(), KeyError
     #[cfg(not(unix))]
     let _ = private;
     let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists { KeyError::Exists { path: path.to_path_buf() } } else { io(e) }
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists { path: path.to_path_buf() }
+        } else {
+            io(e)
+        }
     })?;
     file.write_all(contents).map_err(io)
 }

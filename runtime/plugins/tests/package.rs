@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 use sangam_plugins::inspect::{self, InspectError};
 use sangam_plugins::package::{self, MANIFEST_SECTION, Package, PackageError, SIGNATURE_SECTION};
-use sangam_plugins::signing::{
-    self, Admission, KeyError, KeyId, Signature, SignatureError, TrustedKeys, Verification,
-};
+use sangam_plugins::signing::{self, Admission, KeyError, KeyId, Signature, SignatureError, TrustedKeys, Verification};
 use sangam_plugins::{Role, SdkVersion};
 use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
 use wit_parser::{ManglingAndAbi, Resolve};
@@ -95,6 +93,28 @@ fn custom_sections(bytes: &[u8]) -> Vec<String> {
         }
     }
     names
+}
+
+/// Appends a custom section (id 0, LEB128 size, name, payload).
+fn append_custom(out: &mut Vec<u8>, name: &str, payload: &[u8]) {
+    fn leb(out: &mut Vec<u8>, mut v: usize) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::new();
+    leb(&mut body, name.len());
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    out.push(0);
+    leb(out, body.len());
+    out.extend_from_slice(&body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +204,8 @@ fn mixed_sdk_versions_are_refused() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-const FAKE_WASI: &str = "package wasi:filesystem@0.2.3;\ninterface preopens {\n  get-directories: func() -> list<string>;\n}\n";
+const FAKE_WASI: &str =
+    "package wasi:filesystem@0.2.3;\ninterface preopens {\n  get-directories: func() -> list<string>;\n}\n";
 const FAKE_SOCKETS: &str = "package wasi:sockets@0.2.3;\ninterface tcp {\n  connect: func(port: u16) -> bool;\n}\n";
 
 #[test]
@@ -212,13 +233,16 @@ fn adapter_importing_twin_is_refused() {
     let world = "package sangam:plugin@1.1.0;\nworld nosy-adapter {\n  include adapter-plugin;\n  import twin;\n}\n";
     let dir = custom_wit("nosy", "1.1.0", &[("nosy.wit", world)]);
     let e = inspect::inspect(&component_from(&dir, "nosy-adapter")).unwrap_err();
-    assert!(matches!(&e, InspectError::UnknownInterface { name, role: Role::Adapter, .. } if name == "sangam:plugin/twin@1.1.0"));
+    assert!(
+        matches!(&e, InspectError::UnknownInterface { name, role: Role::Adapter, .. } if name == "sangam:plugin/twin@1.1.0")
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn two_roles_in_one_component_are_refused() {
-    let world = "package sangam:plugin@1.1.0;\nworld both {\n  include simulation-plugin;\n  include overlay-plugin;\n}\n";
+    let world =
+        "package sangam:plugin@1.1.0;\nworld both {\n  include simulation-plugin;\n  include overlay-plugin;\n}\n";
     let dir = custom_wit("both", "1.1.0", &[("both.wit", world)]);
     let e = inspect::inspect(&component_from(&dir, "both")).unwrap_err();
     assert_eq!(e, InspectError::SeveralRoles(vec![Role::Simulation, Role::Overlay]));
@@ -247,40 +271,33 @@ impl Rng {
 #[test]
 fn truncated_components_are_errors_never_panics() {
     let bytes = component("1.1.0", Role::Overlay);
-    // Where the last non-custom section ends: cutting anywhere before it loses real content.
-    let outline_end = {
-        let mut end = 0;
-        let mut parser = wasmparser::Parser::new(0);
-        let mut pos = 0;
-        loop {
-            let wasmparser::Chunk::Parsed { consumed, payload } = parser.parse(&bytes[pos..], true).unwrap() else {
-                unreachable!()
-            };
-            let start = pos;
-            pos += consumed;
-            match payload {
-                wasmparser::Payload::End(_) => break,
-                wasmparser::Payload::ModuleSection { unchecked_range, .. }
-                | wasmparser::Payload::ComponentSection { unchecked_range, .. } => {
-                    pos = unchecked_range.end;
-                    end = pos;
-                }
-                wasmparser::Payload::CustomSection(_) => {}
-                _ => end = pos.max(start),
-            }
+    // Top-level section boundaries: a cut exactly there leaves a shorter but well-formed component
+    // (say without its custom sections, or without the optional `describe` export).
+    let mut boundaries = vec![];
+    let mut parser = wasmparser::Parser::new(0);
+    let mut pos = 0;
+    loop {
+        let wasmparser::Chunk::Parsed { consumed, payload } = parser.parse(&bytes[pos..], true).unwrap() else {
+            unreachable!("eof is true")
+        };
+        pos += consumed;
+        match payload {
+            wasmparser::Payload::End(_) => break,
+            wasmparser::Payload::ModuleSection { unchecked_range, .. }
+            | wasmparser::Payload::ComponentSection { unchecked_range, .. } => pos = unchecked_range.end,
+            _ => {}
         }
-        end
-    };
-    assert!(outline_end > bytes.len() / 2, "the test component has real content ({outline_end} of {})", bytes.len());
+        boundaries.push(pos);
+    }
     let mut offsets: Vec<usize> = (0..64.min(bytes.len())).collect();
     offsets.extend((0..bytes.len()).step_by((bytes.len() / 500).max(1)));
-    offsets.push(bytes.len() - 1);
+    offsets.extend(boundaries.iter().flat_map(|b| [b - 1, *b]));
     let mut errors = 0;
     for len in offsets {
         match inspect::inspect(&bytes[..len]) {
             Err(_) => errors += 1,
             Ok(found) => {
-                assert!(len >= outline_end, "truncation at {len} (content ends at {outline_end}) was accepted");
+                assert!(boundaries.contains(&len), "a cut inside a section, at {len}, was accepted");
                 assert_eq!(found.role, Role::Overlay);
             }
         }
@@ -384,13 +401,7 @@ fn duplicate_manifest_sections_are_refused() {
     let packed = package::pack(&component("1.0.0", Role::Adapter), &text).unwrap();
     // Append a second manifest section by hand: id 0, size, name, payload.
     let mut doubled = packed.clone();
-    let mut body = vec![MANIFEST_SECTION.len() as u8];
-    body.extend_from_slice(MANIFEST_SECTION.as_bytes());
-    body.extend_from_slice(text.as_bytes());
-    doubled.push(0);
-    assert!(body.len() < 128);
-    doubled.push(body.len() as u8);
-    doubled.extend_from_slice(&body);
+    append_custom(&mut doubled, MANIFEST_SECTION, text.as_bytes());
     let e = package::unpack(doubled).unwrap_err();
     assert!(matches!(e, PackageError::Duplicate { section: MANIFEST_SECTION, count: 2 }), "{e}");
 }
@@ -437,7 +448,10 @@ fn modified_manifest_breaks_the_signature() {
     tampered[at] = b'B';
     let pkg = package::unpack(tampered).expect("still a well-formed package");
     let e = signing::verify(&pkg, &trusting(&[&key(3)])).unwrap_err();
-    assert_eq!(e, SignatureError::BadSignature { plugin: "test.simulation".into(), key_id: KeyId::of(&key(3).verifying_key()) });
+    assert_eq!(
+        e,
+        SignatureError::BadSignature { plugin: "test.simulation".into(), key_id: KeyId::of(&key(3).verifying_key()) }
+    );
     let msg = e.to_string();
     assert!(msg.contains("test.simulation") && msg.contains("modified after signing"), "{msg}");
     // Dev mode does not excuse a bad signature.
@@ -447,13 +461,17 @@ fn modified_manifest_breaks_the_signature() {
 #[test]
 fn modified_component_breaks_the_signature() {
     let signed = signing::sign(&packed(Role::Simulation), &key(3)).unwrap();
-    // The component-type custom section that wit-component writes holds the world's docs; change one
-    // byte of the word "Advances" (inside the component, outside the manifest).
-    let at = signed.windows(8).position(|w| w == b"Advances").expect("doc text in the component");
-    let mut tampered = signed.clone();
-    tampered[at] = b'a';
+    // Smuggle a section into the component, right after the header: still a valid component with
+    // the same manifest and signature, but no longer what was signed.
+    let mut extra = Vec::new();
+    append_custom(&mut extra, "payload", b"not what the vendor shipped");
+    let tampered: Vec<u8> = signed[..8].iter().chain(&extra).chain(&signed[8..]).copied().collect();
+    wasmparser::Validator::new().validate_all(&tampered).expect("still a valid component");
     let pkg = package::unpack(tampered).expect("still a well-formed package");
     assert!(matches!(signing::verify(&pkg, &trusting(&[&key(3)])), Err(SignatureError::BadSignature { .. })));
+    // And the untouched artifact still verifies.
+    let pkg = package::unpack(signed).unwrap();
+    assert!(matches!(signing::verify(&pkg, &trusting(&[&key(3)])), Ok(Verification::Verified { .. })));
 }
 
 #[test]
@@ -483,7 +501,10 @@ fn unknown_key_and_unsigned_follow_the_policy() {
 
 #[test]
 fn signature_section_format_round_trips_and_rejects_garbage() {
-    let sig = Signature { key_id: KeyId([1, 2, 3, 4, 5, 6, 7, 8]), signature: ed25519_dalek::Signature::from_bytes(&[9; 64]) };
+    let sig = Signature {
+        key_id: KeyId([1, 2, 3, 4, 5, 6, 7, 8]),
+        signature: ed25519_dalek::Signature::from_bytes(&[9; 64]),
+    };
     let encoded = sig.encode();
     assert!(String::from_utf8(encoded.clone()).unwrap().starts_with("sangam-signature 1\nkey-id 0102030405060708\n"));
     assert_eq!(Signature::decode(&encoded).unwrap(), sig);
