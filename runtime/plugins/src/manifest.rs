@@ -180,7 +180,8 @@ pub struct ParameterSpec {
 /// A validated plugin manifest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
-    /// Plugin id: dot-separated lowercase segments, vendor first (`sangam.decay`, `acme.traffic-feed`).
+    /// Plugin id: one or more dot-separated lowercase segments, best with the vendor first (`sangam.decay`,
+    /// `acme.traffic-feed`).
     pub id: String,
     /// The plugin's own version (semver `MAJOR.MINOR.PATCH`, optional `-pre` and `+build`).
     pub version: String,
@@ -330,16 +331,12 @@ fn describe(value: &ParamValue) -> String {
 /// Whether `id` is a valid plugin id; `Err` says why.
 pub fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(format!("a plugin id is 3 to {MAX_ID_LEN} bytes long, this one is {}", id.len()));
+        return Err(format!("a plugin id is 1 to {MAX_ID_LEN} bytes long, this one is {}", id.len()));
     }
     if let Some(c) = id.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))) {
         return Err(format!("character {c:?} is not allowed; use lowercase ASCII letters, digits, `-` and `.`"));
     }
-    let segments: Vec<&str> = id.split('.').collect();
-    if segments.len() < 2 {
-        return Err("an id has a vendor part and a name part separated by `.`, e.g. `acme.traffic-feed`".to_string());
-    }
-    for segment in segments {
+    for segment in id.split('.') {
         if segment.is_empty() {
             return Err("empty segment (two dots in a row, or a dot at either end)".to_string());
         }

@@ -142,13 +142,13 @@ fn missing_key_is_named() {
 
 #[test]
 fn invalid_ids_are_refused_at_their_line() {
-    for bad in ["Sangam.decay", "decay", "sangam..decay", "sangam.9lives", "sangam.decay-", "sangam/decay", ".a.b"] {
+    for bad in ["Sangam.decay", "", "sangam..decay", "sangam.9lives", "sangam.decay-", "sangam/decay", ".a.b"] {
         let e = err(&MINIMAL.replace("acme.traffic-feed", bad));
         assert!(e.starts_with("plugins/decay/plugin.toml:1:6: invalid plugin id"), "{bad}: {e}");
     }
     let long = format!("acme.{}", "x".repeat(70));
     assert!(err(&MINIMAL.replace("acme.traffic-feed", &long)).contains("64"));
-    for good in ["a.b", "acme.traffic-feed", "vendor2.model.v3"] {
+    for good in ["a.b", "acme.traffic-feed", "vendor2.model.v3", "flood-model"] {
         assert!(parse(&MINIMAL.replace("acme.traffic-feed", good)).is_ok(), "{good}");
     }
 }
@@ -276,4 +276,33 @@ fn load_names_missing_and_oversized_files() {
 fn errors_report_their_location() {
     let e = parse(&MINIMAL.replace("\"adapter\"", "\"x\"")).unwrap_err();
     assert_eq!(e.location(), Some((4, 8)));
+}
+
+#[test]
+fn repository_manifests_and_the_scaffold_template_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut found = 0;
+    for dir in ["plugins", "tests/plugins"] {
+        for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
+            let path = entry.path().join("plugin.toml");
+            if path.is_file() {
+                let m = Manifest::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!m.id.is_empty(), "{}", path.display());
+                found += 1;
+            }
+        }
+    }
+    assert!(found >= 3, "the first plugins (one per role) have manifests; found {found}");
+    let template = root.join("runtime/app/templates/plugin/plugin.toml.in");
+    if let Ok(text) = std::fs::read_to_string(&template) {
+        for role in ["adapter", "simulation", "overlay"] {
+            let filled = text
+                .replace("{{name}}", "flood-model")
+                .replace("{{role}}", role)
+                .replace("{{description}}", "A scaffolded plugin.")
+                .replace("{{parameters}}", "");
+            let m = Manifest::parse(&filled, &template).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(m.role.as_str(), role);
+        }
+    }
 }
