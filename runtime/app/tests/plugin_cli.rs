@@ -180,7 +180,8 @@ fn pack_refuses_a_mismatched_manifest_naming_the_file() {
     assert!(!artifact.exists(), "nothing is written on error");
 
     let bad = dir.join("bad.toml");
-    std::fs::write(&bad, "id = \"sangam.decay\"\nversion = \"1\"\n").unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("version = \"0.2.0\"", "version = \"1\"");
+    std::fs::write(&bad, text).unwrap();
     let out = sangam(&["plugin", "pack", s(&component), "--manifest", s(&bad), "-o", s(&artifact)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("bad.toml:2:11"), "{}", stderr(&out));
