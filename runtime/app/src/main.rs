@@ -6,7 +6,13 @@
 //! `sangam run SCENE [--xr | --window | --headless] [--stats] [--frames N]` opens the site in a front end:
 //! XR when an OpenXR runtime is active, else a window when a display is, else headless; it says which and why.
 //!
-//! Exit codes: 0 rendered; 1 a clear error about the input or the machine (printed); a panic is a bug.
+//! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
+//! `plugin_cmd`).
+//!
+//! Exit codes: 0 done (for `plugin check`: the plugin can run); 1 a clear error about the input or the
+//! machine (printed), or a plugin this runtime cannot run; a panic is a bug.
+
+mod plugin_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +71,11 @@ enum Command {
         #[arg(long, default_value = "1280x720", value_parser = parse_size)]
         size: ShotSize,
     },
+    /// Check, package, sign and scaffold plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin_cmd::PluginCommand,
+    },
 }
 
 fn parse_size(s: &str) -> Result<ShotSize, String> {
@@ -97,7 +108,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -108,8 +119,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Plugin { command } => plugin_cmd::run(command),
         Command::Run { scene, xr, window, headless, stats, frames, size } => {
             use sangam::frontend::{self, Requested, RunArgs, XrHooks};
             let requested = match (xr, window, headless) {
@@ -119,7 +131,8 @@ fn run(cli: Cli) -> Result<()> {
                 _ => Requested::Auto,
             };
             let hooks = XrHooks { probe: frontend::xr_not_built_in, run: None };
-            frontend::run(&RunArgs { scene, requested, stats, frames, size }, &hooks)
+            frontend::run(&RunArgs { scene, requested, stats, frames, size }, &hooks)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output } => {
             let request = RenderRequest { input: scene, bookmark, size, stereo };
@@ -148,7 +161,7 @@ fn run(cli: Cli) -> Result<()> {
                 })?;
                 println!("{}", output.display());
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

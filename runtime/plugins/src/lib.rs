@@ -12,6 +12,11 @@
 //!   [`PluginFault`] naming the plugin, the call and the cause.
 //! - [`supervisor`]: worker threads, latched outputs the frame loop reads without blocking,
 //!   quarantine, restart with backoff, hot reload.
+//! - [`manifest`]: `plugin.toml`, the plugin's identity, role, SDK version, capabilities, limits and
+//!   parameters.
+//! - [`inspect`]: reads a component's imports and exports before compilation (SDK version, role, WASI).
+//! - [`package`]: the distributable artifact, a component with its manifest embedded.
+//! - [`signing`]: ed25519 signatures, key files, trusted keys and the admission policy.
 
 pub mod bindings;
 pub mod cache;
@@ -19,8 +24,12 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod host;
+pub mod inspect;
 pub mod instance;
+pub mod manifest;
 pub mod output;
+pub mod package;
+pub mod signing;
 pub mod supervisor;
 pub mod twin;
 
