@@ -140,6 +140,14 @@ fn demo(size: &str) -> Result<()> {
         "demo (stereo)",
         &["render", &scene_arg, "--bookmark", "tower", "--stereo", "--size", "640x720", "-o", &stereo_arg],
     )?;
+    // The live site: plugins (a simulation and an overlay) running while the camera orbits; the last
+    // frame, with the overlay's labels and alerts, is saved.
+    let live = out.join("live.png");
+    let live_arg = live.to_string_lossy().into_owned();
+    sangam(
+        "demo (live plugins)",
+        &["run", &scene_arg, "--headless", "--frames", "120", "--size", size, "--stats", "--screenshot", &live_arg],
+    )?;
     eprintln!("xtask: demo images are in {}", out.display());
     Ok(())
 }
@@ -148,6 +156,8 @@ fn bench() -> Result<()> {
     provision::ensure_software_vulkan()?;
     cargo("benchmarks (renderer, glTF import)", &["bench", "--package", "sangam-render"])?;
     cargo("benchmarks (demo site)", &["bench", "--package", "sangam"])?;
+    plugins::build_plugins()?;
+    cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
     eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
     Ok(())
 }

@@ -356,7 +356,7 @@ fn base_env() -> Vec<String> {
 }
 
 /// Builds the XR test binaries on the host, returning (the `runtime` test binary, the `xr` binary).
-fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf)> {
+fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(&cargo)
         .args([
@@ -394,9 +394,19 @@ fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf)> {
             },
         )
     };
+    let output_app = Command::new(&cargo)
+        .args(["build", "--package", "sangam", "--bin", "sangam", "--message-format=json-render-diagnostics"])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("building the sangam binary")?;
+    if !output_app.status.success() {
+        bail!("building the sangam binary failed");
+    }
     let tests = find(&output.stdout, "test", "runtime").context("cargo did not name the XR test binary")?;
     let xr = find(&output_bin.stdout, "bin", "xr").context("cargo did not name the xr binary")?;
-    Ok((tests, xr))
+    let app = find(&output_app.stdout, "bin", "sangam").context("cargo did not name the sangam binary")?;
+    Ok((tests, xr, app))
 }
 
 /// Runs one command in the chroot with the shared environment (plus `extra`), echoing its output
@@ -462,7 +472,7 @@ fn run_in_chroot(root: &Path, extra: &[String], args: &[&str], limit: Duration) 
 /// each on its own Monado, since they kill or freeze it), and cleans up: Monado stopped, file systems unmounted.
 pub fn run_xr_tests(workspace: &Path) -> Result<()> {
     let root = ensure_chroot()?;
-    let (tests, xr) = build_binaries(workspace)?;
+    let (tests, xr, app) = build_binaries(workspace)?;
     let bin_dir = root.join(BIN_DIR.trim_start_matches('/'));
     fs::create_dir_all(&bin_dir).with_context(|| format!("creating {}", bin_dir.display()))?;
     let tests_in = bin_dir.join("sangam-xr-runtime-tests");
@@ -519,8 +529,14 @@ pub fn run_xr_tests(workspace: &Path) -> Result<()> {
         }
         fault_text.push_str(&out);
     }
-    let validation_errors: Vec<&str> =
-        text.lines().chain(fault_text.lines()).filter(|l| l.contains("Validation Error")).collect();
+    // The real application: the demo site with its plugins in an XR session.
+    let app_text = run_site_in_xr(&root, workspace, &app, &env)?;
+    let validation_errors: Vec<&str> = text
+        .lines()
+        .chain(fault_text.lines())
+        .chain(app_text.lines())
+        .filter(|l| l.contains("Validation Error"))
+        .collect();
     if !validation_errors.is_empty() {
         bail!(
             "the XR tests raised {} Vulkan validation errors, first: {}",
@@ -533,6 +549,95 @@ pub fn run_xr_tests(workspace: &Path) -> Result<()> {
         t0.elapsed().as_secs_f64(),
         if validation { ", no Vulkan validation errors" } else { "" }
     );
+    Ok(())
+}
+
+/// Runs `sangam run SCENE --xr` on the demo site (with its plugins) against a fresh Monado and checks
+/// what a user would: it chose XR and said why, submitted the frames asked for, and the plugins ran
+/// without faults. Returns the output.
+fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Result<String> {
+    // The repository layout the scene's relative paths expect, under /opt/sangam/repo.
+    let repo = root.join(BIN_DIR.trim_start_matches('/')).join("repo");
+    if repo.exists() {
+        fs::remove_dir_all(&repo).with_context(|| format!("clearing {}", repo.display()))?;
+    }
+    copy_dir(&workspace.join("assets"), &repo.join("assets"))?;
+    for entry in fs::read_dir(workspace.join("plugins")).context("listing plugins/")? {
+        let dir = entry?.path();
+        let manifest = dir.join("plugin.toml");
+        if manifest.is_file() {
+            let to = repo.join("plugins").join(dir.file_name().context("plugin folder name")?);
+            fs::create_dir_all(&to)?;
+            fs::copy(&manifest, to.join("plugin.toml"))?;
+        }
+    }
+    let wasm_dir = repo.join("wasm");
+    fs::create_dir_all(&wasm_dir)?;
+    for wasm in crate::plugins::build_plugins()? {
+        fs::copy(&wasm, wasm_dir.join(wasm.file_name().context("component name")?))?;
+    }
+    let app_in = root.join(BIN_DIR.trim_start_matches('/')).join("sangam");
+    fs::copy(app, &app_in).with_context(|| format!("copying {} into the chroot", app.display()))?;
+    let mut app_env = env.to_vec();
+    app_env.push(format!("SANGAM_PLUGIN_PATH={BIN_DIR}/repo/wasm"));
+    let scene = format!("{BIN_DIR}/repo/assets/sites/new-delhi-ina/scene.toml");
+    let app_path = format!("{BIN_DIR}/sangam");
+    let t0 = Instant::now();
+    // The caller holds the chroot's mounts.
+    let (ok, text) = {
+        let _monado = Monado::start(root)?;
+        run_in_chroot(
+            root,
+            &app_env,
+            &[&app_path, "run", &scene, "--xr", "--frames", "120", "--stats"],
+            Duration::from_secs(300),
+        )?
+    };
+    if !ok {
+        bail!("`sangam run --xr` on the demo site failed against Monado (output above)");
+    }
+    let checks: [(&str, Box<dyn Fn(&str) -> bool>); 4] = [
+        ("chose XR and named the runtime", Box::new(|l: &str| l.starts_with("front end: xr (--xr given; OpenXR runtime: "))),
+        (
+            "submitted the 120 frames asked for",
+            Box::new(|l: &str| {
+                l.starts_with("xr: ")
+                    && l.strip_suffix(" frames submitted")
+                        .and_then(|rest| rest.rsplit(' ').next())
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .is_some_and(|n| n >= 120)
+            }),
+        ),
+        (
+            "ran the simulation plugin without faults",
+            Box::new(|l: &str| l.contains("plugin cell-load (simulation): running;") && l.ends_with(" 0 faults, 0 restarts")),
+        ),
+        (
+            "ran the overlay plugin without faults",
+            Box::new(|l: &str| l.contains("plugin load-labels (overlay): running;") && l.ends_with(" 0 faults, 0 restarts")),
+        ),
+    ];
+    for (what, check) in &checks {
+        if !text.lines().any(|l| check(l.trim())) {
+            bail!("`sangam run --xr` on the demo site: expected it {what}; output above");
+        }
+    }
+    eprintln!("xtask: `sangam run --xr` ran the demo site with its plugins on Monado in {:.0} s", t0.elapsed().as_secs_f64());
+    Ok(text)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&path, &dest)?;
+        } else {
+            fs::copy(&path, &dest).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use crate::headless::ShotSize;
 use crate::interaction::camera::Camera;
 use crate::interaction::layout::SiteLayout;
 use crate::interaction::{InputFrame, Interaction, NamedCamera};
+use crate::live_plugins::LivePlugins;
 use crate::site::{self, Site};
 
 /// The front ends.
@@ -202,6 +203,10 @@ pub struct RunArgs {
     pub frames: Option<u64>,
     /// Headless image size / initial window size.
     pub size: ShotSize,
+    /// XR eye image size relative to the runtime's recommended size.
+    pub resolution_scale: f32,
+    /// Headless: where to save the last frame as a PNG.
+    pub screenshot: Option<PathBuf>,
 }
 
 /// Frames a headless run renders when `--frames` is not given.
@@ -214,11 +219,6 @@ pub struct XrHooks {
     pub probe: fn() -> Result<String, String>,
     /// Runs the XR front end.
     pub run: Option<fn(&RunArgs) -> Result<()>>,
-}
-
-/// The placeholder until OpenXR support is wired in.
-pub fn xr_not_built_in() -> Result<String, String> {
-    Err("OpenXR support not built in yet".into())
 }
 
 /// `sangam run`: loads the site, chooses the front end, says which and why (stdout), runs it.
@@ -254,6 +254,8 @@ pub struct SiteSession {
     pub store: TwinStore,
     /// Selection, camera, twin pose, layers, time.
     pub interaction: Interaction,
+    /// The scene's plugins, loaded and running on their worker threads.
+    pub plugins: LivePlugins,
 }
 
 /// The fixed simulation step of a session.
@@ -288,7 +290,15 @@ impl SiteSession {
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let clock = SimClock::new(SimTime::ZERO, SIM_STEP)?;
         let interaction = Interaction::new(layout, camera, bookmarks, clock);
-        Ok(SiteSession { site, store, interaction })
+        let plugins = LivePlugins::load(&site.twin)?;
+        Ok(SiteSession { site, store, interaction, plugins })
+    }
+
+    /// The per-frame plugin work (never waits on a plugin): feeds, due simulation steps and overlay
+    /// draws submitted, completed updates applied to the twin.
+    pub fn tick_plugins(&mut self) -> crate::live_plugins::TickReport {
+        let now = self.interaction.time().clock().now();
+        self.plugins.tick(now, &mut self.store)
     }
 }
 
@@ -401,6 +411,8 @@ pub struct HeadlessReport {
     pub timer: FrameTimer,
     /// Draw calls and triangles of the last frame.
     pub last: sangam_render::gpu::FrameStats,
+    /// One line per plugin: state, calls, late ticks, faults.
+    pub plugins: Vec<String>,
 }
 
 impl HeadlessReport {
@@ -429,7 +441,7 @@ impl HeadlessReport {
             self.last.instances_drawn,
             self.last.instances_culled,
             self.last.triangles
-        )
+        ) + &self.plugins.iter().map(|l| format!("\nstats: {l}")).collect::<String>()
     }
 }
 
@@ -442,16 +454,19 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
     let mut timer = FrameTimer::new(Duration::from_secs_f64(1.0 / 60.0));
     let mut last = Default::default();
     let mut previous = Instant::now();
-    for _ in 0..frames {
+    for frame in 0..frames {
         let now = Instant::now();
         let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
         previous = now;
         let outcome = session.interaction.update(&input);
+        session.tick_plugins();
         if outcome.placements_changed {
             gpu.set_placements(session.interaction.placements(&session.site.scene.placements));
         }
         let view = session.interaction.camera.view(args.size.aspect());
-        let stats = renderer.render(&gpu, &[view], &target)?;
+        let hud = format!("{} | frame {frame}", session.site.twin.name);
+        let overlay = crate::overlay_compose::compose(&session, Some(&hud));
+        let stats = renderer.render_with_overlay(&gpu, &overlay, &[view], &target)?;
         renderer
             .device()
             .poll(wgpu::PollType::wait_indefinitely())
@@ -459,11 +474,21 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
         timer.record(stats.cpu_encode_time, now.elapsed());
         last = stats;
     }
+    if let Some(path) = &args.screenshot {
+        let view = session.interaction.camera.view(args.size.aspect());
+        let overlay = crate::overlay_compose::compose(&session, Some(&session.site.twin.name));
+        let images =
+            renderer.render_to_images_with_overlay(&gpu, &overlay, &[view], args.size.width, args.size.height)?;
+        let image = images.into_iter().next().context("the renderer returned no image")?;
+        image.save(path).with_context(|| format!("could not write the screenshot {}", path.display()))?;
+        println!("headless: last frame saved to {}", path.display());
+    }
     let errors = renderer.take_uncaptured_errors();
     if !errors.is_empty() {
         anyhow::bail!("wgpu reported errors during the headless run: {}", errors.join("; "));
     }
-    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last })
+    let plugins = session.plugins.status_lines();
+    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins })
 }
 
 #[cfg(test)]

@@ -70,12 +70,26 @@ enum Command {
         /// Headless image size / initial window size, WIDTHxHEIGHT.
         #[arg(long, default_value = "1280x720", value_parser = parse_size)]
         size: ShotSize,
+        /// XR: eye image size relative to the runtime's recommended size (0.25 up to the runtime's
+        /// maximum); below 1 trades sharpness for GPU time.
+        #[arg(long, default_value_t = 1.0, value_parser = parse_resolution_scale)]
+        resolution_scale: f32,
+        /// Headless: save the last frame (scene and overlays) as a PNG.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
     },
     /// Check, package, sign and scaffold plugins.
     Plugin {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
     },
+}
+
+fn parse_resolution_scale(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && (0.25..=4.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a resolution scale between 0.25 and 4 (for example 0.75)")),
+    }
 }
 
 fn parse_size(s: &str) -> Result<ShotSize, String> {
@@ -122,7 +136,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, xr, window, headless, stats, frames, size } => {
+        Command::Run { scene, xr, window, headless, stats, frames, size, resolution_scale, screenshot } => {
             use sangam::frontend::{self, Requested, RunArgs, XrHooks};
             let requested = match (xr, window, headless) {
                 (true, _, _) => Requested::Xr,
@@ -130,8 +144,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (_, _, true) => Requested::Headless,
                 _ => Requested::Auto,
             };
-            let hooks = XrHooks { probe: frontend::xr_not_built_in, run: None };
-            frontend::run(&RunArgs { scene, requested, stats, frames, size }, &hooks)?;
+            let hooks = XrHooks { probe: sangam::xr_front::probe, run: Some(sangam::xr_front::run) };
+            frontend::run(&RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot }, &hooks)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output } => {

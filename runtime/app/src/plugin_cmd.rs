@@ -146,7 +146,7 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
     }
     let loaded = match manifest {
         None => Package::load(file),
-        Some(manifest_path) => load_with_manifest(file, manifest_path),
+        Some(manifest_path) => Package::load_with_manifest(file, manifest_path),
     };
     let pkg = match loaded {
         Ok(pkg) => pkg,
@@ -225,15 +225,6 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
         println!("can run       no: {}", reasons.join("; "));
         Ok(ExitCode::FAILURE)
     }
-}
-
-fn load_with_manifest(file: &Path, manifest_path: &Path) -> Result<Package, PackageError> {
-    let bytes = package::read_bounded(file)?;
-    let text = std::fs::read_to_string(manifest_path)
-        .map_err(|source| PackageError::Io { path: manifest_path.to_path_buf(), source })?;
-    Manifest::parse(&text, manifest_path)?;
-    let packed = package::pack(&bytes, &text).map_err(|e| in_file(file, e))?;
-    package::unpack(packed).map_err(|e| in_file(file, e))
 }
 
 /// What inspection alone says, for a component without a usable manifest.

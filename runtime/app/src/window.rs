@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use sangam_render::gpu::{DEPTH_FORMAT, FrameStats, GpuScene, RenderTarget, Renderer, RendererOptions};
+use sangam_render::overlay::Overlay;
 use winit::application::ApplicationHandler;
 use winit::dpi::PhysicalSize;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
@@ -206,6 +207,7 @@ impl WindowApp {
         let (w, h) = (gfx.config.width, gfx.config.height);
         let input = self.input.take_frame(dt, &self.session.interaction.camera, w, h);
         let outcome = self.session.interaction.update(&input);
+        self.session.tick_plugins();
         if outcome.placements_changed {
             gfx.scene.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }
@@ -252,7 +254,8 @@ impl WindowApp {
                 return Err(anyhow!("wgpu rejected acquiring the window's next image: {errors}"));
             }
         };
-        let stats = draw(gfx, &self.session, texture)?;
+        let overlay = crate::overlay_compose::compose(&self.session, Some(&self.status));
+        let stats = draw(gfx, &self.session, &overlay, texture)?;
         if suboptimal {
             gfx.surface.configure(gfx.renderer.device(), &gfx.config);
             self.reconfigured += 1;
@@ -322,12 +325,12 @@ impl WindowApp {
     }
 }
 
-/// Renders the camera's view into the surface image and presents it.
-fn draw(gfx: &mut Gfx, session: &SiteSession, texture: wgpu::SurfaceTexture) -> Result<FrameStats> {
+/// Renders the camera's view with the overlay into the surface image and presents it.
+fn draw(gfx: &mut Gfx, session: &SiteSession, overlay: &Overlay, texture: wgpu::SurfaceTexture) -> Result<FrameStats> {
     let target = RenderTarget::from_texture(texture.texture.clone())?;
     let aspect = f64::from(gfx.config.width) / f64::from(gfx.config.height.max(1));
     let view = session.interaction.camera.view(aspect);
-    let stats = gfx.renderer.render(&gfx.scene, &[view], &target)?;
+    let stats = gfx.renderer.render_with_overlay(&gfx.scene, overlay, &[view], &target)?;
     gfx.window.pre_present_notify();
     gfx.renderer.queue().present(texture);
     let errors = gfx.renderer.take_uncaptured_errors();
@@ -338,7 +341,7 @@ fn draw(gfx: &mut Gfx, session: &SiteSession, texture: wgpu::SurfaceTexture) -> 
 }
 
 /// Tells the user what an interaction event did (stdout: selections and the inspector).
-fn report(event: &InteractionEvent, session: &SiteSession) {
+pub(crate) fn report(event: &InteractionEvent, session: &SiteSession) {
     match event {
         InteractionEvent::Selected(s) => {
             let what = s.entity.as_ref().map_or_else(|| s.target.to_string(), |e| format!("{e} ({})", s.target));

@@ -118,6 +118,22 @@ impl Package {
             .map_err(|source| PackageError::File { path: path.to_path_buf(), error: Box::new(source) })
     }
 
+    /// Reads a bare component and its `plugin.toml`, packs them in memory and checks the result the
+    /// same way as an artifact (unsigned). Errors name the file they are about.
+    pub fn load_with_manifest(component: impl AsRef<Path>, manifest: impl AsRef<Path>) -> Result<Package, PackageError> {
+        let (file, manifest_path) = (component.as_ref(), manifest.as_ref());
+        let in_file = |e: PackageError| match e {
+            PackageError::File { .. } | PackageError::Io { .. } | PackageError::Manifest(_) => e,
+            other => PackageError::File { path: file.to_path_buf(), error: Box::new(other) },
+        };
+        let bytes = read_bounded(file)?;
+        let text = std::fs::read_to_string(manifest_path)
+            .map_err(|source| PackageError::Io { path: manifest_path.to_path_buf(), source })?;
+        Manifest::parse(&text, manifest_path)?;
+        let packed = pack(&bytes, &text).map_err(in_file)?;
+        unpack(packed).map_err(in_file)
+    }
+
     /// The bytes to give the engine: the whole artifact, which is a valid component (custom sections
     /// are ignored by wasmtime).
     pub fn component_bytes(&self) -> &[u8] {

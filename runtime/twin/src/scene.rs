@@ -101,7 +101,7 @@ pub enum SceneError {
         /// What is wrong and what to do.
         message: String,
     },
-    /// A referenced glTF or GeoJSON file does not exist.
+    /// A referenced file or folder does not exist.
     #[error(
         "{path}:{line}:{column}: `{key}` file not found: {resolved} (paths are relative to the scene \
          file's folder); fix the path or add the file"
@@ -113,7 +113,7 @@ pub enum SceneError {
         line: usize,
         /// 1-based column of the key's value.
         column: usize,
-        /// The key (`gltf` or `geojson`).
+        /// The key (`gltf`, `geojson`, or a plugin's `manifest`, `feed`, `data`, `trusted_keys`).
         key: &'static str,
         /// The resolved path that does not exist.
         resolved: PathBuf,
@@ -299,6 +299,59 @@ impl Bookmark {
     }
 }
 
+/// A value given to a plugin parameter in the scene (checked against the plugin's declared type when
+/// the plugin is loaded).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamLiteral {
+    /// A TOML float.
+    Number(f64),
+    /// A TOML integer.
+    Integer(i64),
+    /// A TOML boolean.
+    Bool(bool),
+    /// A TOML string.
+    Text(String),
+}
+
+/// A plugin the scene runs (`[[plugins]]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginDecl {
+    /// This instance's id, unique in the scene (names it in messages and on screen).
+    pub id: String,
+    /// The plugin file as written: a packaged artifact, or a bare component with `manifest`. A
+    /// relative path is looked up in the scene's folder, then in each folder of `SANGAM_PLUGIN_PATH`.
+    pub artifact: String,
+    /// A `plugin.toml` for a bare component (resolved against the scene's folder).
+    pub manifest: Option<PathBuf>,
+    /// Entities granted by id (checked to exist).
+    pub entities: Vec<EntityId>,
+    /// Entities granted by kind. With neither `entities` nor `kinds`, every scene entity is granted.
+    pub kinds: Vec<String>,
+    /// Capabilities granted (a subset of what the manifest requests), e.g. `read-data`.
+    pub grant: Vec<String>,
+    /// The folder preopened read-only as `/data` when `read-data` is granted.
+    pub data_dir: Option<PathBuf>,
+    /// Adapters: a recorded feed (a file) delivered to the adapter once the scene starts.
+    pub feed: Option<PathBuf>,
+    /// Simulations: the fixed step in milliseconds (default 100).
+    pub step_ms: Option<u64>,
+    /// Parameter values by name, in file order.
+    pub params: Vec<(String, ParamLiteral)>,
+    /// Where the `[[plugins]]` table is: `file:line:column`.
+    pub location: String,
+}
+
+/// How the scene admits plugins (`[plugin_policy]`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PluginPolicy {
+    /// Dev mode: run unsigned plugins (with a warning) instead of refusing them.
+    pub allow_unsigned: bool,
+    /// Public key files (`sangam plugin keygen`) whose signatures are trusted.
+    pub trusted_keys: Vec<PathBuf>,
+    /// Dev mode: replace a plugin's running instance when its file changes on disk.
+    pub hot_reload: bool,
+}
+
 /// A loaded, validated scene.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
@@ -330,6 +383,10 @@ pub struct Scene {
     pub entities: Vec<Entity>,
     /// Camera bookmarks.
     pub bookmarks: Vec<Bookmark>,
+    /// Plugins to run.
+    pub plugins: Vec<PluginDecl>,
+    /// How plugins are admitted.
+    pub plugin_policy: PluginPolicy,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -425,6 +482,36 @@ struct RawScene {
     entities: Vec<Spanned<RawEntity>>,
     #[serde(default)]
     bookmarks: Vec<Spanned<RawBookmark>>,
+    #[serde(default)]
+    plugins: Vec<Spanned<RawPlugin>>,
+    plugin_policy: Option<RawPluginPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    id: Spanned<String>,
+    artifact: Spanned<String>,
+    manifest: Option<Spanned<String>>,
+    #[serde(default)]
+    entities: Vec<Spanned<String>>,
+    #[serde(default)]
+    kinds: Vec<Spanned<String>>,
+    #[serde(default)]
+    grant: Vec<Spanned<String>>,
+    data: Option<Spanned<String>>,
+    feed: Option<Spanned<String>>,
+    step_ms: Option<Spanned<i64>>,
+    params: Option<BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPluginPolicy {
+    allow_unsigned: Option<bool>,
+    #[serde(default)]
+    trusted_keys: Vec<Spanned<String>>,
+    hot_reload: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1118,6 +1205,9 @@ impl Cx<'_> {
             sky_color: self.color(env.and_then(|e| e.sky_color.as_ref()), "sky_color", [0.55, 0.70, 0.90])?,
         };
 
+        let plugins = self.plugins(&raw.plugins, &entities)?;
+        let plugin_policy = self.plugin_policy(raw.plugin_policy.as_ref())?;
+
         Ok(Scene {
             path: self.path.to_path_buf(),
             base_dir: self.base_dir.to_path_buf(),
@@ -1133,7 +1223,131 @@ impl Cx<'_> {
             layers,
             entities,
             bookmarks,
+            plugins,
+            plugin_policy,
             warnings,
+        })
+    }
+
+    fn existing_file(&self, v: &Spanned<String>, key: &'static str, want_dir: bool) -> Result<PathBuf, SceneError> {
+        let file = self.resolve_path(v.get_ref());
+        if (want_dir && file.is_dir()) || (!want_dir && file.is_file()) {
+            return Ok(file);
+        }
+        let (line, column) = line_column(self.text, v.span().start);
+        Err(SceneError::MissingFile { path: self.path.to_path_buf(), line, column, key, resolved: file })
+    }
+
+    fn plugins(&self, raw: &[Spanned<RawPlugin>], entities: &[Entity]) -> Result<Vec<PluginDecl>, SceneError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for sp in raw {
+            let rp = sp.get_ref();
+            self.unique(&mut seen, &rp.id, "plugin")?;
+            let id = rp.id.get_ref();
+            if rp.artifact.get_ref().trim().is_empty() {
+                return Err(self.err(rp.artifact.span(), format!("plugin `{id}`: artifact must name a plugin file")));
+            }
+            let mut granted = Vec::new();
+            for e in &rp.entities {
+                let eid = EntityId::new(e.get_ref().clone());
+                if !entities.iter().any(|x| x.id == eid) {
+                    return Err(self.err(
+                        e.span(),
+                        format!(
+                            "plugin `{id}`: entity `{}` is not declared in this scene ({}); check the id",
+                            e.get_ref(),
+                            list(entities.iter().map(|x| x.id.as_str()))
+                        ),
+                    ));
+                }
+                granted.push(eid);
+            }
+            let mut kinds = Vec::new();
+            for k in &rp.kinds {
+                if !entities.iter().any(|x| &x.kind == k.get_ref()) {
+                    return Err(self.err(
+                        k.span(),
+                        format!("plugin `{id}`: no entity of kind `{}` in this scene; check the kind", k.get_ref()),
+                    ));
+                }
+                kinds.push(k.get_ref().clone());
+            }
+            let mut grant = Vec::new();
+            for g in &rp.grant {
+                if !matches!(g.get_ref().as_str(), "read-data" | "wall-clock" | "random") {
+                    return Err(self.err(
+                        g.span(),
+                        format!(
+                            "plugin `{id}`: unknown capability `{}`; a scene may grant read-data, wall-clock or random",
+                            g.get_ref()
+                        ),
+                    ));
+                }
+                grant.push(g.get_ref().clone());
+            }
+            let data_dir = rp.data.as_ref().map(|d| self.existing_file(d, "data", true)).transpose()?;
+            if grant.iter().any(|g| g == "read-data") && data_dir.is_none() {
+                return Err(self.err(
+                    sp.span(),
+                    format!("plugin `{id}`: grant read-data needs data = \"FOLDER\" (preopened read-only as /data)"),
+                ));
+            }
+            let feed = rp.feed.as_ref().map(|f| self.existing_file(f, "feed", false)).transpose()?;
+            let manifest = rp.manifest.as_ref().map(|m| self.existing_file(m, "manifest", false)).transpose()?;
+            let step_ms = match &rp.step_ms {
+                Some(v) if (1..=3_600_000).contains(v.get_ref()) => Some(*v.get_ref() as u64),
+                Some(v) => {
+                    return Err(self.err(
+                        v.span(),
+                        format!("plugin `{id}`: step_ms = {} must be 1 to 3600000 milliseconds", v.get_ref()),
+                    ));
+                }
+                None => None,
+            };
+            let mut params = Vec::new();
+            for (name, v) in rp.params.iter().flatten() {
+                let literal = match v.get_ref() {
+                    toml::Value::Float(x) if x.is_finite() => ParamLiteral::Number(*x),
+                    toml::Value::Integer(i) => ParamLiteral::Integer(*i),
+                    toml::Value::Boolean(b) => ParamLiteral::Bool(*b),
+                    toml::Value::String(t) => ParamLiteral::Text(t.clone()),
+                    other => {
+                        return Err(self.err(
+                            v.span(),
+                            format!(
+                                "plugin `{id}`: parameter `{name}` = {other} must be a finite number, an integer, true/false or a string"
+                            ),
+                        ));
+                    }
+                };
+                params.push((name.clone(), literal));
+            }
+            out.push(PluginDecl {
+                id: id.clone(),
+                artifact: rp.artifact.get_ref().clone(),
+                manifest,
+                entities: granted,
+                kinds,
+                grant,
+                data_dir,
+                feed,
+                step_ms,
+                params,
+                location: self.at(sp.span()),
+            });
+        }
+        Ok(out)
+    }
+
+    fn plugin_policy(&self, raw: Option<&RawPluginPolicy>) -> Result<PluginPolicy, SceneError> {
+        let Some(raw) = raw else { return Ok(PluginPolicy::default()) };
+        let trusted_keys =
+            raw.trusted_keys.iter().map(|k| self.existing_file(k, "trusted_keys", false)).collect::<Result<_, _>>()?;
+        Ok(PluginPolicy {
+            allow_unsigned: raw.allow_unsigned.unwrap_or(false),
+            trusted_keys,
+            hot_reload: raw.hot_reload.unwrap_or(false),
         })
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use glam::DMat4;
 use sangam_render::gpu::{GpuScene, RenderTarget, Renderer, RendererOptions};
+use sangam_render::overlay::Overlay;
 use sangam_render::scene::View;
 
 use crate::convert::view_from_openxr;
@@ -218,6 +219,10 @@ pub struct XrFrame<'a> {
     pub world_from_stage: DMat4,
     /// The two eye views in the world, left first, if the runtime located them this frame.
     pub views: Option<[View; 2]>,
+    /// CPU time of the previous frame (`xrWaitFrame` returning to `xrEndFrame` returning).
+    pub previous_cpu_time: Duration,
+    /// Display frames missed so far in the session.
+    pub missed_frames: u64,
 }
 
 /// What the application wants after a frame's update.
@@ -242,7 +247,14 @@ pub trait XrApp {
 
     /// The scene to draw this frame; `None` submits an empty frame.
     fn scene(&self) -> Option<&GpuScene>;
+
+    /// Labels, markers, panels and heads-up text to draw over the scene this frame (stereo: the
+    /// heads-up text sits in head space so it fuses). `None` draws none.
+    fn overlay(&self) -> Option<&Overlay> {
+        None
+    }
 }
+
 
 /// One eye image read back from the swapchain.
 #[derive(Clone, PartialEq)]
@@ -747,6 +759,8 @@ impl XrContext {
                 input: &input,
                 world_from_stage: self.world_from_stage,
                 views: located.as_ref().map(|v| self.world_views(v)),
+                previous_cpu_time: self.timing.last().0,
+                missed_frames: self.timing.last().1,
             };
             let control = app.update(renderer, &frame);
             if let Some(m) = control.world_from_stage
@@ -767,7 +781,9 @@ impl XrContext {
                 (Some(views), Some(scene)) => {
                     let world_views = self.world_views(views);
                     let want_capture = self.options.capture_frame == Some(rendered);
-                    let (stats, eyes) = self.render_frame(renderer, scene, &world_views, want_capture)?;
+                    let none = Overlay::default(); // empty vectors: no allocation
+                    let overlay = app.overlay().unwrap_or(&none);
+                    let (stats, eyes) = self.render_frame(renderer, scene, overlay, &world_views, want_capture)?;
                     if eyes.is_some() {
                         capture = eyes;
                     }
@@ -853,6 +869,7 @@ impl XrContext {
         &mut self,
         renderer: &mut Renderer,
         scene: &GpuScene,
+        overlay: &Overlay,
         views: &[View; 2],
         capture: bool,
     ) -> XrResult<(sangam_render::gpu::FrameStats, Option<[EyeImage; 2]>)> {
@@ -863,7 +880,7 @@ impl XrContext {
             result: openxr::sys::Result::ERROR_RUNTIME_FAILURE,
         });
         let result = target.and_then(|target| {
-            let stats = renderer.render(scene, views, target)?;
+            let stats = renderer.render_with_overlay(scene, overlay, views, target)?;
             let eyes = finish_image(&self.gpu.device, &self.gpu.queue, target, capture)?;
             Ok((stats, eyes))
         });

@@ -17,6 +17,7 @@ pub struct FrameTiming {
     recent: Vec<Duration>,
     next: usize,
     last_display_time_ns: Option<i64>,
+    last_cpu: Duration,
 }
 
 /// A snapshot of [`FrameTiming`].
@@ -44,6 +45,7 @@ impl FrameTiming {
     /// predicted display time and the display period.
     pub fn record(&mut self, cpu: Duration, encode: Option<Duration>, display_time_ns: i64, period: Duration) {
         self.frames += 1;
+        self.last_cpu = cpu;
         self.cpu_total += cpu;
         self.cpu_max = self.cpu_max.max(cpu);
         if let Some(e) = encode {
@@ -68,6 +70,11 @@ impl FrameTiming {
             }
         }
         self.last_display_time_ns = Some(display_time_ns);
+    }
+
+    /// The previous frame's CPU time and the display frames missed so far (cheap: for a heads-up line).
+    pub fn last(&self) -> (Duration, u64) {
+        (self.last_cpu, self.missed)
     }
 
     /// The statistics so far.

@@ -380,3 +380,79 @@ fn line_column_counts_characters() {
     assert_eq!(line_column(t, 5), (2, 2)); // inside "é" rounds down to its start
     assert_eq!(line_column(t, 999), (3, 1));
 }
+
+const PLUGINS: &str = r#"
+[plugin_policy]
+allow_unsigned = true
+
+[[plugins]]
+id = "decay"
+artifact = "decay.wasm"
+kinds = ["telecom.cell"]
+step_ms = 250
+[plugins.params]
+rate = 0.5
+steps = 3
+name = "x"
+on = true
+
+[[plugins]]
+id = "labels"
+artifact = "/abs/labels.wasm"
+entities = ["cell-1", "road-1"]
+"#;
+
+#[test]
+fn plugins_and_their_policy_load() {
+    let scene = load(&format!("{SCENE}{PLUGINS}")).unwrap();
+    assert!(scene.plugin_policy.allow_unsigned && !scene.plugin_policy.hot_reload);
+    let [decay, labels] = &scene.plugins[..] else { panic!("two plugins: {:?}", scene.plugins) };
+    assert_eq!((decay.id.as_str(), decay.artifact.as_str(), decay.step_ms), ("decay", "decay.wasm", Some(250)));
+    assert_eq!(decay.kinds, vec!["telecom.cell".to_string()]);
+    assert_eq!(
+        decay.params,
+        vec![
+            ("name".into(), ParamLiteral::Text("x".into())),
+            ("on".into(), ParamLiteral::Bool(true)),
+            ("rate".into(), ParamLiteral::Number(0.5)),
+            ("steps".into(), ParamLiteral::Integer(3)),
+        ]
+    );
+    assert!(decay.location.contains("site.toml:"), "{}", decay.location);
+    assert_eq!(labels.entities, vec![EntityId::new("cell-1"), EntityId::new("road-1")]);
+    // A scene without plugins runs none and refuses unsigned ones.
+    let plain = load(SCENE).unwrap();
+    assert!(plain.plugins.is_empty() && plain.plugin_policy == PluginPolicy::default());
+}
+
+#[test]
+fn bad_plugin_declarations_name_the_line_and_the_fix() {
+    let text = format!("{SCENE}{PLUGINS}");
+    let bad = |from: &str, to: &str| {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let t = text.replacen(from, to, 1);
+        let e = load(&t).expect_err(to);
+        (e.location().map(|l| l.0), e.to_string(), t)
+    };
+    let (line, msg, t) = bad("entities = [\"cell-1\", \"road-1\"]", "entities = [\"cell-1\", \"nope\"]");
+    assert_eq!(line, Some(line_of(&t, "entities = [\"cell-1\", \"nope\"]")));
+    assert!(msg.contains("entity `nope` is not declared") && msg.contains("`cell-1`"), "{msg}");
+    let (_, msg, _) = bad("kinds = [\"telecom.cell\"]", "kinds = [\"telecom.tower\"]");
+    assert!(msg.contains("no entity of kind `telecom.tower`"), "{msg}");
+    let (_, msg, _) = bad("step_ms = 250", "step_ms = 0");
+    assert!(msg.contains("step_ms = 0 must be 1 to 3600000"), "{msg}");
+    let (_, msg, _) = bad("step_ms = 250", "grant = [\"network\"]");
+    assert!(msg.contains("unknown capability `network`"), "{msg}");
+    let (_, msg, _) = bad("step_ms = 250", "grant = [\"read-data\"]");
+    assert!(msg.contains("grant read-data needs data"), "{msg}");
+    let (_, msg, _) = bad("step_ms = 250", "feed = \"missing.csv\"");
+    assert!(msg.contains("`feed` file not found") && msg.contains("missing.csv"), "{msg}");
+    let (_, msg, _) = bad("on = true", "on = [1]");
+    assert!(msg.contains("parameter `on`"), "{msg}");
+    let (_, msg, _) = bad("id = \"labels\"", "id = \"decay\"");
+    assert!(msg.contains("duplicate plugin id `decay`"), "{msg}");
+    let (_, msg, _) = bad("artifact = \"decay.wasm\"", "artifact = \" \"");
+    assert!(msg.contains("artifact must name a plugin file"), "{msg}");
+    let (_, msg, _) = bad("allow_unsigned = true", "allow_unsigned = true\nsigned_only = 1");
+    assert!(msg.contains("unknown key"), "{msg}");
+}

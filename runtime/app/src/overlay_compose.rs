@@ -1,0 +1,198 @@
+//! What the renderer's overlay pass draws each frame, composed from the session: every overlay
+//! plugin's latest frame (moved with the twin in tabletop mode), the selected entity's inspector panel
+//! with its history chart (in world space, next to the entity), and heads-up lines: frame timing,
+//! plugin faults and alerts.
+//!
+//! Pure data in, pure data out: it reads the session and allocates one [`Overlay`], it never waits.
+
+use glam::DVec3;
+use sangam_plugins::{OverlayFrame, Palette, Severity, VolumeShape};
+use sangam_render::overlay::{
+    HeatmapPalette, HudCorner, HudText, Overlay, OverlayHeatmap, OverlayLabel, OverlayLine, OverlayMarker,
+    OverlayVolume, VolumeShape as RenderShape,
+};
+
+use crate::frontend::SiteSession;
+use crate::interaction::twin_pose::TwinPose;
+
+/// Alerts shown on screen at most (the most severe first).
+pub const MAX_HUD_ALERTS: usize = 6;
+
+const WHITE: [f32; 4] = [1.0, 1.0, 1.0, 1.0];
+const AMBER: [f32; 4] = [1.0, 0.75, 0.2, 1.0];
+const RED: [f32; 4] = [1.0, 0.3, 0.25, 1.0];
+const PANEL_TEXT: [f32; 4] = [0.95, 0.95, 0.9, 1.0];
+const CHART_LINE: [f32; 4] = [0.3, 0.85, 1.0, 1.0];
+
+/// Composes the overlay for one frame. `stats` is the heads-up timing line (shown when `Some`).
+pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
+    let pose = *session.interaction.twin_pose();
+    let mut overlay = Overlay::default();
+    for (_, frame) in session.plugins.overlays() {
+        add_plugin_frame(&mut overlay, frame, &pose);
+    }
+    add_inspector(&mut overlay, session);
+
+    let mut top_left = Vec::new();
+    if let Some(s) = stats {
+        top_left.push(s.to_string());
+    }
+    if !top_left.is_empty() {
+        overlay.hud.push(HudText { text: top_left.join("\n"), corner: HudCorner::TopLeft, color: WHITE });
+    }
+    // Faults first: a faulty plugin is reported on screen, with its id and cause.
+    for fault in session.plugins.recent_faults() {
+        overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });
+    }
+    let mut alerts: Vec<_> = session.plugins.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
+    alerts.sort_by(|a, b| b.1.severity.cmp(&a.1.severity));
+    for (id, alert) in alerts.into_iter().take(MAX_HUD_ALERTS) {
+        let (tag, color) = match alert.severity {
+            Severity::Critical => ("CRITICAL", RED),
+            Severity::Warning => ("WARNING", AMBER),
+            Severity::Info => ("info", WHITE),
+        };
+        overlay.hud.push(HudText { text: format!("{tag} [{id}] {}", alert.message), corner: HudCorner::BottomRight, color });
+    }
+    overlay
+}
+
+/// Length scale of the twin pose (1 in walk-through, e.g. 1/500 on the table).
+fn scale_of(pose: &TwinPose) -> f32 {
+    pose.scale as f32
+}
+
+fn world(pose: &TwinPose, p: [f64; 3]) -> DVec3 {
+    pose.to_world(DVec3::from_array(p))
+}
+
+/// Adds one plugin frame (twin-space positions) in world space.
+pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &TwinPose) {
+    let s = scale_of(pose);
+    let l = &frame.labels;
+    for (((p, text), color), size) in l.positions.iter().zip(&l.texts).zip(&l.colors).zip(&l.sizes) {
+        overlay.labels.push(OverlayLabel { position: world(pose, *p), text: text.clone(), height_m: size * s, color: *color });
+    }
+    let m = &frame.markers;
+    for ((p, color), r) in m.positions.iter().zip(&m.colors).zip(&m.radii) {
+        overlay.markers.push(OverlayMarker { position: world(pose, *p), radius_m: r * s, color: *color });
+    }
+    for line in &frame.polylines {
+        overlay.lines.push(OverlayLine {
+            points: line.points.iter().map(|p| world(pose, *p)).collect(),
+            color: line.color,
+            width_m: line.width * s,
+        });
+    }
+    for h in &frame.heatmaps {
+        overlay.heatmaps.push(OverlayHeatmap {
+            origin: world(pose, h.origin),
+            cell_size_m: h.cell_size * s,
+            columns: h.columns,
+            rows: h.rows,
+            values: h.values.clone(),
+            min: h.min,
+            max: h.max,
+            palette: match h.palette {
+                Palette::Viridis => HeatmapPalette::Viridis,
+                Palette::Traffic => HeatmapPalette::Traffic,
+                Palette::Diverging => HeatmapPalette::Diverging,
+            },
+            opacity: h.opacity,
+        });
+    }
+    for v in &frame.volumes {
+        overlay.volumes.push(OverlayVolume {
+            shape: match v.shape {
+                VolumeShape::Sphere => RenderShape::Sphere,
+                VolumeShape::Cylinder => RenderShape::Cylinder,
+                VolumeShape::Box => RenderShape::Box,
+            },
+            center: world(pose, v.center),
+            size: v.size.map(|x| x * s),
+            color: v.color,
+        });
+    }
+}
+
+/// The selected entity's panel: name, kind, time and properties as a world-space label above the
+/// selection point, and its history chart as a line beside it (facing the viewer's heading).
+fn add_inspector(overlay: &mut Overlay, session: &SiteSession) {
+    let ia = &session.interaction;
+    let (Some(selection), Some(inspector)) = (ia.selection(), ia.inspector(&session.store)) else { return };
+    let distance = (selection.point - ia.camera.eye).length().max(1.0);
+    // About 2.5 % of the distance per text line: readable from where it was picked.
+    let line_h = (distance * 0.025) as f32;
+    let mut text = format!("{} [{}]  t = {:.1} s", inspector.name, inspector.kind, inspector.at.as_secs_f64());
+    for row in inspector.rows.iter().take(12) {
+        text.push_str(&format!("\n{}: {}", row.property, row.value));
+    }
+    let lines = text.lines().count() as f64;
+    let anchor = selection.point + DVec3::Z * (distance * 0.05);
+    overlay.labels.push(OverlayLabel { position: anchor, text, height_m: line_h * lines as f32, color: PANEL_TEXT });
+    let Some(chart) = &inspector.chart else { return };
+    if chart.points.len() < 2 || chart.t1 <= chart.t0 {
+        return;
+    }
+    // The chart: a box of width 12 lines by 6 lines right of the panel, in the vertical plane across
+    // the view direction.
+    let right = ia.camera.right();
+    let (w, h) = (f64::from(line_h) * 12.0, f64::from(line_h) * 6.0);
+    let origin = anchor + right * (f64::from(line_h) * 8.0);
+    let span = (chart.max - chart.min).max(1e-9);
+    let points = chart
+        .points
+        .iter()
+        .map(|(t, v)| origin + right * ((t - chart.t0) / (chart.t1 - chart.t0) * w) + DVec3::Z * ((v - chart.min) / span * h))
+        .collect();
+    let width = line_h * 0.15;
+    overlay.lines.push(OverlayLine { points, color: CHART_LINE, width_m: width });
+    // Axes.
+    overlay.lines.push(OverlayLine {
+        points: vec![origin + DVec3::Z * h, origin, origin + right * w],
+        color: [0.8, 0.8, 0.8, 0.8],
+        width_m: width * 0.6,
+    });
+    overlay.labels.push(OverlayLabel {
+        position: origin + right * (w * 0.5) + DVec3::Z * (h + f64::from(line_h) * 0.5),
+        text: format!("{} [{}] {:.1}..{:.1}", chart.property, chart.unit, chart.min, chart.max),
+        height_m: line_h * 0.8,
+        color: CHART_LINE,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sangam_plugins::{Labels, Markers, Polyline};
+
+    fn frame() -> OverlayFrame {
+        OverlayFrame {
+            labels: Labels {
+                positions: vec![[10.0, 0.0, 5.0]],
+                texts: vec!["87 %".into()],
+                colors: vec![RED],
+                sizes: vec![4.0],
+            },
+            markers: Markers { positions: vec![[0.0, 10.0, 0.0]], colors: vec![AMBER], radii: vec![2.0] },
+            polylines: vec![Polyline { points: vec![[0.0; 3], [100.0, 0.0, 0.0]], color: WHITE, width: 1.0 }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn plugin_frames_follow_the_twin_onto_the_table() {
+        let mut walk = Overlay::default();
+        add_plugin_frame(&mut walk, &frame(), &TwinPose::IDENTITY);
+        assert_eq!(walk.labels[0].position, DVec3::new(10.0, 0.0, 5.0));
+        assert_eq!((walk.labels[0].height_m, walk.markers[0].radius_m, walk.lines[0].width_m), (4.0, 2.0, 1.0));
+
+        let table = TwinPose::tabletop(DVec3::ZERO, DVec3::new(1.0, 2.0, 0.8), 1.0 / 500.0, 0.0);
+        let mut on_table = Overlay::default();
+        add_plugin_frame(&mut on_table, &frame(), &table);
+        let p = on_table.labels[0].position;
+        assert!((p - DVec3::new(1.02, 2.0, 0.81)).length() < 1e-9, "{p}");
+        assert!((on_table.labels[0].height_m - 4.0 / 500.0).abs() < 1e-9);
+        assert!((on_table.lines[0].points[1] - DVec3::new(1.2, 2.0, 0.8)).length() < 1e-9);
+    }
+}
