@@ -872,7 +872,7 @@ fn build(
         .map(|(i, l)| ((l.position - eye).length_squared(), i))
         .collect();
     order.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let backing = linear_color([0.0, 0.0, 0.0, 0.6]);
+    let backing = linear_color([0.0, 0.0, 0.0, 0.65]);
     let line_adv = atlas.line_advance();
     for &(_, i) in &order {
         let l = &overlay.labels[i];

@@ -85,7 +85,7 @@ fn vs_main(@builtin(vertex_index) vertex: u32, q: QuadIn VIEW_INDEX_PARAM) -> Ve
     let vidx = min(VIEW_INDEX_EXPR, 7u);
     // Triangles (0, 1, 2) and (0, 2, 3) of the corners 0..3.
     let i = vertex % 6u;
-    let k = select(select(3u, 2u, i == 4u), i, i < 3u);
+    let k = select(select(select(3u, 2u, i == 4u), 0u, i == 3u), i, i < 3u);
     let cu = select(0.0, 1.0, k == 1u || k == 2u);
     let cv = select(0.0, 1.0, k >= 2u);
     let mode = u32(max(q.p0.w, 0.0) + 0.5);
