@@ -595,6 +595,10 @@ struct Builder {
     quads: Vec<Quad>,
     draws: Vec<OverlayDraw>,
     primitives: u32,
+    // Scratch kept across frames.
+    order: Vec<(f64, usize)>,
+    tess: Vec<([DVec3; 4], DVec3)>,
+    layout: TextLayout,
 }
 
 impl Builder {
@@ -709,6 +713,9 @@ fn build(
     b.quads.clear();
     b.draws.clear();
     b.primitives = 0;
+    let mut order = std::mem::take(&mut b.order);
+    let mut tess = std::mem::take(&mut b.tess);
+    let mut layout = std::mem::take(&mut b.layout);
     let reference = frame.reference;
     let eye = reference;
     let mut heat_count = 0usize;
@@ -755,13 +762,15 @@ fn build(
 
     // Volumes, far to near.
     let start = b.quads.len();
-    let mut order: Vec<(f64, usize)> = overlay
-        .volumes
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.center.is_finite())
-        .map(|(i, v)| ((v.center - eye).length_squared(), i))
-        .collect();
+    order.clear();
+    order.extend(
+        overlay
+            .volumes
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.center.is_finite())
+            .map(|(i, v)| ((v.center - eye).length_squared(), i)),
+    );
     if order.len() > MAX_VOLUMES {
         tracing::warn!("overlay: {} volumes; only the nearest {MAX_VOLUMES} are drawn", order.len());
         order.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -769,7 +778,6 @@ fn build(
     }
     order.sort_by(|a, b| b.0.total_cmp(&a.0));
     let light = Vec3::new(0.3, -0.4, 0.85).normalize();
-    let mut tess = Vec::new();
     for &(_, i) in &order {
         let v = &overlay.volumes[i];
         if !volume_quads(v, &mut tess) {
@@ -862,15 +870,16 @@ fn build(
     // Labels, far to near, on top.
     let mut glyph_budget = MAX_GLYPHS;
     let mut truncated = false;
-    let mut layout = TextLayout::default();
     let start = b.quads.len();
-    let mut order: Vec<(f64, usize)> = overlay
-        .labels
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.position.is_finite() && l.height_m.is_finite() && l.height_m > 0.0)
-        .map(|(i, l)| ((l.position - eye).length_squared(), i))
-        .collect();
+    order.clear();
+    order.extend(
+        overlay
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.position.is_finite() && l.height_m.is_finite() && l.height_m > 0.0)
+            .map(|(i, l)| ((l.position - eye).length_squared(), i)),
+    );
     order.sort_by(|a, b| b.0.total_cmp(&a.0));
     let backing = linear_color([0.0, 0.0, 0.0, 0.65]);
     let line_adv = atlas.line_advance();
@@ -981,6 +990,9 @@ fn build(
     if truncated {
         tracing::warn!("overlay: text truncated (more than {MAX_GLYPHS} glyphs, or an over-long string)");
     }
+    b.order = order;
+    b.tess = tess;
+    b.layout = layout;
 }
 
 // -------------------------------------------------------------------------------------------------
