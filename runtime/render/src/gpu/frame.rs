@@ -11,6 +11,7 @@ use glam::{DMat4, DVec3, DVec4, Mat4, Vec3};
 use super::upload::{GpuScene, PipelineClass, relative_matrix};
 use super::{DEPTH_FORMAT, FrameStats, Layouts, MAX_VIEWS, PipelineKey, RenderError, RenderTarget, Renderer};
 use crate::model::Aabb;
+use crate::overlay::{Overlay, OverlayFrame};
 use crate::scene::View;
 
 #[repr(C)]
@@ -172,6 +173,20 @@ impl Renderer {
         views: &[View],
         target: &RenderTarget,
     ) -> Result<FrameStats, RenderError> {
+        self.render_with_overlay(scene, &Overlay::default(), views, target)
+    }
+
+    /// [`Renderer::render`], then `overlay` on top of the scene in the same pass(es): same MSAA colour
+    /// target and depth buffer, in both the multiview and the per-view path. See [`crate::overlay`]
+    /// for the drawing order, depth rules, colour interpretation and HUD placement. An empty overlay
+    /// costs nothing.
+    pub fn render_with_overlay(
+        &mut self,
+        scene: &GpuScene,
+        overlay: &Overlay,
+        views: &[View],
+        target: &RenderTarget,
+    ) -> Result<FrameStats, RenderError> {
         let start = Instant::now();
         let n = views.len();
         if n == 0 || n > MAX_VIEWS {
@@ -232,8 +247,16 @@ impl Renderer {
         uniform.ground = env.ground_color.extend(1.0).to_array();
         uniform.params = [env.exposure.max(0.0), 0.0, 0.0, 0.0];
 
-        // Culling and instance building.
+        // Overlay geometry (nothing at all when empty).
         let mut stats = FrameStats { multiview, ..Default::default() };
+        let draw_overlay = !overlay.is_empty();
+        if draw_overlay {
+            self.overlay.ensure_pipelines(&self.device, key);
+            let oframe = OverlayFrame { views, reference, width: target.width(), height: target.height() };
+            stats.overlay_primitives = self.overlay.prepare(&self.device, &self.queue, overlay, &oframe);
+        }
+
+        // Culling and instance building.
         let fr = &mut self.frame;
         fr.visible.resize_with(scene.models.len(), Vec::new);
         for v in &mut fr.visible {
@@ -354,6 +377,9 @@ impl Renderer {
             let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, mv_mask);
             pass.set_bind_group(0, &fr.bind_group, &[0]);
             stats.draw_calls += ctx.record(&mut pass);
+            if draw_overlay {
+                self.overlay.record(&mut pass, key);
+            }
         } else {
             for i in 0..n {
                 let layer = &target.layer_views[i];
@@ -370,6 +396,9 @@ impl Renderer {
                     let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, None);
                     pass.set_bind_group(0, &fr.bind_group, &[i as u32 * fr.pass_stride]);
                     stats.draw_calls += ctx.record(&mut pass);
+                    if draw_overlay {
+                        self.overlay.record(&mut pass, key);
+                    }
                 }
                 if let (Some(_), Some(tex)) = (&att.color, &att.resolve) {
                     encoder.copy_texture_to_texture(

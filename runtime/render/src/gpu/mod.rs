@@ -120,6 +120,9 @@ pub struct FrameStats {
     pub triangles: u64,
     /// Whether this frame used one multiview pass (else one pass per view).
     pub multiview: bool,
+    /// Overlay primitives drawn (lines, markers, labels, heatmaps, volumes and HUD entries that
+    /// produced anything; each counted once, however many views). Not included in `draw_calls`.
+    pub overlay_primitives: u32,
 }
 
 /// A colour target: a 2D texture with one array layer per view.
@@ -261,6 +264,7 @@ pub struct Renderer {
     pub(crate) pipelines: HashMap<PipelineKey, Pipelines>,
     pub(crate) frame: frame::FrameResources,
     pub(crate) uncaptured: Arc<Mutex<Vec<String>>>,
+    pub(crate) overlay: crate::overlay::OverlayGpu,
     capture: Option<RenderTarget>,
 }
 
@@ -382,8 +386,10 @@ impl Renderer {
             normal: upload::create_texture_rgba8(&device, &queue, "flat normal fallback", 1, 1, &[128, 128, 255, 255]),
             sampler: upload::create_sampler(&device, &crate::model::Sampler { mipmaps: true, ..Default::default() }),
         };
+        let overlay = crate::overlay::OverlayGpu::new(&device, &queue, &layouts.frame);
         Renderer {
             frame: frame::FrameResources::new(&device, &layouts),
+            overlay,
             adapter_info,
             fallback,
             device,
@@ -447,6 +453,19 @@ impl Renderer {
         width: u32,
         height: u32,
     ) -> Result<Vec<image::RgbaImage>, RenderError> {
+        self.render_to_images_with_overlay(scene, &crate::overlay::Overlay::default(), views, width, height)
+    }
+
+    /// [`Renderer::render_to_images`] with `overlay` drawn on top of the scene (see
+    /// [`Renderer::render_with_overlay`]).
+    pub fn render_to_images_with_overlay(
+        &mut self,
+        scene: &GpuScene,
+        overlay: &crate::overlay::Overlay,
+        views: &[crate::scene::View],
+        width: u32,
+        height: u32,
+    ) -> Result<Vec<image::RgbaImage>, RenderError> {
         let layers = u32::try_from(views.len()).map_err(|_| RenderError::InvalidRequest("too many views".into()))?;
         let reuse =
             self.capture.as_ref().is_some_and(|t| t.width() == width && t.height() == height && t.layers() == layers);
@@ -454,7 +473,7 @@ impl Renderer {
             self.capture = Some(RenderTarget::new(self, width, height, layers.max(1))?);
         }
         let target = self.capture.take().ok_or_else(|| RenderError::Readback("capture target missing".into()))?;
-        let result = self.render(scene, views, &target).and_then(|_| self.read_back(&target));
+        let result = self.render_with_overlay(scene, overlay, views, &target).and_then(|_| self.read_back(&target));
         self.capture = Some(target);
         result
     }
