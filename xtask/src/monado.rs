@@ -596,8 +596,12 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
     if !ok {
         bail!("`sangam run --xr` on the demo site failed against Monado (output above)");
     }
-    let checks: [(&str, Box<dyn Fn(&str) -> bool>); 4] = [
-        ("chose XR and named the runtime", Box::new(|l: &str| l.starts_with("front end: xr (--xr given; OpenXR runtime: "))),
+    type LineCheck = Box<dyn Fn(&str) -> bool>;
+    let checks: [(&str, LineCheck); 4] = [
+        (
+            "chose XR and named the runtime",
+            Box::new(|l: &str| l.starts_with("front end: xr (--xr given; OpenXR runtime: ")),
+        ),
         (
             "submitted the 120 frames asked for",
             Box::new(|l: &str| {
@@ -610,11 +614,15 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
         ),
         (
             "ran the simulation plugin without faults",
-            Box::new(|l: &str| l.contains("plugin cell-load (simulation): running;") && l.ends_with(" 0 faults, 0 restarts")),
+            Box::new(|l: &str| {
+                l.contains("plugin cell-load (simulation): running;") && l.ends_with(" 0 faults, 0 restarts")
+            }),
         ),
         (
             "ran the overlay plugin without faults",
-            Box::new(|l: &str| l.contains("plugin load-labels (overlay): running;") && l.ends_with(" 0 faults, 0 restarts")),
+            Box::new(|l: &str| {
+                l.contains("plugin load-labels (overlay): running;") && l.ends_with(" 0 faults, 0 restarts")
+            }),
         ),
     ];
     for (what, check) in &checks {
@@ -622,7 +630,10 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
             bail!("`sangam run --xr` on the demo site: expected it {what}; output above");
         }
     }
-    eprintln!("xtask: `sangam run --xr` ran the demo site with its plugins on Monado in {:.0} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask: `sangam run --xr` ran the demo site with its plugins on Monado in {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(text)
 }
 

@@ -290,12 +290,19 @@ fn search_path() -> Vec<PathBuf> {
     dirs
 }
 
-fn load_one(supervisor: &mut Supervisor, twin: &TwinScene, decl: &PluginDecl, trusted: &TrustedKeys) -> Result<LivePlugin> {
+fn load_one(
+    supervisor: &mut Supervisor,
+    twin: &TwinScene,
+    decl: &PluginDecl,
+    trusted: &TrustedKeys,
+) -> Result<LivePlugin> {
     let file = find_plugin_file(&decl.artifact, &twin.base_dir, &search_path())?;
     let package = match &decl.manifest {
         Some(manifest) => Package::load_with_manifest(&file, manifest)?,
         None => Package::load(&file).map_err(|e| {
-            anyhow!("{e}; if this is a bare component, pack it (`sangam plugin pack`) or give manifest = \"plugin.toml\"")
+            anyhow!(
+                "{e}; if this is a bare component, pack it (`sangam plugin pack`) or give manifest = \"plugin.toml\""
+            )
         })?,
     };
     let admission = match signing::admit(&package, trusted, twin.plugin_policy.allow_unsigned)? {
@@ -388,15 +395,13 @@ pub fn entity_position(twin: &TwinScene, link: Option<&EntityLink>) -> glam::DVe
             .find(|g| &g.id == group)
             .and_then(|g| g.members.get(*i))
             .map_or(glam::DVec3::ZERO, |m| m.position),
-        Some(EntityLink::Feature(f)) => twin
-            .layers
-            .iter()
-            .find_map(|l| l.buildings_with_id(f).next())
-            .map_or(glam::DVec3::ZERO, |b| {
+        Some(EntityLink::Feature(f)) => {
+            twin.layers.iter().find_map(|l| l.buildings_with_id(f).next()).map_or(glam::DVec3::ZERO, |b| {
                 let n = b.outer.len().max(1) as f64;
                 let c = b.outer.iter().fold(glam::DVec2::ZERO, |a, p| a + *p) / n;
                 glam::DVec3::new(c.x, c.y, b.base_m + b.height_m)
-            }),
+            })
+        }
         None => glam::DVec3::ZERO,
     }
 }
@@ -510,7 +515,10 @@ mod tests {
         std::fs::write(extra.join("p.wasm"), b"x").unwrap();
         assert_eq!(find_plugin_file("p.wasm", &scene_dir, std::slice::from_ref(&extra)).unwrap(), extra.join("p.wasm"));
         std::fs::write(scene_dir.join("p.wasm"), b"y").unwrap();
-        assert_eq!(find_plugin_file("p.wasm", &scene_dir, std::slice::from_ref(&extra)).unwrap(), scene_dir.join("p.wasm"));
+        assert_eq!(
+            find_plugin_file("p.wasm", &scene_dir, std::slice::from_ref(&extra)).unwrap(),
+            scene_dir.join("p.wasm")
+        );
         let e = find_plugin_file("missing.wasm", &scene_dir, &[extra]).unwrap_err().to_string();
         assert!(e.contains("missing.wasm") && e.contains(PLUGIN_PATH_VAR) && e.contains("looked in"), "{e}");
         let _ = std::fs::remove_dir_all(dir);

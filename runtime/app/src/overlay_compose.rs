@@ -44,15 +44,20 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     for fault in session.plugins.recent_faults() {
         overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });
     }
-    let mut alerts: Vec<_> = session.plugins.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
-    alerts.sort_by(|a, b| b.1.severity.cmp(&a.1.severity));
+    let mut alerts: Vec<_> =
+        session.plugins.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.1.severity));
     for (id, alert) in alerts.into_iter().take(MAX_HUD_ALERTS) {
         let (tag, color) = match alert.severity {
             Severity::Critical => ("CRITICAL", RED),
             Severity::Warning => ("WARNING", AMBER),
             Severity::Info => ("info", WHITE),
         };
-        overlay.hud.push(HudText { text: format!("{tag} [{id}] {}", alert.message), corner: HudCorner::BottomRight, color });
+        overlay.hud.push(HudText {
+            text: format!("{tag} [{id}] {}", alert.message),
+            corner: HudCorner::BottomRight,
+            color,
+        });
     }
     overlay
 }
@@ -71,7 +76,12 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
     let s = scale_of(pose);
     let l = &frame.labels;
     for (((p, text), color), size) in l.positions.iter().zip(&l.texts).zip(&l.colors).zip(&l.sizes) {
-        overlay.labels.push(OverlayLabel { position: world(pose, *p), text: text.clone(), height_m: size * s, color: *color });
+        overlay.labels.push(OverlayLabel {
+            position: world(pose, *p),
+            text: text.clone(),
+            height_m: size * s,
+            color: *color,
+        });
     }
     let m = &frame.markers;
     for ((p, color), r) in m.positions.iter().zip(&m.colors).zip(&m.radii) {
@@ -143,7 +153,9 @@ fn add_inspector(overlay: &mut Overlay, session: &SiteSession) {
     let points = chart
         .points
         .iter()
-        .map(|(t, v)| origin + right * ((t - chart.t0) / (chart.t1 - chart.t0) * w) + DVec3::Z * ((v - chart.min) / span * h))
+        .map(|(t, v)| {
+            origin + right * ((t - chart.t0) / (chart.t1 - chart.t0) * w) + DVec3::Z * ((v - chart.min) / span * h)
+        })
         .collect();
     let width = line_h * 0.15;
     overlay.lines.push(OverlayLine { points, color: CHART_LINE, width_m: width });

@@ -258,7 +258,8 @@ mod tests {
     }
 
     fn app() -> SiteXrApp {
-        let scene = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
+        let scene =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
         SiteXrApp::new(SiteSession::load(&scene).expect("demo site loads"))
     }
 

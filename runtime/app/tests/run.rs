@@ -52,7 +52,8 @@ fn without_xr_or_display_run_falls_back_to_headless_and_says_why() {
     // No runtime is active on this machine (the XR tests run Monado in a chroot): the reason is named.
     let line = stdout.lines().find(|l| l.starts_with("front end: ")).unwrap_or_default();
     assert!(
-        line.starts_with("front end: headless (no OpenXR runtime: ") && line.ends_with("; no display: DISPLAY unset -> headless)"),
+        line.starts_with("front end: headless (no OpenXR runtime: ")
+            && line.ends_with("; no display: DISPLAY unset -> headless)"),
         "{stdout}"
     );
     assert!(stdout.contains("headless: rendered 3 frames at 160x90 on "), "{stdout}");

@@ -120,7 +120,10 @@ impl Package {
 
     /// Reads a bare component and its `plugin.toml`, packs them in memory and checks the result the
     /// same way as an artifact (unsigned). Errors name the file they are about.
-    pub fn load_with_manifest(component: impl AsRef<Path>, manifest: impl AsRef<Path>) -> Result<Package, PackageError> {
+    pub fn load_with_manifest(
+        component: impl AsRef<Path>,
+        manifest: impl AsRef<Path>,
+    ) -> Result<Package, PackageError> {
         let (file, manifest_path) = (component.as_ref(), manifest.as_ref());
         let in_file = |e: PackageError| match e {
             PackageError::File { .. } | PackageError::Io { .. } | PackageError::Manifest(_) => e,

@@ -564,7 +564,8 @@ fn key_files_round_trip_and_are_never_overwritten() {
 #[test]
 fn first_plugins_built_by_rustc_inspect_and_pack_with_their_manifests() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
     let release = target.join("wasm32-wasip2/release");
     let plugins = [
         ("csv_adapter", "csv-adapter", Role::Adapter),

@@ -255,7 +255,6 @@ pub trait XrApp {
     }
 }
 
-
 /// One eye image read back from the swapchain.
 #[derive(Clone, PartialEq)]
 pub struct EyeImage {

@@ -1,0 +1,205 @@
+//! Plugins in a running site, end to end through the `sangam` binary: a scene declares a good
+//! overlay and a misbehaving one; the headless front end keeps rendering every frame while the bad
+//! plugin is quarantined and reported, and the good one keeps drawing.
+//!
+//! Needs the plugins built (`cargo xtask build-plugins`, which `cargo xtask test` runs first).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+/// The folder holding the built plugins; fails with the command to run when they are missing.
+fn plugin_dir() -> PathBuf {
+    let dir = target_dir().join("wasm32-wasip2/release");
+    for wasm in ["threshold_labels.wasm", "sangam_fixture_misbehave.wasm"] {
+        assert!(dir.join(wasm).is_file(), "{} is missing: run `cargo xtask build-plugins`", dir.join(wasm).display());
+    }
+    dir
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const MISBEHAVE_MANIFEST: &str = r#"id = "test.misbehave"
+version = "0.1.0"
+sdk = "1.1.0"
+role = "overlay"
+description = "The fault-corpus overlay fixture."
+
+[limits]
+memory-mb = 64
+call-ms = 40
+
+[[parameter]]
+name = "mode"
+type = "text"
+default = "ok"
+description = "What draw does."
+"#;
+
+/// A small site: three sensors, a good threshold overlay, and the fixture in `mode`.
+fn scene(dir: &Path, mode: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("misbehave.toml"), MISBEHAVE_MANIFEST).unwrap();
+    let labels_manifest = repo().join("plugins/threshold-labels/plugin.toml");
+    let text = format!(
+        r#"format = 1
+name = "Plugin fault site"
+
+[origin]
+lat = 28.5697905
+lon = 77.2091030
+
+[[entities]]
+id = "s1"
+kind = "traffic.counter"
+[entities.properties]
+flow = {{ value = 1800.0, unit = "veh/h" }}
+status = "ok"
+
+[[entities]]
+id = "s2"
+kind = "traffic.counter"
+[entities.properties]
+flow = {{ value = 900.0, unit = "veh/h" }}
+status = "ok"
+
+[[entities]]
+id = "s3"
+kind = "traffic.counter"
+[entities.properties]
+flow = {{ value = 1200.0, unit = "veh/h" }}
+status = "ok"
+
+[[bookmarks]]
+name = "view"
+eye = {{ enu = [-60.0, -60.0, 40.0] }}
+target = {{ enu = [0.0, 0.0, 0.0] }}
+
+[plugin_policy]
+allow_unsigned = true
+
+[[plugins]]
+id = "good"
+artifact = "threshold_labels.wasm"
+manifest = "{labels}"
+[plugins.params]
+property = "flow"
+
+[[plugins]]
+id = "bad"
+artifact = "sangam_fixture_misbehave.wasm"
+manifest = "misbehave.toml"
+[plugins.params]
+mode = "{mode}"
+"#,
+        labels = labels_manifest.display()
+    );
+    let path = dir.join("scene.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(scene: &Path, frames: u32) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["run", scene.to_str().unwrap(), "--headless", "--frames", &frames.to_string(), "--size", "96x64"])
+        .arg("--stats")
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("sangam runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+fn stats_line<'a>(stdout: &'a str, id: &str) -> &'a str {
+    let prefix = format!("stats: plugin {id} (overlay): ");
+    stdout.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no stats line for {id}: {stdout}"))
+}
+
+/// `faults` and `calls` from a stats line.
+fn counts(line: &str) -> (u64, u64) {
+    let num = |what: &str| {
+        line.split(", ")
+            .chain(line.split("; "))
+            .find_map(|part| part.trim().strip_suffix(what)?.trim().rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no `{what}` in {line}"))
+    };
+    (num(" faults"), num(" calls"))
+}
+
+#[test]
+fn a_looping_overlay_is_quarantined_while_frames_and_the_good_plugin_go_on() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-loop-{}", std::process::id()));
+    let scene = scene(&dir, "loop");
+    let (code, stdout, stderr) = run(&scene, 40);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("headless: rendered 40 frames"), "every frame rendered: {stdout}");
+    let (bad_faults, _) = counts(stats_line(&stdout, "bad"));
+    assert!(bad_faults >= 1, "the loop was caught: {stdout}");
+    let (good_faults, good_calls) = counts(stats_line(&stdout, "good"));
+    assert_eq!(good_faults, 0, "{stdout}");
+    assert!(good_calls >= 1, "the good overlay kept drawing: {stdout}");
+    // Reported with the plugin's id and the cause.
+    assert!(stderr.contains("plugin `bad`"), "the fault is logged with the plugin id: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_panicking_overlay_is_restarted_and_reported() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-panic-{}", std::process::id()));
+    let scene = scene(&dir, "panic");
+    let (code, stdout, stderr) = run(&scene, 30);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("headless: rendered 30 frames"), "{stdout}");
+    let bad = stats_line(&stdout, "bad");
+    assert!(counts(bad).0 >= 1, "{bad}");
+    assert!(stderr.contains("plugin `bad`") && stderr.contains("draw"), "{stderr}");
+    assert_eq!(counts(stats_line(&stdout, "good")).0, 0, "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_plugin_the_scene_cannot_find_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-missing-{}", std::process::id()));
+    let scene = scene(&dir, "ok");
+    let text = std::fs::read_to_string(&scene).unwrap().replace("sangam_fixture_misbehave.wasm", "nowhere.wasm");
+    std::fs::write(&scene, text).unwrap();
+    let (code, _, stderr) = run(&scene, 2);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("plugin `bad`") && stderr.contains("nowhere.wasm"), "{stderr}");
+    assert!(stderr.contains("SANGAM_PLUGIN_PATH"), "says how to fix it: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn demo_site_plugins_update_the_twin_and_label_it() {
+    let scene = repo().join("assets/sites/new-delhi-ina/scene.toml");
+    let shot = std::env::temp_dir().join(format!("sangam-live-demo-{}.png", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["run", scene.to_str().unwrap(), "--headless", "--frames", "40", "--size", "320x180", "--stats"])
+        .arg("--screenshot")
+        .arg(&shot)
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .output()
+        .expect("sangam runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    for id in ["cell-load (simulation)", "load-labels (overlay)"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("stats: plugin {id}: running;")))
+            .unwrap_or_else(|| panic!("{id} runs: {stdout}"));
+        assert!(line.ends_with(" 0 faults, 0 restarts"), "{line}");
+        assert!(!line.contains("; 0 calls"), "{id} completed calls: {line}");
+    }
+    let image = image::open(&shot).expect("the screenshot was written").to_rgba8();
+    assert_eq!(image.dimensions(), (320, 180));
+    let _ = std::fs::remove_file(shot);
+}
