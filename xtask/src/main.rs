@@ -53,6 +53,8 @@ enum Task {
     Provision,
     /// Run the XR tests against Monado (simulated headset) in a Debian trixie chroot, building it once.
     Monado,
+    /// Benchmark CPU time per XR frame on the demo site against the same site headless (Monado, release).
+    BenchXr,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Task::GenAssets => gen_assets(),
         Task::Provision => provision::ensure_all().map(|_| ()),
         Task::Monado => monado::run_xr_tests(&workspace_root()),
+        Task::BenchXr => provision::ensure_all().and_then(|_| monado::bench_xr(&workspace_root())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

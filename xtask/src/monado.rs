@@ -552,10 +552,10 @@ pub fn run_xr_tests(workspace: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `sangam run SCENE --xr` on the demo site (with its plugins) against a fresh Monado and checks
-/// what a user would: it chose XR and said why, submitted the frames asked for, and the plugins ran
-/// without faults. Returns the output.
-fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Result<String> {
+/// Copies the `sangam` binary, the demo site (the repository layout its relative paths expect, under
+/// /opt/sangam/repo) and the built plugins into the chroot. Returns (environment, scene path, binary
+/// path), as seen inside the chroot.
+fn prepare_site(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Result<(Vec<String>, String, String)> {
     // The repository layout the scene's relative paths expect, under /opt/sangam/repo.
     let repo = root.join(BIN_DIR.trim_start_matches('/')).join("repo");
     if repo.exists() {
@@ -582,6 +582,15 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
     app_env.push(format!("SANGAM_PLUGIN_PATH={BIN_DIR}/repo/wasm"));
     let scene = format!("{BIN_DIR}/repo/assets/sites/new-delhi-ina/scene.toml");
     let app_path = format!("{BIN_DIR}/sangam");
+    Ok((app_env, scene, app_path))
+}
+
+/// Runs `sangam run SCENE --xr` on the demo site (with its plugins) against a fresh Monado and checks
+/// what a user would: it chose XR and said why, submitted the frames asked for, and the plugins ran
+/// without faults; then kills Monado mid-session and checks the site goes on headless. Returns the
+/// output.
+fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Result<String> {
+    let (app_env, scene, app_path) = prepare_site(root, workspace, app, env)?;
     let t0 = Instant::now();
     // The caller holds the chroot's mounts.
     let (ok, text) = {
@@ -635,6 +644,79 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
         t0.elapsed().as_secs_f64()
     );
     Ok(text)
+}
+
+/// The mean (milliseconds) after `key` in the first output line containing it, e.g. `"app update mean "`.
+fn mean_after(text: &str, key: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let rest = &l[l.find(key)? + key.len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// `cargo xtask bench-xr`: CPU time per XR frame on the demo site (the runtime-independent part: app
+/// update, then cull and encode of both eyes) against the same site rendered headless at the eye size, in
+/// the same run, with release builds, against Monado in the chroot. Prints the numbers and the ratio.
+pub fn bench_xr(workspace: &Path) -> Result<()> {
+    let root = ensure_chroot()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["build", "--release", "--package", "sangam", "--bin", "sangam", "--message-format=json-render-diagnostics"])
+        .current_dir(workspace)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("building the sangam binary (release)")?;
+    if !output.status.success() {
+        bail!("building the sangam binary (release) failed");
+    }
+    let app = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            (v.get("target")?.get("name")?.as_str()? == "sangam")
+                .then(|| v.get("executable")?.as_str().map(PathBuf::from))?
+        })
+        .context("cargo did not name the sangam binary")?;
+    let env = vec!["RUST_LOG=warn".to_string()];
+    let (app_env, scene, app_path) = prepare_site(&root, workspace, &app, &env)?;
+    let frames = "300";
+    let _mounts = Mounts::new(&root)?;
+    let (ok, xr) = {
+        let _monado = Monado::start(&root)?;
+        run_in_chroot(&root, &app_env, &[&app_path, "run", &scene, "--xr", "--frames", frames, "--stats"], Duration::from_secs(600))?
+    };
+    if !ok {
+        bail!("the XR run failed (output above)");
+    }
+    let eye = xr
+        .lines()
+        .find_map(|l| {
+            let (w, rest) = l.split_once(" per eye")?.0.rsplit_once(", ")?.1.split_once('x')?;
+            Some(format!("{w}x{rest}"))
+        })
+        .context("the XR run did not print its eye size")?;
+    let (ok, flat) = run_in_chroot(
+        &root,
+        &app_env,
+        &[&app_path, "run", &scene, "--headless", "--frames", frames, "--size", &eye, "--stats"],
+        Duration::from_secs(600),
+    )?;
+    if !ok {
+        bail!("the headless run failed (output above)");
+    }
+    let get = |text: &str, key: &str, what: &str| mean_after(text, key).with_context(|| format!("no {what} in the output"));
+    let xr_update = get(&xr, "stats: app update mean ", "XR app update")?;
+    let xr_encode = get(&xr, "renderer encode mean ", "XR encode")?;
+    let xr_cpu = get(&xr, "CPU per frame mean ", "XR CPU per frame")?;
+    let flat_update = get(&flat, "stats: app update mean ", "headless app update")?;
+    let flat_encode = get(&flat, "stats: cpu encode mean ", "headless encode")?;
+    let (xr_total, flat_total) = (xr_update + xr_encode, flat_update + flat_encode);
+    println!("\n== XR CPU per frame, demo site, {frames} frames, {eye} per eye (same run) ==");
+    println!("XR (2 eyes):      app update {xr_update:.3} ms + cull/encode {xr_encode:.3} ms = {xr_total:.3} ms");
+    println!("headless (1 view): app update {flat_update:.3} ms + cull/encode {flat_encode:.3} ms = {flat_total:.3} ms");
+    println!("ratio XR / headless: {:.2}x", xr_total / flat_total.max(1e-9));
+    println!("whole XR frame on the CPU (xrWaitFrame return to xrEndFrame return, incl. GPU wait on llvmpipe): {xr_cpu:.2} ms");
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -217,25 +217,54 @@ pub const DEFAULT_HEADLESS_FRAMES: u64 = 60;
 pub struct XrHooks {
     /// Whether an OpenXR runtime is active: `Ok(runtime name)` or `Err(why not)`.
     pub probe: fn() -> Result<String, String>,
-    /// Runs the XR front end.
-    pub run: Option<fn(&RunArgs) -> Result<()>>,
+    /// Runs the XR front end on a loaded site.
+    pub run: Option<fn(SiteSession, &RunArgs) -> Result<XrEnd>>,
+}
+
+/// How an XR session ended.
+pub enum XrEnd {
+    /// It ran to the end (the runtime or `--frames` ended it).
+    Finished,
+    /// The XR side failed in a way the show can survive (runtime lost or refused the session, no
+    /// usable swapchain format): the site, with everything it received, goes on in another front end.
+    Lost {
+        /// The site as the XR session left it.
+        session: Box<SiteSession>,
+        /// What happened, for the user.
+        reason: String,
+    },
 }
 
 /// `sangam run`: loads the site, chooses the front end, says which and why (stdout), runs it.
 pub fn run(args: &RunArgs, xr: &XrHooks) -> Result<()> {
     let choice = choose(args.requested, &xr.probe, &probe_display)?;
     println!("front end: {} ({})", choice.front_end, choice.reason);
+    let session = SiteSession::load(&args.scene)?;
     match choice.front_end {
-        FrontEnd::Xr => match xr.run {
-            Some(run_xr) => run_xr(args),
-            None => anyhow::bail!("the XR front end is not built into this binary; use --window or --headless"),
-        },
-        FrontEnd::Window => {
-            let session = SiteSession::load(&args.scene)?;
-            crate::window::run(session, args)
+        FrontEnd::Xr => {
+            let Some(run_xr) = xr.run else {
+                anyhow::bail!("the XR front end is not built into this binary; use --window or --headless")
+            };
+            match run_xr(session, args)? {
+                XrEnd::Finished => Ok(()),
+                XrEnd::Lost { session, reason } => {
+                    // The show goes on: same site, same twin state, another front end.
+                    let lost = move || Err::<String, String>(reason.clone());
+                    let fallback = choose(Requested::Auto, &lost, &probe_display)?;
+                    println!("front end: {} (after XR ended: {})", fallback.front_end, fallback.reason);
+                    run_flat(fallback.front_end, *session, args)
+                }
+            }
         }
-        FrontEnd::Headless => {
-            let session = SiteSession::load(&args.scene)?;
+        front_end => run_flat(front_end, session, args),
+    }
+}
+
+/// Runs the window or headless front end.
+fn run_flat(front_end: FrontEnd, session: SiteSession, args: &RunArgs) -> Result<()> {
+    match front_end {
+        FrontEnd::Window => crate::window::run(session, args),
+        _ => {
             let report = run_headless(session, args)?;
             println!("{}", report.summary());
             if args.stats {
@@ -413,6 +442,8 @@ pub struct HeadlessReport {
     pub last: sangam_render::gpu::FrameStats,
     /// One line per plugin: state, calls, late ticks, faults.
     pub plugins: Vec<String>,
+    /// CPU time per frame of the update (input, interaction, plugin tick, overlay composition).
+    pub update: TimeStats,
 }
 
 impl HeadlessReport {
@@ -431,8 +462,9 @@ impl HeadlessReport {
     /// The `--stats` lines.
     pub fn details(&self) -> String {
         format!(
-            "stats: cpu encode {}\nstats: frame (encode + GPU) {}\nstats: frames over {:.1} ms: {}\nstats: last \
-             frame {} draw calls, {} instances drawn, {} culled, {} triangles",
+            "stats: app update {}\nstats: cpu encode {}\nstats: frame (encode + GPU) {}\nstats: frames over {:.1} ms: \
+             {}\nstats: last frame {} draw calls, {} instances drawn, {} culled, {} triangles",
+            self.update,
             self.timer.encode_stats(),
             self.timer.frame_stats(),
             self.timer.budget().as_secs_f64() * 1e3 * 1.5,
@@ -454,9 +486,11 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
     let mut timer = FrameTimer::new(Duration::from_secs_f64(1.0 / 60.0));
     let mut last = Default::default();
     let mut previous = Instant::now();
+    let mut update_times = VecDeque::with_capacity(frames.min(TIMER_WINDOW as u64) as usize);
     for frame in 0..frames {
         let now = Instant::now();
         let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
+        let update_start = Instant::now();
         previous = now;
         let outcome = session.interaction.update(&input);
         session.tick_plugins();
@@ -466,6 +500,10 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
         let view = session.interaction.camera.view(args.size.aspect());
         let hud = format!("{} | frame {frame}", session.site.twin.name);
         let overlay = crate::overlay_compose::compose(&session, Some(&hud));
+        if update_times.len() == TIMER_WINDOW {
+            update_times.pop_front();
+        }
+        update_times.push_back(update_start.elapsed());
         let stats = renderer.render_with_overlay(&gpu, &overlay, &[view], &target)?;
         renderer
             .device()
@@ -488,7 +526,8 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
         anyhow::bail!("wgpu reported errors during the headless run: {}", errors.join("; "));
     }
     let plugins = session.plugins.status_lines();
-    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins })
+    let update = TimeStats::of(update_times.make_contiguous());
+    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins, update })
 }
 
 #[cfg(test)]

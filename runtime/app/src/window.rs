@@ -76,6 +76,9 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<()> {
             app.last_stats.instances_culled,
             app.last_stats.triangles
         );
+        for line in app.session.plugins.status_lines() {
+            println!("stats: {line}");
+        }
     }
     Ok(())
 }

@@ -10,15 +10,16 @@
 //! the left hand's select, on release, teleports to where its ray meets the twin or the ground. A
 //! see-through runtime (AR on site) hides sky and ground so the twin sits over the real world.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use glam::{DMat4, DQuat, DVec3};
 use sangam_render::gpu::{GpuScene, Renderer};
 use sangam_render::overlay::Overlay;
-use sangam_xr::{FrameControl, Hand, HapticPulse, InputState, SessionInfo, XrApp, XrFrame, XrOptions};
+use sangam_xr::{FrameControl, Hand, HapticPulse, InputState, SessionInfo, XrApp, XrError, XrFrame, XrOptions};
 
-use crate::frontend::{RunArgs, SiteSession};
+use crate::frontend::{RunArgs, SiteSession, XrEnd};
 use crate::interaction::pick::Ray;
 use crate::interaction::{InputFrame, InteractionEvent};
 
@@ -35,9 +36,10 @@ pub fn probe() -> Result<String, String> {
     }
 }
 
-/// Runs the site in an OpenXR session until the runtime ends it, or for `args.frames` frames.
-pub fn run(args: &RunArgs) -> Result<()> {
-    let session = SiteSession::load(&args.scene)?;
+/// Runs the site in an OpenXR session until the runtime ends it, or for `args.frames` frames. When
+/// the runtime is lost, refuses the session or offers no usable swapchain format, the site is handed
+/// back ([`XrEnd::Lost`]) so another front end can go on with it.
+pub fn run(session: SiteSession, args: &RunArgs) -> Result<XrEnd> {
     let options = XrOptions {
         app_name: format!("Sangam: {}", session.site.twin.name),
         max_frames: args.frames,
@@ -46,7 +48,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
         ..XrOptions::default()
     };
     let mut app = SiteXrApp::new(session);
-    let summary = sangam_xr::run(options, &mut app)?;
+    let summary = match sangam_xr::run(options, &mut app) {
+        Ok(summary) => summary,
+        Err(
+            e @ (XrError::RuntimeLost { .. }
+            | XrError::SessionRefused { .. }
+            | XrError::NoSwapchainFormat { .. }
+            | XrError::NoRuntime { .. }
+            | XrError::NoHeadset { .. }),
+        ) => {
+            eprintln!("sangam: {e}");
+            return Ok(XrEnd::Lost { session: Box::new(app.session), reason: e.to_string() });
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!(
         "xr: {} on {} ({}), {}x{} per eye, {} space, blend {:?}; {} frames submitted",
         summary.info.system,
@@ -60,12 +75,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
     );
     if args.stats {
         println!("stats: {}", summary.timing);
-        println!("stats: app update {}", crate::frontend::TimeStats::of(&app.update_times));
+        println!("stats: app update {}", crate::frontend::TimeStats::of(app.update_times.make_contiguous()));
+        for line in app.session.plugins.status_lines() {
+            println!("stats: {line}");
+        }
     }
     if !summary.wgpu_errors.is_empty() {
         anyhow::bail!("wgpu reported errors during the XR session: {}", summary.wgpu_errors.join("; "));
     }
-    Ok(())
+    Ok(XrEnd::Finished)
 }
 
 /// The site as an OpenXR application.
@@ -75,8 +93,9 @@ pub struct SiteXrApp {
     /// Where the stage stands in the world (yaw about world up, then translation).
     stage: StagePlacement,
     previous: Option<Instant>,
-    /// CPU time of each [`XrApp::update`] (input mapping, interaction, placements).
-    pub update_times: Vec<Duration>,
+    /// CPU time of the latest [`XrApp::update`]s (input mapping, interaction, plugin tick, overlay), at
+    /// most [`crate::frontend::TIMER_WINDOW`].
+    pub update_times: VecDeque<Duration>,
     /// Interaction events of the whole session, in order (what the wearer did).
     pub events: Vec<InteractionEvent>,
     overlay: Overlay,
@@ -119,7 +138,7 @@ impl SiteXrApp {
             scene: None,
             stage,
             previous: None,
-            update_times: Vec::new(),
+            update_times: VecDeque::new(),
             events: Vec::new(),
             overlay: Overlay::default(),
         }
@@ -212,7 +231,10 @@ impl XrApp for SiteXrApp {
             frame.missed_frames
         );
         self.overlay = crate::overlay_compose::compose(&self.session, Some(&stats));
-        self.update_times.push(started.elapsed());
+        if self.update_times.len() == crate::frontend::TIMER_WINDOW {
+            self.update_times.pop_front();
+        }
+        self.update_times.push_back(started.elapsed());
         control
     }
 
