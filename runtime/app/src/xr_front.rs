@@ -178,8 +178,13 @@ impl XrApp for SiteXrApp {
     fn start(&mut self, renderer: &mut Renderer, info: &SessionInfo) -> Result<(), String> {
         let mut scene = self.session.site.scene.clone();
         if info.blend_mode.is_see_through() {
-            // On site the real world is the backdrop: no sky.
+            // On site the real world is the backdrop: no sky, no ground plane; the twin's buildings,
+            // assets and overlays sit over it.
             scene.environment.draw_sky = false;
+            let ground = self.session.interaction.layers().position(|(layer, shown)| layer.name == "ground" && shown);
+            if let Some(index) = ground {
+                self.session.interaction.update(&InputFrame { toggle_layer: Some(index), ..Default::default() });
+            }
         }
         if info.see_through_unavailable {
             tracing::warn!("see-through was asked for but {} only offers opaque; showing VR", info.runtime);

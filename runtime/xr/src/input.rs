@@ -122,6 +122,17 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
     ),
 ];
 
+/// Hand tracking as a controller (`XR_EXT_hand_interaction`): aim and grip poses, pinch as select; no
+/// haptics. Suggested only when the runtime offers the extension (it is then enabled on the instance).
+pub(crate) const HAND_INTERACTION: (&str, &[(ActionKind, &str)]) = (
+    "/interaction_profiles/ext/hand_interaction_ext",
+    &[
+        (ActionKind::Aim, "input/aim/pose"),
+        (ActionKind::Grip, "input/grip/pose"),
+        (ActionKind::Select, "input/pinch_ext/value"),
+    ],
+);
+
 /// Which of the actions a binding is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ActionKind {
@@ -167,7 +178,8 @@ impl Actions {
         let select = set.create_action("select", "Select", &hand_paths).map_err(call("xrCreateAction"))?;
         let haptic = set.create_action("haptic", "Haptic feedback", &hand_paths).map_err(call("xrCreateAction"))?;
         let mut actions = Actions { set, aim, grip, select, haptic, hand_paths, accepted_profiles: Vec::new() };
-        for (profile, components) in PROFILES {
+        let hands = instance.exts().ext_hand_interaction.is_some().then_some(&HAND_INTERACTION);
+        for (profile, components) in PROFILES.iter().chain(hands) {
             match actions.suggest(instance, profile, components) {
                 Ok(()) => actions.accepted_profiles.push(profile),
                 Err(e) => tracing::warn!("OpenXR runtime rejected the bindings for {profile}: {e}; skipping it"),
@@ -286,6 +298,13 @@ mod tests {
             assert!(profile.starts_with("/interaction_profiles/"));
         }
         assert_eq!(PROFILES.len(), 3);
+        // Hands: poses and pinch for select, no haptic output to bind.
+        let (profile, components) = HAND_INTERACTION;
+        assert!(profile.starts_with("/interaction_profiles/ext/"));
+        for kind in [ActionKind::Aim, ActionKind::Grip, ActionKind::Select] {
+            assert_eq!(components.iter().filter(|(k, _)| *k == kind).count(), 1, "{profile} {kind:?}");
+        }
+        assert!(!components.iter().any(|(k, _)| *k == ActionKind::Haptic));
     }
 
     #[test]

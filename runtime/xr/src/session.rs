@@ -346,6 +346,8 @@ fn create_instance(entry: &openxr::Entry, app_name: &str) -> XrResult<(openxr::I
     let available = entry.enumerate_extensions().map_err(|r| no_runtime("listing OpenXR extensions", r))?;
     let mut enabled = openxr::ExtensionSet::default();
     enabled.khr_vulkan_enable2 = available.khr_vulkan_enable2;
+    // Hand tracking as input (pinch / aim / grip) where the runtime offers it.
+    enabled.ext_hand_interaction = available.ext_hand_interaction;
     let info = openxr::ApplicationInfo {
         application_name: app_name,
         application_version: 1,
