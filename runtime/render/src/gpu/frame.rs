@@ -165,7 +165,10 @@ impl Renderer {
     /// Renders `views` (one per target layer) of `scene` into `target` and submits the work.
     ///
     /// Uses one multiview pass when the device supports it and `2 <= views.len() <= max`, else one
-    /// pass per view. Returns an error (never panics) for a view count that does not match the target,
+    /// pass per view. With timestamp queries ([`Renderer::gpu_timing_supported`]) the frame's GPU
+    /// time is also queued for an asynchronous readback; this never waits for the GPU, and the
+    /// returned [`FrameStats::gpu_time`] is the newest measurement already completed (see there).
+    /// Returns an error (never panics) for a view count that does not match the target,
     /// an invalid field of view or position, or a wgpu validation error.
     pub fn render(
         &mut self,
@@ -214,6 +217,8 @@ impl Renderer {
                 )));
             }
         }
+        // GPU time: take in the readbacks that have finished (never waiting for the others).
+        let gpu_time = self.gpu_timer.as_mut().and_then(|t| t.collect(&self.device));
         let multiview = self.uses_multiview(n);
         let samples = self.options.msaa_samples;
         let format = target.format();
@@ -248,7 +253,7 @@ impl Renderer {
         uniform.params = [env.exposure.max(0.0), 0.0, 0.0, 0.0];
 
         // Overlay geometry (nothing at all when empty).
-        let mut stats = FrameStats { multiview, ..Default::default() };
+        let mut stats = FrameStats { multiview, gpu_time, ..Default::default() };
         let draw_overlay = !overlay.is_empty();
         if draw_overlay {
             self.overlay.ensure_pipelines(&self.device, key);
@@ -367,6 +372,13 @@ impl Renderer {
             blend: &blend,
         };
         let clear = if env.draw_sky { wgpu::Color::BLACK } else { wgpu::Color::TRANSPARENT };
+        // A readback slot for this frame's timestamps; none free (all in flight): not measured.
+        let timer = self.gpu_timer.as_ref();
+        let query = timer.and_then(|t| t.begin_frame());
+        let timestamps = |index: usize, count: usize| match (timer, query) {
+            (Some(t), Some(_)) => Some(t.pass_writes(index, count)),
+            _ => None,
+        };
         let mut encoder =
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("sangam frame") });
         if multiview {
@@ -374,7 +386,7 @@ impl Renderer {
                 Some(msaa) => (msaa, Some(&target.array_view)),
                 None => (&target.array_view, None),
             };
-            let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, mv_mask);
+            let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, mv_mask, timestamps(0, 1));
             pass.set_bind_group(0, &fr.bind_group, &[0]);
             stats.draw_calls += ctx.record(&mut pass);
             if draw_overlay {
@@ -393,7 +405,7 @@ impl Renderer {
                     (None, _) => (layer, None),
                 };
                 {
-                    let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, None);
+                    let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, None, timestamps(i, n));
                     pass.set_bind_group(0, &fr.bind_group, &[i as u32 * fr.pass_stride]);
                     stats.draw_calls += ctx.record(&mut pass);
                     if draw_overlay {
@@ -414,10 +426,17 @@ impl Renderer {
                 }
             }
         }
+        if let (Some(t), Some(q)) = (timer, query) {
+            t.resolve(&mut encoder, q);
+        }
         stats.cpu_encode_time = start.elapsed();
         self.queue.submit([encoder.finish()]);
         if let Some(err) = pollster::block_on(scope.pop()) {
             return Err(RenderError::Wgpu { operation: "rendering a frame", message: err.to_string() });
+        }
+        // Only a frame submitted without errors has timestamps worth reading back.
+        if let (Some(t), Some(q)) = (self.gpu_timer.as_mut(), query) {
+            t.submitted(q);
         }
         Ok(stats)
     }
@@ -430,6 +449,7 @@ fn begin_pass<'e>(
     depth: &wgpu::TextureView,
     clear: wgpu::Color,
     multiview_mask: Option<NonZeroU32>,
+    timestamp_writes: Option<wgpu::RenderPassTimestampWrites<'_>>,
 ) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some("sangam main pass"),
@@ -447,7 +467,7 @@ fn begin_pass<'e>(
             depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(0.0), store: wgpu::StoreOp::Discard }),
             stencil_ops: None,
         }),
-        timestamp_writes: None,
+        timestamp_writes,
         occlusion_query_set: None,
         multiview_mask,
     })

@@ -6,6 +6,7 @@
 //! ([`Renderer::from_device`]) so an OpenXR session can hand in the device it created.
 
 mod frame;
+mod timing;
 mod upload;
 
 use std::collections::HashMap;
@@ -123,6 +124,15 @@ pub struct FrameStats {
     /// Overlay primitives drawn (lines, markers, labels, heatmaps, volumes and HUD entries that
     /// produced anything; each counted once, however many views). Not included in `draw_calls`.
     pub overlay_primitives: u32,
+    /// GPU time of a recent frame: from the beginning of its first render pass to the end of its
+    /// last (the overlay included; the per-view path's final copy into the target layer is not),
+    /// measured with timestamp queries.
+    ///
+    /// The renderer never waits for the GPU to get it, so this is the most recent measurement that
+    /// had COMPLETED when this frame was encoded: usually from 1 to 3 frames ago, not this frame's
+    /// own. `None` until the first measurement arrives, and always `None` when the device has no
+    /// timestamp queries (see [`Renderer::gpu_timing_supported`]).
+    pub gpu_time: Option<Duration>,
 }
 
 /// A colour target: a 2D texture with one array layer per view.
@@ -265,6 +275,8 @@ pub struct Renderer {
     pub(crate) frame: frame::FrameResources,
     pub(crate) uncaptured: Arc<Mutex<Vec<String>>>,
     pub(crate) overlay: crate::overlay::OverlayGpu,
+    /// Timestamp queries for [`FrameStats::gpu_time`] (`None` without `Features::TIMESTAMP_QUERY`).
+    pub(crate) gpu_timer: Option<timing::GpuTimer>,
     capture: Option<RenderTarget>,
 }
 
@@ -329,7 +341,8 @@ impl Renderer {
                 options.msaa_samples = 1;
             }
         }
-        let wanted = wgpu::Features::MULTIVIEW | wgpu::Features::MULTISAMPLE_ARRAY;
+        // Timestamp queries (GPU frame time) only when offered: requesting an absent feature fails.
+        let wanted = wgpu::Features::MULTIVIEW | wgpu::Features::MULTISAMPLE_ARRAY | wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("sangam device"),
@@ -354,7 +367,9 @@ impl Renderer {
     /// [`Renderer::from_device`] with explicit options.
     ///
     /// Installs an uncaptured-error handler on the device that logs wgpu errors and keeps them for
-    /// [`Renderer::take_uncaptured_errors`] instead of panicking.
+    /// [`Renderer::take_uncaptured_errors`] instead of panicking. GPU frame time
+    /// ([`FrameStats::gpu_time`]) is measured only when the device was created with
+    /// `Features::TIMESTAMP_QUERY`.
     pub fn from_device_with(
         adapter_info: wgpu::AdapterInfo,
         device: wgpu::Device,
@@ -387,7 +402,17 @@ impl Renderer {
             sampler: upload::create_sampler(&device, &crate::model::Sampler { mipmaps: true, ..Default::default() }),
         };
         let overlay = crate::overlay::OverlayGpu::new(&device, &queue, &layouts.frame);
+        let gpu_timer = timing::GpuTimer::new(&device, &queue);
+        tracing::info!(
+            "GPU frame time: {}",
+            if gpu_timer.is_some() {
+                "measured with timestamp queries"
+            } else {
+                "not available (no timestamp queries)"
+            }
+        );
         Renderer {
+            gpu_timer,
             frame: frame::FrameResources::new(&device, &layouts),
             overlay,
             adapter_info,
@@ -437,6 +462,13 @@ impl Renderer {
             && view_count >= 2
             && view_count as u64 <= u64::from(self.device.limits().max_multiview_view_count)
             && view_count <= 32
+    }
+
+    /// Whether frames measure their GPU time ([`FrameStats::gpu_time`]): the device has
+    /// `Features::TIMESTAMP_QUERY` with a usable timestamp period. When false nothing extra is
+    /// encoded and `gpu_time` is always `None`.
+    pub fn gpu_timing_supported(&self) -> bool {
+        self.gpu_timer.is_some()
     }
 
     /// wgpu errors that happened outside an error scope since the last call.
