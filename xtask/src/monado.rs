@@ -661,7 +661,15 @@ pub fn bench_xr(workspace: &Path) -> Result<()> {
     let root = ensure_chroot()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(&cargo)
-        .args(["build", "--release", "--package", "sangam", "--bin", "sangam", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "sangam",
+            "--bin",
+            "sangam",
+            "--message-format=json-render-diagnostics",
+        ])
         .current_dir(workspace)
         .stderr(Stdio::inherit())
         .output()
@@ -683,7 +691,12 @@ pub fn bench_xr(workspace: &Path) -> Result<()> {
     let _mounts = Mounts::new(&root)?;
     let (ok, xr) = {
         let _monado = Monado::start(&root)?;
-        run_in_chroot(&root, &app_env, &[&app_path, "run", &scene, "--xr", "--frames", frames, "--stats"], Duration::from_secs(600))?
+        run_in_chroot(
+            &root,
+            &app_env,
+            &[&app_path, "run", &scene, "--xr", "--frames", frames, "--stats"],
+            Duration::from_secs(600),
+        )?
     };
     if !ok {
         bail!("the XR run failed (output above)");
@@ -704,7 +717,8 @@ pub fn bench_xr(workspace: &Path) -> Result<()> {
     if !ok {
         bail!("the headless run failed (output above)");
     }
-    let get = |text: &str, key: &str, what: &str| mean_after(text, key).with_context(|| format!("no {what} in the output"));
+    let get =
+        |text: &str, key: &str, what: &str| mean_after(text, key).with_context(|| format!("no {what} in the output"));
     let xr_update = get(&xr, "stats: app update mean ", "XR app update")?;
     let xr_encode = get(&xr, "renderer encode mean ", "XR encode")?;
     let xr_cpu = get(&xr, "CPU per frame mean ", "XR CPU per frame")?;
@@ -713,9 +727,13 @@ pub fn bench_xr(workspace: &Path) -> Result<()> {
     let (xr_total, flat_total) = (xr_update + xr_encode, flat_update + flat_encode);
     println!("\n== XR CPU per frame, demo site, {frames} frames, {eye} per eye (same run) ==");
     println!("XR (2 eyes):      app update {xr_update:.3} ms + cull/encode {xr_encode:.3} ms = {xr_total:.3} ms");
-    println!("headless (1 view): app update {flat_update:.3} ms + cull/encode {flat_encode:.3} ms = {flat_total:.3} ms");
+    println!(
+        "headless (1 view): app update {flat_update:.3} ms + cull/encode {flat_encode:.3} ms = {flat_total:.3} ms"
+    );
     println!("ratio XR / headless: {:.2}x", xr_total / flat_total.max(1e-9));
-    println!("whole XR frame on the CPU (xrWaitFrame return to xrEndFrame return, incl. GPU wait on llvmpipe): {xr_cpu:.2} ms");
+    println!(
+        "whole XR frame on the CPU (xrWaitFrame return to xrEndFrame return, incl. GPU wait on llvmpipe): {xr_cpu:.2} ms"
+    );
     Ok(())
 }
 

@@ -344,6 +344,7 @@ fn overview_camera(layout: &SiteLayout) -> Camera {
 pub struct FrameTimer {
     encode: VecDeque<Duration>,
     frame: VecDeque<Duration>,
+    gpu: VecDeque<Duration>,
     budget: Duration,
     missed: u64,
 }
@@ -368,6 +369,20 @@ impl FrameTimer {
         if !self.budget.is_zero() && frame > self.budget.mul_f64(1.5) {
             self.missed += 1;
         }
+    }
+
+    /// Records the renderer's latest GPU time measurement (timestamp queries; a few frames late).
+    pub fn record_gpu(&mut self, gpu: Option<Duration>) {
+        let Some(gpu) = gpu else { return };
+        if self.gpu.len() >= TIMER_WINDOW {
+            self.gpu.pop_front();
+        }
+        self.gpu.push_back(gpu);
+    }
+
+    /// Mean, 95th percentile and maximum GPU time, when the device measures it.
+    pub fn gpu_stats(&self) -> Option<TimeStats> {
+        (!self.gpu.is_empty()).then(|| TimeStats::of(&self.gpu.iter().copied().collect::<Vec<_>>()))
     }
 
     /// Frames recorded (within the window).
@@ -462,10 +477,11 @@ impl HeadlessReport {
     /// The `--stats` lines.
     pub fn details(&self) -> String {
         format!(
-            "stats: app update {}\nstats: cpu encode {}\nstats: frame (encode + GPU) {}\nstats: frames over {:.1} ms: \
-             {}\nstats: last frame {} draw calls, {} instances drawn, {} culled, {} triangles",
+            "stats: app update {}\nstats: cpu encode {}\nstats: gpu {}\nstats: frame (encode + GPU) {}\nstats: frames \
+             over {:.1} ms: {}\nstats: last frame {} draw calls, {} instances drawn, {} culled, {} triangles",
             self.update,
             self.timer.encode_stats(),
+            self.timer.gpu_stats().map_or_else(|| "not measured (no timestamp queries)".to_string(), |g| g.to_string()),
             self.timer.frame_stats(),
             self.timer.budget().as_secs_f64() * 1e3 * 1.5,
             self.timer.missed(),
@@ -486,6 +502,7 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
     let mut timer = FrameTimer::new(Duration::from_secs_f64(1.0 / 60.0));
     let mut last = Default::default();
     let mut previous = Instant::now();
+    let mut last_gpu: Option<Duration> = None;
     let mut update_times = VecDeque::with_capacity(frames.min(TIMER_WINDOW as u64) as usize);
     for frame in 0..frames {
         let now = Instant::now();
@@ -498,7 +515,9 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
             gpu.set_placements(session.interaction.placements(&session.site.scene.placements));
         }
         let view = session.interaction.camera.view(args.size.aspect());
-        let hud = format!("{} | frame {frame}", session.site.twin.name);
+        let gpu_ms =
+            last_gpu.map_or_else(|| "n/a".to_string(), |g: Duration| format!("{:.1} ms", g.as_secs_f64() * 1e3));
+        let hud = format!("{} | frame {frame} | gpu {gpu_ms}", session.site.twin.name);
         let overlay = crate::overlay_compose::compose(&session, Some(&hud));
         if update_times.len() == TIMER_WINDOW {
             update_times.pop_front();
@@ -510,6 +529,8 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| anyhow::anyhow!("waiting for the GPU failed: {e}"))?;
         timer.record(stats.cpu_encode_time, now.elapsed());
+        timer.record_gpu(stats.gpu_time);
+        last_gpu = stats.gpu_time.or(last_gpu);
         last = stats;
     }
     if let Some(path) = &args.screenshot {

@@ -65,9 +65,10 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<()> {
     );
     if app.stats {
         println!(
-            "stats: cpu encode {}\nstats: frame {}\nstats: missed frames (over {:.1} ms): {}\nstats: last frame {} draw \
-             calls, {} instances drawn, {} culled, {} triangles",
+            "stats: cpu encode {}\nstats: gpu {}\nstats: frame {}\nstats: missed frames (over {:.1} ms): {}\nstats: last \
+             frame {} draw calls, {} instances drawn, {} culled, {} triangles",
             app.timer.encode_stats(),
+            app.timer.gpu_stats().map_or_else(|| "not measured (no timestamp queries)".to_string(), |g| g.to_string()),
             app.timer.frame_stats(),
             app.timer.budget().as_secs_f64() * 1e3 * 1.5,
             app.timer.missed(),
@@ -270,6 +271,7 @@ impl WindowApp {
     fn finish_frame(&mut self, event_loop: &ActiveEventLoop, now: Instant, stats: FrameStats) {
         if let Some(prev) = self.last_frame {
             self.timer.record(stats.cpu_encode_time, now - prev);
+            self.timer.record_gpu(stats.gpu_time);
         }
         self.last_frame = Some(now);
         self.last_stats = stats;
@@ -307,10 +309,13 @@ impl WindowApp {
             })
             .unwrap_or_default();
         self.status = format!(
-            "Sangam — {} | {fps:.0} fps, frame {:.1} ms, encode {:.2} ms, missed {} | {mode} | {clock}{selected}",
+            "Sangam — {} | {fps:.0} fps, frame {:.1} ms, encode {:.2} ms, gpu {}, missed {} | {mode} | {clock}{selected}",
             self.session.site.twin.name,
             f.mean.as_secs_f64() * 1e3,
             e.mean.as_secs_f64() * 1e3,
+            self.timer
+                .gpu_stats()
+                .map_or_else(|| "n/a".to_string(), |g| format!("{:.2} ms", g.mean.as_secs_f64() * 1e3)),
             self.timer.missed(),
         );
         gfx.window.set_title(&self.status);

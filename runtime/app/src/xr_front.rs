@@ -229,10 +229,11 @@ impl XrApp for SiteXrApp {
             gpu.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }
         let stats = format!(
-            "{} | frame {} | cpu {:.1} ms | missed {}",
+            "{} | frame {} | cpu {:.1} ms | gpu {} | missed {}",
             self.session.site.twin.name,
             frame.index,
             frame.previous_cpu_time.as_secs_f64() * 1e3,
+            frame.previous_gpu_time.map_or_else(|| "n/a".to_string(), |g| format!("{:.1} ms", g.as_secs_f64() * 1e3)),
             frame.missed_frames
         );
         self.overlay = crate::overlay_compose::compose(&self.session, Some(&stats));

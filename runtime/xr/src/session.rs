@@ -223,6 +223,8 @@ pub struct XrFrame<'a> {
     pub previous_cpu_time: Duration,
     /// Display frames missed so far in the session.
     pub missed_frames: u64,
+    /// The latest GPU time of a rendered frame (timestamp queries, a few frames late), when measured.
+    pub previous_gpu_time: Option<Duration>,
 }
 
 /// What the application wants after a frame's update.
@@ -762,6 +764,7 @@ impl XrContext {
                 views: located.as_ref().map(|v| self.world_views(v)),
                 previous_cpu_time: self.timing.last().0,
                 missed_frames: self.timing.last().1,
+                previous_gpu_time: self.timing.last_gpu(),
             };
             let control = app.update(renderer, &frame);
             if let Some(m) = control.world_from_stage
@@ -789,6 +792,9 @@ impl XrContext {
                         capture = eyes;
                     }
                     encode = Some(stats.cpu_encode_time);
+                    if let Some(gpu) = stats.gpu_time {
+                        self.timing.record_gpu(gpu);
+                    }
                     rendered += 1;
                     let rect = openxr::Rect2Di {
                         offset: openxr::Offset2Di { x: 0, y: 0 },

@@ -18,6 +18,9 @@ pub struct FrameTiming {
     next: usize,
     last_display_time_ns: Option<i64>,
     last_cpu: Duration,
+    gpu_total: Duration,
+    gpu_frames: u64,
+    last_gpu: Option<Duration>,
 }
 
 /// A snapshot of [`FrameTiming`].
@@ -38,6 +41,9 @@ pub struct FrameTimingSummary {
     pub cpu_p95: Duration,
     /// Mean renderer encode time (cull, instance data, command encoding) over rendered frames.
     pub encode_mean: Duration,
+    /// Mean GPU time of the rendered frames that were measured (timestamp queries), when the device
+    /// measures it.
+    pub gpu_mean: Option<Duration>,
 }
 
 impl FrameTiming {
@@ -72,9 +78,21 @@ impl FrameTiming {
         self.last_display_time_ns = Some(display_time_ns);
     }
 
+    /// Records a GPU time measurement (from the renderer's timestamp queries, a few frames late).
+    pub fn record_gpu(&mut self, gpu: Duration) {
+        self.gpu_total += gpu;
+        self.gpu_frames += 1;
+        self.last_gpu = Some(gpu);
+    }
+
     /// The previous frame's CPU time and the display frames missed so far (cheap: for a heads-up line).
     pub fn last(&self) -> (Duration, u64) {
         (self.last_cpu, self.missed)
+    }
+
+    /// The latest GPU time measured, if any.
+    pub fn last_gpu(&self) -> Option<Duration> {
+        self.last_gpu
     }
 
     /// The statistics so far.
@@ -91,6 +109,7 @@ impl FrameTiming {
             cpu_max: self.cpu_max,
             cpu_p95,
             encode_mean: div(self.encode_total, self.rendered),
+            gpu_mean: (self.gpu_frames > 0).then(|| div(self.gpu_total, self.gpu_frames)),
         }
     }
 }
@@ -108,7 +127,11 @@ impl std::fmt::Display for FrameTimingSummary {
             self.cpu_p95.as_secs_f64() * 1e3,
             self.cpu_max.as_secs_f64() * 1e3,
             self.encode_mean.as_secs_f64() * 1e3,
-        )
+        )?;
+        match self.gpu_mean {
+            Some(g) => write!(f, ", GPU mean {:.2} ms", g.as_secs_f64() * 1e3),
+            None => f.write_str(", GPU time not measured (no timestamp queries)"),
+        }
     }
 }
 
