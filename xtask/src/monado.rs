@@ -643,7 +643,43 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
         "xtask: `sangam run --xr` ran the demo site with its plugins on Monado in {:.0} s",
         t0.elapsed().as_secs_f64()
     );
-    Ok(text)
+
+    // The runtime dies mid-show: the site goes on headless, with the same plugins, and says why.
+    let t1 = Instant::now();
+    let (ok, lost_text) = {
+        let monado = Monado::start(root)?;
+        let pid = monado.child.id().to_string();
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(4));
+            Command::new("kill").args(["-KILL", &pid]).status()
+        });
+        let result = run_in_chroot(
+            root,
+            &app_env,
+            &[&app_path, "run", &scene, "--xr", "--frames", "150", "--size", "160x120", "--stats"],
+            Duration::from_secs(300),
+        );
+        let _ = killer.join();
+        drop(monado);
+        result?
+    };
+    if !ok {
+        bail!("`sangam run --xr` did not survive losing the runtime (output above)");
+    }
+    let fell_back = lost_text.lines().any(|l| l.trim().starts_with("front end: headless (after XR ended: "));
+    let went_on = lost_text.lines().any(|l| l.trim().starts_with("headless: rendered 150 frames"));
+    let plugins_on = lost_text.lines().any(|l| l.contains("plugin cell-load (simulation): running;"));
+    if !(fell_back && went_on && plugins_on) {
+        bail!(
+            "after monado-service was killed, expected `sangam run --xr` to fall back to headless (said: {fell_back}), \
+             render its frames (did: {went_on}) with the plugins still running ({plugins_on}); output above"
+        );
+    }
+    eprintln!(
+        "xtask: monado-service killed mid-session: `sangam run` fell back to headless and finished in {:.0} s",
+        t1.elapsed().as_secs_f64()
+    );
+    Ok(text + &lost_text)
 }
 
 /// The mean (milliseconds) after `key` in the first output line containing it, e.g. `"app update mean "`.

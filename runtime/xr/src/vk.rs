@@ -143,7 +143,9 @@ pub(crate) fn create(xr: &openxr::Instance, system: openxr::SystemId, runtime: &
     let Some(exposed) = hal_instance.expose_adapter(phys) else {
         return Err(vk_err("opening the runtime's GPU")("wgpu cannot use the GPU the runtime chose".into()));
     };
-    let features = exposed.features & (wgpu::Features::MULTIVIEW | wgpu::Features::MULTISAMPLE_ARRAY);
+    // Timestamp queries (GPU frame time) when offered; they need no extra device extension.
+    let features = exposed.features
+        & (wgpu::Features::MULTIVIEW | wgpu::Features::MULTISAMPLE_ARRAY | wgpu::Features::TIMESTAMP_QUERY);
     let limits = exposed.capabilities.limits.clone();
     let device_exts: Vec<&'static CStr> = exposed.adapter.required_device_extensions(features);
     let device_ext_ptrs: Vec<*const c_char> = device_exts.iter().map(|e| e.as_ptr()).collect();
