@@ -98,19 +98,35 @@ impl LivePlugins {
                 total_faults: 0,
             });
         }
-        let engine = PluginEngine::new(EngineOptions {
-            max_instances: (decls.len() as u32 * 2).max(4),
-            ..EngineOptions::default()
-        })
-        .context("starting the plugin engine")?;
-        let mut supervisor = Supervisor::new(engine, RestartPolicy::default());
         let mut trusted = TrustedKeys::new();
         for key in &twin.plugin_policy.trusted_keys {
             trusted.load(key).with_context(|| format!("{}: trusted_keys", twin.path.display()))?;
         }
-        let mut plugins = Vec::with_capacity(decls.len());
+        // Read, admit and check every plugin first: the engine is sized from their manifests.
+        let mut opened = Vec::with_capacity(decls.len());
         for decl in decls {
-            let plugin = load_one(&mut supervisor, twin, decl, &trusted)
+            let open = open_plugin(twin, decl, &trusted)
+                .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
+            opened.push((decl, open));
+        }
+        let limits = || opened.iter().map(|(_, o)| o.package.manifest.limits());
+        let engine = PluginEngine::new(EngineOptions {
+            max_instances: (decls.len() as u32 * 2).max(4),
+            // Fuel metering costs every plugin some speed: on only when a manifest sets a fuel budget.
+            fuel: limits().any(|l| l.fuel_per_call.is_some()),
+            max_memory_bytes: limits()
+                .map(|l| l.memory_bytes)
+                .max()
+                .unwrap_or(0)
+                .max(EngineOptions::default().max_memory_bytes),
+            cache_dir: component_cache_dir(),
+            ..EngineOptions::default()
+        })
+        .context("starting the plugin engine")?;
+        let mut supervisor = Supervisor::new(engine, RestartPolicy::default());
+        let mut plugins = Vec::with_capacity(decls.len());
+        for (decl, open) in opened {
+            let plugin = start_plugin(&mut supervisor, twin, decl, open)
                 .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
             tracing::info!(plugin = %plugin.id, role = %plugin.role, "{}", plugin.admission);
             plugins.push(plugin);
@@ -290,12 +306,24 @@ fn search_path() -> Vec<PathBuf> {
     dirs
 }
 
-fn load_one(
-    supervisor: &mut Supervisor,
-    twin: &TwinScene,
-    decl: &PluginDecl,
-    trusted: &TrustedKeys,
-) -> Result<LivePlugin> {
+/// A plugin read, admitted and checked, not yet compiled.
+struct OpenPlugin {
+    file: PathBuf,
+    package: Package,
+    admission: String,
+}
+
+/// Where compiled components are cached: `SANGAM_CACHE_DIR`, else `$XDG_CACHE_HOME/sangam/components`,
+/// else `~/.cache/sangam/components`; `None` (compile every run) when none can be named.
+pub fn component_cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var("SANGAM_CACHE_DIR") {
+        return Some(dir);
+    }
+    var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache"))).map(|c| c.join("sangam").join("components"))
+}
+
+fn open_plugin(twin: &TwinScene, decl: &PluginDecl, trusted: &TrustedKeys) -> Result<OpenPlugin> {
     let file = find_plugin_file(&decl.artifact, &twin.base_dir, &search_path())?;
     let package = match &decl.manifest {
         Some(manifest) => Package::load_with_manifest(&file, manifest)?,
@@ -311,6 +339,16 @@ fn load_one(
         }
         Admission::DevMode { warning } => warning,
     };
+    Ok(OpenPlugin { file, package, admission })
+}
+
+fn start_plugin(
+    supervisor: &mut Supervisor,
+    twin: &TwinScene,
+    decl: &PluginDecl,
+    open: OpenPlugin,
+) -> Result<LivePlugin> {
+    let OpenPlugin { file, package, admission } = open;
     let manifest = &package.manifest;
     let spec = spec_for(twin, decl, manifest)?;
     let entities: Vec<EntityId> = spec.entities.ids.iter().map(|id| EntityId::new(id.clone())).collect();
