@@ -355,57 +355,40 @@ fn base_env() -> Vec<String> {
     vec!["PATH=/usr/sbin:/usr/bin:/sbin:/bin".into(), "HOME=/root".into(), format!("XDG_RUNTIME_DIR={RUNTIME_DIR}")]
 }
 
-/// Builds the XR test binaries on the host, returning (the `runtime` test binary, the `xr` binary).
+/// Builds the XR test binaries on the host, returning (the `runtime` test binary, the `xr` binary, the
+/// `sangam` binary).
+///
+/// One `cargo test --workspace --all-targets --no-run`: the same invocation as `cargo xtask test`'s test
+/// stage, so feature unification is identical and nothing is rebuilt (building single packages here
+/// unified fewer features and recompiled wgpu and wasmtime: about 10 minutes of CI).
 fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(&cargo)
-        .args([
-            "test",
-            "--package",
-            "sangam-xr",
-            "--test",
-            "runtime",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["test", "--workspace", "--all-targets", "--no-run", "--message-format=json-render-diagnostics"])
         .current_dir(root)
         .stderr(Stdio::inherit())
         .output()
-        .context("building the XR tests")?;
+        .context("building the XR tests and binaries")?;
     if !output.status.success() {
-        bail!("building the XR tests failed");
+        bail!("building the XR tests and binaries failed");
     }
-    let output_bin = Command::new(&cargo)
-        .args(["build", "--package", "sangam-xr", "--bin", "xr", "--message-format=json-render-diagnostics"])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("building the xr binary")?;
-    if !output_bin.status.success() {
-        bail!("building the xr binary failed");
-    }
-    let find = |out: &[u8], kind: &str, name: &str| -> Option<PathBuf> {
-        String::from_utf8_lossy(out).lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find_map(
-            |v| {
+    // `test`: whether the artifact is a test harness (`cargo test` also builds each bin as one).
+    let find = |package: &str, kind: &str, name: &str, test: bool| -> Option<PathBuf> {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| {
                 let target = v.get("target")?;
-                let ok = target.get("name")?.as_str()? == name
-                    && target.get("kind")?.as_array()?.iter().any(|k| k.as_str() == Some(kind));
+                let ok = v.get("package_id")?.as_str()?.contains(package)
+                    && target.get("name")?.as_str()? == name
+                    && target.get("kind")?.as_array()?.iter().any(|k| k.as_str() == Some(kind))
+                    && v.get("profile")?.get("test")?.as_bool()? == test;
                 ok.then(|| v.get("executable")?.as_str().map(PathBuf::from))?
-            },
-        )
+            })
     };
-    let output_app = Command::new(&cargo)
-        .args(["build", "--package", "sangam", "--bin", "sangam", "--message-format=json-render-diagnostics"])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("building the sangam binary")?;
-    if !output_app.status.success() {
-        bail!("building the sangam binary failed");
-    }
-    let tests = find(&output.stdout, "test", "runtime").context("cargo did not name the XR test binary")?;
-    let xr = find(&output_bin.stdout, "bin", "xr").context("cargo did not name the xr binary")?;
-    let app = find(&output_app.stdout, "bin", "sangam").context("cargo did not name the sangam binary")?;
+    let tests = find("runtime/xr", "test", "runtime", true).context("cargo did not name the XR test binary")?;
+    let xr = find("runtime/xr", "bin", "xr", false).context("cargo did not name the xr binary")?;
+    let app = find("runtime/app", "bin", "sangam", false).context("cargo did not name the sangam binary")?;
     Ok((tests, xr, app))
 }
 
