@@ -33,6 +33,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sangam_twin::diagnostic::{line_column, toml_diagnostic};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use thiserror::Error;
@@ -406,18 +407,6 @@ fn check_param_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The 1-based line and column (in characters) of a byte offset in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Raw (file) types.
 
@@ -488,19 +477,8 @@ impl Cx<'_> {
     }
 
     fn toml_error(&self, e: &toml::de::Error) -> ManifestError {
-        let (line, column) = e.span().map_or((1, 1), |s| line_column(self.text, s.start));
-        let msg = e.message().trim_end().to_string();
-        let hint = if msg.starts_with("unknown field") {
-            "; remove the key or fix its spelling (keys are case-sensitive; see docs/plugin-format.md)"
-        } else if msg.starts_with("missing field") {
-            "; add this required key (see docs/plugin-format.md)"
-        } else if msg.starts_with("invalid type") || msg.starts_with("invalid length") {
-            "; change the value to the expected type"
-        } else {
-            ""
-        };
-        let msg = msg.replacen("missing field", "missing required key", 1).replacen("unknown field", "unknown key", 1);
-        ManifestError::Invalid { path: self.path.to_path_buf(), line, column, message: format!("{msg}{hint}") }
+        let d = toml_diagnostic(self.text, e, "docs/plugin-format.md");
+        ManifestError::Invalid { path: self.path.to_path_buf(), line: d.line, column: d.column, message: d.message }
     }
 
     fn resolve(&self, raw: RawManifest) -> Result<Manifest, ManifestError> {

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod diagnostic;
 pub mod entity;
 pub mod geo;
 pub mod geojson;

@@ -27,6 +27,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
 use thiserror::Error;
 
+use crate::diagnostic::{line_column, toml_diagnostic};
 use crate::entity::{Entity, EntityId, EntityLink, is_valid_kind};
 use crate::geo::{EnuFrame, Geodetic};
 use crate::geojson::{BuildingOptions, GeoJsonError, Layer, LayerOptions, RoadOptions};
@@ -146,18 +147,6 @@ impl SceneError {
             | SceneError::Layer { line, column, .. } => Some((*line, *column)),
         }
     }
-}
-
-/// The 1-based line and column (in characters) of a byte offset in `text`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -723,19 +712,8 @@ impl Cx<'_> {
     }
 
     fn toml_error(&self, e: &toml::de::Error) -> SceneError {
-        let (line, column) = e.span().map_or((1, 1), |s| line_column(self.text, s.start));
-        let msg = e.message().trim_end().to_string();
-        let hint = if msg.starts_with("unknown field") {
-            "; remove the key or fix its spelling (keys are case-sensitive)"
-        } else if msg.starts_with("missing field") {
-            "; add this required key (see the scene format, docs: scene-format)"
-        } else if msg.starts_with("invalid type") || msg.starts_with("invalid length") {
-            "; change the value to the expected type"
-        } else {
-            ""
-        };
-        let msg = msg.replacen("missing field", "missing required key", 1).replacen("unknown field", "unknown key", 1);
-        SceneError::Syntax { path: self.path.to_path_buf(), line, column, message: format!("{msg}{hint}") }
+        let d = toml_diagnostic(self.text, e, "docs/scene-format.md");
+        SceneError::Syntax { path: self.path.to_path_buf(), line: d.line, column: d.column, message: d.message }
     }
 
     fn check_format(&self) -> Result<(), SceneError> {

@@ -371,16 +371,6 @@ fn size_limit_and_syntax_errors() {
     assert!(matches!(e, SceneError::Syntax { line: 2, .. }), "{e:?}");
 }
 
-#[test]
-fn line_column_counts_characters() {
-    let t = "ab\nçé = 1\n";
-    assert_eq!(line_column(t, 0), (1, 1));
-    assert_eq!(line_column(t, 3), (2, 1));
-    assert_eq!(line_column(t, 7), (2, 3)); // after "çé" (4 bytes)
-    assert_eq!(line_column(t, 5), (2, 2)); // inside "é" rounds down to its start
-    assert_eq!(line_column(t, 999), (3, 1));
-}
-
 const PLUGINS: &str = r#"
 [plugin_policy]
 allow_unsigned = true
