@@ -1035,15 +1035,9 @@ impl std::fmt::Debug for OverlayGpu {
     }
 }
 
-/// The overlay shader with the view-index markers substituted.
+/// The overlay shader behind the shared frame prelude, with the view-index markers substituted.
 pub(crate) fn shader_source(multiview: bool) -> String {
-    let src = include_str!("overlay.wgsl");
-    if multiview {
-        src.replace("VIEW_INDEX_PARAM", ", @builtin(view_index) view_index: u32")
-            .replace("VIEW_INDEX_EXPR", "view_index")
-    } else {
-        src.replace("VIEW_INDEX_PARAM", "").replace("VIEW_INDEX_EXPR", "pass_data.view_index")
-    }
+    crate::gpu::shader_with_prelude(include_str!("overlay.wgsl"), multiview)
 }
 
 impl OverlayGpu {

@@ -3,34 +3,10 @@
 // MSAA colour target.
 //
 // Every primitive is one instance of a 6-vertex quad (two triangles); the vertex shader builds the
-// corners from the instance data according to its kind. The host substitutes the same view-index
-// markers as in pbr.wgsl:
-//   VIEW_INDEX_PARAM  -> ", @builtin(view_index) view_index: u32" for multiview pipelines, else "".
-//   VIEW_INDEX_EXPR   -> "view_index" for multiview pipelines, else "pass_data.view_index".
+// corners from the instance data according to its kind. The host puts frame_prelude.wgsl (the frame
+// uniforms of group 0 and the view-index markers) in front.
 // World positions arrive relative to the frame's reference point (the mean eye position), computed
 // in f64 on the CPU, so they stay small and precise. Colours arrive linear with straight alpha.
-
-struct ViewData {
-    view_proj: mat4x4<f32>,
-    dir_from_clip: mat4x4<f32>,
-    eye: vec4<f32>,
-};
-
-struct Frame {
-    views: array<ViewData, 8>,
-    sun_dir: vec4<f32>,
-    sun_radiance: vec4<f32>,
-    sky: vec4<f32>,
-    ground: vec4<f32>,
-    params: vec4<f32>,
-};
-
-struct PassData {
-    view_index: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-};
 
 struct OverlayView {
     // World-space unit right (+X of view space), relative-world.
@@ -45,8 +21,6 @@ struct OverlayUniform {
     viewport: vec4<f32>,
 };
 
-@group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<uniform> pass_data: PassData;
 
 @group(1) @binding(0) var<uniform> ov: OverlayUniform;
 @group(1) @binding(1) var tex: texture_2d<f32>;

@@ -654,16 +654,22 @@ fn create_layouts(device: &wgpu::Device) -> Layouts {
     Layouts { frame, material, submesh, mesh_pipeline, sky_pipeline }
 }
 
-/// WGSL source with the view-index markers substituted and `//#if FEATURE` / `//#else` /
-/// `//#endif` blocks resolved for the [`upload::features`] bits.
-pub(crate) fn shader_source(multiview: bool, feature_bits: u8) -> String {
-    let src = include_str!("pbr.wgsl");
-    let src = if multiview {
+/// `pass_source` behind the shared frame prelude (`frame_prelude.wgsl`: the frame uniforms of bind
+/// group 0), with the view-index markers substituted for a multiview or a per-view pipeline.
+pub(crate) fn shader_with_prelude(pass_source: &str, multiview: bool) -> String {
+    let src = format!("{}\n{pass_source}", include_str!("frame_prelude.wgsl"));
+    if multiview {
         src.replace("VIEW_INDEX_PARAM", ", @builtin(view_index) view_index: u32")
             .replace("VIEW_INDEX_EXPR", "view_index")
     } else {
         src.replace("VIEW_INDEX_PARAM", "").replace("VIEW_INDEX_EXPR", "pass_data.view_index")
-    };
+    }
+}
+
+/// WGSL source with the view-index markers substituted and `//#if FEATURE` / `//#else` /
+/// `//#endif` blocks resolved for the [`upload::features`] bits.
+pub(crate) fn shader_source(multiview: bool, feature_bits: u8) -> String {
+    let src = shader_with_prelude(include_str!("pbr.wgsl"), multiview);
     // A normal map needs the UVs.
     let feature_bits = if feature_bits & upload::features::NORMAL_MAP != 0 {
         feature_bits | upload::features::TEXTURED

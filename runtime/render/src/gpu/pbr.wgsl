@@ -1,43 +1,11 @@
 // Sangam forward renderer: metallic-roughness PBR (GGX / Smith / Schlick), one directional sun,
 // a hemispherical sky/ground ambient, exposure + ACES-fit tone mapping, and a sky gradient.
 //
-// The host substitutes two markers before compiling:
-//   VIEW_INDEX_PARAM  -> ", @builtin(view_index) view_index: u32" for multiview pipelines, else "".
-//   VIEW_INDEX_EXPR   -> "view_index" for multiview pipelines, else "pass_data.view_index".
+// The host puts frame_prelude.wgsl (the frame uniforms of group 0 and the view-index markers) in front.
 // Blocks between `//#if NAME` and `//#endif` (with optional `//#else`) are kept only for draws with
 // that feature (TEXTURED, NORMAL_MAP, COLORS), so plain materials pay for no unused varyings or samples.
 // All positions reaching the GPU are relative to a per-frame reference point (the mean eye position),
 // so they stay small and f32 is precise even at city or projected-CRS scale.
-
-const MAX_VIEWS: u32 = 8u;
-
-struct ViewData {
-    // Clip-from-relative-world.
-    view_proj: mat4x4<f32>,
-    // Relative-world direction from clip xy (rotation-only inverse), for the sky.
-    dir_from_clip: mat4x4<f32>,
-    // Eye position relative to the reference point (xyz).
-    eye: vec4<f32>,
-};
-
-struct Frame {
-    views: array<ViewData, 8>,
-    // xyz: unit direction toward the sun.
-    sun_dir: vec4<f32>,
-    // rgb: sun colour * illuminance.
-    sun_radiance: vec4<f32>,
-    sky: vec4<f32>,
-    ground: vec4<f32>,
-    // x: exposure.
-    params: vec4<f32>,
-};
-
-struct PassData {
-    view_index: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-};
 
 struct UvTransform {
     // Row 0 (xyz) of the 2x3 UV matrix; w = UV set (0 or 1).
@@ -64,8 +32,6 @@ struct SubMesh {
     model_from_mesh: mat4x4<f32>,
 };
 
-@group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<uniform> pass_data: PassData;
 
 @group(1) @binding(0) var<uniform> material: Material;
 @group(1) @binding(1) var base_color_tex: texture_2d<f32>;
