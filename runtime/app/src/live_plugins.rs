@@ -159,11 +159,12 @@ impl LivePlugins {
         if self.hot_reload && self.last_reload_poll.elapsed() >= Duration::from_secs(1) {
             self.last_reload_poll = Instant::now();
             for id in supervisor.poll_reload() {
-                tracing::info!(plugin = %id, "hot reload: the new build replaced the running instance");
+                tracing::info!(plugin = %id, "hot reload: a new build was found; compiling it off the frame thread");
             }
         }
         for plugin in &mut self.plugins {
             let entities = &plugin.entities;
+            // Built only when the plugin takes the submission (not for a skipped, late tick).
             let snapshot = || -> Arc<dyn sangam_plugins::TwinView> { Arc::new(snapshot_of(store, entities)) };
             let submitted = match plugin.role {
                 Role::Adapter => match plugin.feed.take() {
@@ -176,7 +177,7 @@ impl LivePlugins {
                 Role::Simulation => {
                     let step = i64::try_from(plugin.step.as_micros()).unwrap_or(i64::MAX);
                     if plugin.next_step <= now.as_micros() {
-                        let s = supervisor.submit_step(&plugin.id, plugin.next_step, step, snapshot()).ok();
+                        let s = supervisor.submit_step_with(&plugin.id, plugin.next_step, step, snapshot).ok();
                         if s == Some(Submit::Queued) {
                             // One step per tick at most; a slow plugin falls behind (counted as
                             // late) rather than queueing work.
@@ -187,7 +188,7 @@ impl LivePlugins {
                         None
                     }
                 }
-                Role::Overlay => supervisor.request_draw(&plugin.id, now.as_micros(), snapshot()).ok(),
+                Role::Overlay => supervisor.request_draw_with(&plugin.id, now.as_micros(), snapshot).ok(),
             };
             match submitted {
                 Some(Submit::Queued) => report.submitted += 1,

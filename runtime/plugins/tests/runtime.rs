@@ -130,10 +130,16 @@ fn hot_reload_replaces_one_plugin_and_keeps_the_old_one_on_bad_bytes() {
     supervisor.add_file(misbehave_spec("watched", "ok"), &path).unwrap();
     supervisor.add(sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap();
 
-    // A broken rebuild: refused, the running version stays.
+    // A broken rebuild: refused on the pool thread, the running version stays.
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&path, &bytes[..100]).unwrap();
-    assert!(supervisor.poll_reload().is_empty());
+    assert_eq!(supervisor.poll_reload(), vec!["watched".to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while supervisor.stats("watched").unwrap().failed_reloads == 0 {
+        assert!(Instant::now() < deadline, "the broken build is refused");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(supervisor.stats("watched").unwrap().reloads, 0);
     assert_eq!(supervisor.request_draw("watched", 0, twin()).unwrap(), Submit::Queued);
     let deadline = Instant::now() + Duration::from_secs(5);
     while supervisor.latest_overlay("watched").is_none() {
@@ -151,7 +157,8 @@ fn hot_reload_replaces_one_plugin_and_keeps_the_old_one_on_bad_bytes() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let _ = supervisor.request_draw("watched", 0, twin());
-        if supervisor.stats("watched").unwrap().completed >= 2 {
+        let stats = supervisor.stats("watched").unwrap();
+        if stats.reloads == 1 && stats.completed >= 2 {
             break;
         }
         assert!(Instant::now() < deadline, "the reloaded version draws");
@@ -177,4 +184,58 @@ fn a_busy_plugin_skips_ticks_instead_of_queueing_them() {
     assert!(started.elapsed() < Duration::from_millis(20), "submitting never blocks");
     assert_eq!(skipped, 10);
     assert_eq!(supervisor.stats("spinner").unwrap().late, 10);
+}
+
+#[test]
+fn a_skipped_tick_does_not_build_its_twin_view() {
+    let mut supervisor = Supervisor::new(engine(), RestartPolicy::default());
+    let mut spec = misbehave_spec("spinner", "loop");
+    spec.limits.call_time = Duration::from_millis(300);
+    supervisor.add(spec, &fixture("sangam-fixture-misbehave")).unwrap();
+    let mut built = 0;
+    assert_eq!(
+        supervisor
+            .request_draw_with("spinner", 0, || {
+                built += 1;
+                twin()
+            })
+            .unwrap(),
+        Submit::Queued
+    );
+    for _ in 0..5 {
+        let s = supervisor.request_draw_with("spinner", 0, || {
+            built += 1;
+            twin()
+        });
+        assert_eq!(s.unwrap(), Submit::Skipped);
+    }
+    assert_eq!(built, 1, "only the taken submission builds its view");
+    assert_eq!(supervisor.stats("spinner").unwrap().late, 5);
+}
+
+#[test]
+fn more_plugins_than_pool_threads_all_run_and_a_looping_one_only_delays_them() {
+    // One pool thread for three plugins: the looping overlay holds it for its time budget, then
+    // faults; the simulation and the good overlay still complete, and nothing is lost.
+    let mut supervisor = Supervisor::with_threads(engine(), RestartPolicy::default(), 1);
+    let mut spinner = misbehave_spec("spinner", "loop");
+    spinner.limits.call_time = Duration::from_millis(200);
+    supervisor.add(spinner, &fixture("sangam-fixture-misbehave")).unwrap();
+    supervisor.add(misbehave_spec("good", "ok"), &fixture("sangam-fixture-misbehave")).unwrap();
+    supervisor.add(sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap();
+    assert_eq!(supervisor.request_draw("spinner", 0, twin()).unwrap(), Submit::Queued);
+    assert_eq!(supervisor.request_draw("good", 0, twin()).unwrap(), Submit::Queued);
+    assert_eq!(supervisor.submit_step("decay-1.0", 0, 1_000_000, twin()).unwrap(), Submit::Queued);
+    let updates = wait_updates(&supervisor, "decay-1.0");
+    assert_eq!(updates.numbers[0].values.len(), 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while supervisor.latest_overlay("good").is_none() {
+        assert!(Instant::now() < deadline, "the good overlay draws");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let faults = supervisor.drain_faults();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0].plugin_id, "spinner");
+    assert!(faults.iter().all(|f| f.plugin_id == "spinner"));
+    assert_eq!(supervisor.stats("good").unwrap().faults, 0);
 }
