@@ -417,72 +417,72 @@ impl WasiView for PluginState {
     }
 }
 
-fn level_name_1_1(level: v1_1::log::Level) -> &'static str {
-    match level {
-        v1_1::log::Level::Trace => "trace",
-        v1_1::log::Level::Debug => "debug",
-        v1_1::log::Level::Info => "info",
-        v1_1::log::Level::Warn => "warn",
-        v1_1::log::Level::Error => "error",
-    }
+/// Implements the host imports every 1.x version shares (`log`, `clock`, `params`, `twin`) for the
+/// bindings module `$v`, all forwarding to the one implementation on [`PluginState`]. The braces hold
+/// the functions a minor version added to its `twin` interface. Supporting a new 1.x minor is one
+/// more invocation.
+macro_rules! impl_host_1x {
+    ($v:ident { $($twin_additions:tt)* }) => {
+        impl $v::log::Host for PluginState {
+            fn log(&mut self, level: $v::log::Level, message: String) -> wasmtime::Result<()> {
+                let level = match level {
+                    $v::log::Level::Trace => "trace",
+                    $v::log::Level::Debug => "debug",
+                    $v::log::Level::Info => "info",
+                    $v::log::Level::Warn => "warn",
+                    $v::log::Level::Error => "error",
+                };
+                PluginState::log(self, level, message)
+            }
+        }
+
+        impl $v::clock::Host for PluginState {
+            fn now(&mut self) -> wasmtime::Result<i64> {
+                self.count()?;
+                Ok(self.now)
+            }
+            fn step_us(&mut self) -> wasmtime::Result<i64> {
+                self.count()?;
+                Ok(self.step_us)
+            }
+        }
+
+        impl $v::params::Host for PluginState {
+            fn get(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
+                self.param(name)
+            }
+        }
+
+        impl $v::twin::Host for PluginState {
+            fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
+                PluginState::numbers(self, property, entities)
+            }
+            fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
+                PluginState::text(self, entity, property)
+            }
+            fn history(
+                &mut self,
+                entity: u32,
+                property: String,
+                start: i64,
+                end: i64,
+                max_samples: u32,
+            ) -> wasmtime::Result<$v::twin::HistoryWindow> {
+                let (times, values) = PluginState::history(self, entity, property, start, end, max_samples)?;
+                Ok($v::twin::HistoryWindow { times, values })
+            }
+            $($twin_additions)*
+        }
+    };
 }
 
-fn level_name_1_0(level: v1_0::log::Level) -> &'static str {
-    match level {
-        v1_0::log::Level::Trace => "trace",
-        v1_0::log::Level::Debug => "debug",
-        v1_0::log::Level::Info => "info",
-        v1_0::log::Level::Warn => "warn",
-        v1_0::log::Level::Error => "error",
-    }
-}
-
-// ---- 1.1 -------------------------------------------------------------------------------------
-
+// The data types of every 1.x version are the 1.1 ones (see `bindings`): nothing to implement.
 impl v1_1::types::Host for PluginState {}
 impl crate::bindings::v1_1::overlay::sangam::plugin::overlay_types::Host for PluginState {}
 
-impl v1_1::log::Host for PluginState {
-    fn log(&mut self, level: v1_1::log::Level, message: String) -> wasmtime::Result<()> {
-        PluginState::log(self, level_name_1_1(level), message)
-    }
-}
+impl_host_1x!(v1_0 {});
 
-impl v1_1::clock::Host for PluginState {
-    fn now(&mut self) -> wasmtime::Result<i64> {
-        self.count()?;
-        Ok(self.now)
-    }
-    fn step_us(&mut self) -> wasmtime::Result<i64> {
-        self.count()?;
-        Ok(self.step_us)
-    }
-}
-
-impl v1_1::params::Host for PluginState {
-    fn get(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
-        self.param(name)
-    }
-}
-
-impl v1_1::twin::Host for PluginState {
-    fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
-        PluginState::numbers(self, property, entities)
-    }
-    fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
-        PluginState::text(self, entity, property)
-    }
-    fn history(
-        &mut self,
-        entity: u32,
-        property: String,
-        start: i64,
-        end: i64,
-        max_samples: u32,
-    ) -> wasmtime::Result<v1_1::twin::HistoryWindow> {
-        let (times, values) = PluginState::history(self, entity, property, start, end, max_samples)?;
-        Ok(v1_1::twin::HistoryWindow { times, values })
-    }
+impl_host_1x!(v1_1 {
     fn aggregate(
         &mut self,
         property: String,
@@ -501,52 +501,7 @@ impl v1_1::twin::Host for PluginState {
         };
         PluginState::aggregate(self, property, entities, start, end, statistic)
     }
-}
-
-// ---- 1.0: the same host, minus `twin.aggregate` -----------------------------------------------
-
-impl v1_0::log::Host for PluginState {
-    fn log(&mut self, level: v1_0::log::Level, message: String) -> wasmtime::Result<()> {
-        PluginState::log(self, level_name_1_0(level), message)
-    }
-}
-
-impl v1_0::clock::Host for PluginState {
-    fn now(&mut self) -> wasmtime::Result<i64> {
-        self.count()?;
-        Ok(self.now)
-    }
-    fn step_us(&mut self) -> wasmtime::Result<i64> {
-        self.count()?;
-        Ok(self.step_us)
-    }
-}
-
-impl v1_0::params::Host for PluginState {
-    fn get(&mut self, name: String) -> wasmtime::Result<Option<v1_1::types::ParamValue>> {
-        self.param(name)
-    }
-}
-
-impl v1_0::twin::Host for PluginState {
-    fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
-        PluginState::numbers(self, property, entities)
-    }
-    fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
-        PluginState::text(self, entity, property)
-    }
-    fn history(
-        &mut self,
-        entity: u32,
-        property: String,
-        start: i64,
-        end: i64,
-        max_samples: u32,
-    ) -> wasmtime::Result<v1_0::twin::HistoryWindow> {
-        let (times, values) = PluginState::history(self, entity, property, start, end, max_samples)?;
-        Ok(v1_0::twin::HistoryWindow { times, values })
-    }
-}
+});
 
 /// A clock stuck at zero: what a plugin without the wall-clock grant sees (deterministic runs).
 pub(crate) struct FrozenClock;
