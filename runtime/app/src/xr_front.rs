@@ -7,8 +7,10 @@
 //!
 //! Controller mapping (the actions `sangam-xr` binds on every supported profile: aim pose, grip pose,
 //! select): the right hand points and selects (an entity's inspector is printed, the controller ticks);
-//! the left hand's select, on release, teleports to where its ray meets the twin or the ground. A
-//! see-through runtime (AR on site) hides sky and ground so the twin sits over the real world.
+//! the left hand's select, on release, teleports to where its ray meets the twin or the ground.
+//! Squeezing grabs the whole twin: one hand moves it and turns it about the vertical, two hands also
+//! scale it (pull apart to enlarge, push together to shrink it to a tabletop model). A see-through
+//! runtime (AR on site) hides sky and ground so the twin sits over the real world.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use sangam_xr::{FrameControl, Hand, HapticPulse, InputState, SessionInfo, XrApp,
 
 use crate::frontend::{RunArgs, SiteSession, XrEnd};
 use crate::interaction::pick::Ray;
+use crate::interaction::twin_pose::GrabDelta;
 use crate::interaction::{InputFrame, InteractionEvent};
 
 /// Whether an OpenXR runtime with a headset and Vulkan support is active: `Ok(runtime and headset)`
@@ -99,6 +102,71 @@ pub struct SiteXrApp {
     /// Interaction events of the whole session, in order (what the wearer did).
     pub events: Vec<InteractionEvent>,
     overlay: Overlay,
+    grab: HandGrab,
+}
+
+/// Two hands closer than this (metres) do not scale: their distance is too noisy to divide by.
+const MIN_TWO_HAND_SPAN: f64 = 0.05;
+
+/// Turns squeezing hands into grabs of the whole twin, frame by frame.
+///
+/// Each frame compares the squeezing hands' grip poses (in the world) with the previous frame's. One
+/// hand: the twin follows its movement and its turn about the vertical (the twin stays upright). Two
+/// hands: it follows their midpoint, the turn of the line between them about the vertical, and the
+/// change of their distance as scale. When a hand starts or stops squeezing the next frame starts a
+/// new grab, so the twin never jumps.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HandGrab {
+    /// Last frame's world grip pose of each squeezing hand (left, right).
+    previous: [Option<(DVec3, DQuat)>; 2],
+}
+
+/// The rotation angle of `q` about world Z (its twist about the vertical), radians.
+fn yaw_of(q: DQuat) -> f64 {
+    2.0 * q.z.atan2(q.w)
+}
+
+/// `a - b` wrapped into (-pi, pi].
+fn angle_between(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(std::f64::consts::TAU);
+    if d > std::f64::consts::PI { d - std::f64::consts::TAU } else { d }
+}
+
+impl HandGrab {
+    /// This frame's grab from the squeezing hands' world grip poses (None for a hand not squeezing or
+    /// not tracked). Returns no delta on the first frame of a grab or when the set of hands changed.
+    pub fn update(&mut self, hands: [Option<(DVec3, DQuat)>; 2]) -> Option<GrabDelta> {
+        let previous = std::mem::replace(&mut self.previous, hands);
+        match (previous, hands) {
+            ([Some(l0), Some(r0)], [Some(l1), Some(r1)]) => {
+                let (span0, span1) = (r0.0 - l0.0, r1.0 - l1.0);
+                let (mid0, mid1) = ((l0.0 + r0.0) * 0.5, (l1.0 + r1.0) * 0.5);
+                let (flat0, flat1) = (span0.truncate(), span1.truncate());
+                let turn = if flat0.length() >= MIN_TWO_HAND_SPAN && flat1.length() >= MIN_TWO_HAND_SPAN {
+                    angle_between(flat1.y.atan2(flat1.x), flat0.y.atan2(flat0.x))
+                } else {
+                    0.0
+                };
+                let scale = if span0.length() >= MIN_TWO_HAND_SPAN && span1.length() >= MIN_TWO_HAND_SPAN {
+                    span1.length() / span0.length()
+                } else {
+                    1.0
+                };
+                Some(GrabDelta { pivot: mid0, translation: mid1 - mid0, rotation: DQuat::from_rotation_z(turn), scale })
+            }
+            ([Some(a0), None], [Some(a1), None]) | ([None, Some(a0)], [None, Some(a1)]) => {
+                let turn = angle_between(yaw_of(a1.1 * a0.1.inverse()), 0.0);
+                Some(GrabDelta {
+                    pivot: a0.0,
+                    translation: a1.0 - a0.0,
+                    rotation: DQuat::from_rotation_z(turn),
+                    scale: 1.0,
+                })
+            }
+            _ => None,
+        }
+        .filter(GrabDelta::is_valid)
+    }
 }
 
 /// The stage's placement in the world: the wearer's floor origin and heading.
@@ -141,6 +209,7 @@ impl SiteXrApp {
             update_times: VecDeque::new(),
             events: Vec::new(),
             overlay: Overlay::default(),
+            grab: HandGrab::default(),
         }
     }
 
@@ -149,8 +218,9 @@ impl SiteXrApp {
         self.stage
     }
 
-    /// The input frame for this XR frame: rays from the controllers' aim poses, in the world.
-    pub fn input_frame(&self, input: &InputState, dt: Duration) -> InputFrame {
+    /// The input frame for this XR frame: rays from the controllers' aim poses and the grab of the
+    /// squeezing hands, in the world.
+    pub fn input_frame(&mut self, input: &InputState, dt: Duration) -> InputFrame {
         let world_from_stage = self.stage.world_from_stage();
         let ray = |hand: Hand| {
             input.hand(hand).aim.and_then(|aim| {
@@ -170,6 +240,15 @@ impl SiteXrApp {
             frame.pointer = ray(Hand::Right);
             frame.select = right.select_pressed && frame.pointer.is_some();
         }
+        let (_, stage_rotation, _) = world_from_stage.to_scale_rotation_translation();
+        let squeezing = |hand: Hand| {
+            let h = input.hand(hand);
+            h.squeeze
+                .then_some(h.grip)
+                .flatten()
+                .map(|grip| (world_from_stage.transform_point3(grip.position), stage_rotation * grip.orientation))
+        };
+        frame.grab = self.grab.update([squeezing(Hand::Left), squeezing(Hand::Right)]);
         frame
     }
 }
@@ -282,6 +361,7 @@ mod tests {
             select: select_pressed,
             select_pressed,
             select_released,
+            squeeze: false,
         }
     }
 
@@ -293,7 +373,7 @@ mod tests {
 
     #[test]
     fn right_hand_points_and_selects_in_world_space() {
-        let app = app();
+        let mut app = app();
         let mut input = InputState::default();
         input.hands[Hand::Right.index()] = pointing(true, false);
         let frame = app.input_frame(&input, Duration::from_millis(11));
@@ -330,5 +410,68 @@ mod tests {
             .find_map(|e| if let InteractionEvent::Teleported(p) = e { Some(*p) } else { None })
             .expect("teleported");
         assert!((target - before.origin).truncate().length() > 1.0, "moved somewhere: {target} from {}", before.origin);
+    }
+
+    fn held(position: DVec3, yaw_deg: f64) -> Option<(DVec3, DQuat)> {
+        Some((position, DQuat::from_rotation_z(yaw_deg.to_radians())))
+    }
+
+    /// Where a point of the twin goes under `delta` (the mapping `TwinPose::grabbed` applies).
+    fn moved(delta: &GrabDelta, p: DVec3) -> DVec3 {
+        delta.rotation * ((p - delta.pivot) * delta.scale) + delta.pivot + delta.translation
+    }
+
+    #[test]
+    fn one_hand_carries_and_turns_the_twin_upright() {
+        let mut grab = HandGrab::default();
+        assert_eq!(grab.update([None, held(DVec3::new(1.0, 0.0, 1.0), 0.0)]), None, "a grab starts");
+        // The hand moves 0.5 m along +Y and turns 90 degrees about the vertical.
+        let d = grab.update([None, held(DVec3::new(1.0, 0.5, 1.0), 90.0)]).expect("a delta");
+        assert_eq!(d.scale, 1.0);
+        // The point in the hand stays in the hand; a point 1 m in front of it swings round with it.
+        assert!((moved(&d, DVec3::new(1.0, 0.0, 1.0)) - DVec3::new(1.0, 0.5, 1.0)).length() < 1e-9);
+        assert!((moved(&d, DVec3::new(2.0, 0.0, 1.0)) - DVec3::new(1.0, 1.5, 1.0)).length() < 1e-9);
+        // A tilt of the wrist does not tilt the twin.
+        let tilted =
+            Some((DVec3::new(1.0, 0.5, 1.0), DQuat::from_rotation_z(90f64.to_radians()) * DQuat::from_rotation_x(0.7)));
+        let d = grab.update([None, tilted]).expect("a delta");
+        assert!(d.rotation.angle_between(DQuat::IDENTITY) < 1e-9, "{:?}", d.rotation);
+    }
+
+    #[test]
+    fn two_hands_scale_about_their_midpoint_and_a_changed_grip_starts_over() {
+        let mut grab = HandGrab::default();
+        grab.update([held(DVec3::new(-0.2, 0.0, 1.0), 0.0), held(DVec3::new(0.2, 0.0, 1.0), 0.0)]);
+        // Hands pushed together to half their span: the twin halves about the midpoint.
+        let d = grab
+            .update([held(DVec3::new(-0.1, 0.0, 1.0), 0.0), held(DVec3::new(0.1, 0.0, 1.0), 0.0)])
+            .expect("a delta");
+        assert!((d.scale - 0.5).abs() < 1e-12);
+        assert!((moved(&d, DVec3::new(0.2, 0.0, 1.0)) - DVec3::new(0.1, 0.0, 1.0)).length() < 1e-9);
+        // Letting go with one hand: no jump this frame, the one-hand grab continues from the next.
+        assert_eq!(grab.update([None, held(DVec3::new(0.1, 0.0, 1.0), 0.0)]), None);
+        assert!(grab.update([None, held(DVec3::new(0.1, 0.2, 1.0), 0.0)]).is_some());
+        // Hands on top of each other: no division by a tiny span.
+        grab.update([held(DVec3::ZERO, 0.0), held(DVec3::new(0.001, 0.0, 0.0), 0.0)]);
+        let d = grab.update([held(DVec3::ZERO, 0.0), held(DVec3::new(0.002, 0.0, 0.0), 0.0)]).expect("a delta");
+        assert_eq!(d.scale, 1.0);
+    }
+
+    #[test]
+    fn squeezing_controllers_grab_the_twin_in_the_app() {
+        let mut app = app();
+        let mut input = InputState::default();
+        let before = *app.session.interaction.twin_pose();
+        let mut hand = pointing(false, false);
+        hand.squeeze = true;
+        input.hands[Hand::Right.index()] = hand;
+        assert!(app.input_frame(&input, Duration::from_millis(11)).grab.is_none(), "the grab starts");
+        let grip = input.hands[Hand::Right.index()].grip.as_mut().expect("grip");
+        grip.position += DVec3::new(0.0, 0.0, 0.3);
+        let frame = app.input_frame(&input, Duration::from_millis(11));
+        let grab = frame.grab.expect("a grab this frame");
+        assert!((grab.translation.length() - 0.3).abs() < 1e-9, "{grab:?}");
+        app.session.interaction.update(&frame);
+        assert_ne!(*app.session.interaction.twin_pose(), before, "the twin moved");
     }
 }

@@ -52,6 +52,9 @@ pub struct HandState {
     pub select_pressed: bool,
     /// Whether select went up this frame.
     pub select_released: bool,
+    /// Whether the hand squeezes (grip button, or a grasp with hand tracking): grabbing the twin.
+    /// Always false on profiles without one (the simple controller).
+    pub squeeze: bool,
 }
 
 /// Input for one frame.
@@ -108,6 +111,7 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
             (ActionKind::Aim, "input/aim/pose"),
             (ActionKind::Grip, "input/grip/pose"),
             (ActionKind::Select, "input/trigger/value"),
+            (ActionKind::Squeeze, "input/squeeze/value"),
             (ActionKind::Haptic, "output/haptic"),
         ],
     ),
@@ -117,19 +121,21 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
             (ActionKind::Aim, "input/aim/pose"),
             (ActionKind::Grip, "input/grip/pose"),
             (ActionKind::Select, "input/trigger/click"),
+            (ActionKind::Squeeze, "input/squeeze/value"),
             (ActionKind::Haptic, "output/haptic"),
         ],
     ),
 ];
 
-/// Hand tracking as a controller (`XR_EXT_hand_interaction`): aim and grip poses, pinch as select; no
-/// haptics. Suggested only when the runtime offers the extension (it is then enabled on the instance).
+/// Hand tracking as a controller (`XR_EXT_hand_interaction`): aim and grip poses, pinch as select, a
+/// grasp as squeeze; no haptics. Suggested only when the runtime offers the extension (it is then enabled on the instance).
 pub(crate) const HAND_INTERACTION: (&str, &[(ActionKind, &str)]) = (
     "/interaction_profiles/ext/hand_interaction_ext",
     &[
         (ActionKind::Aim, "input/aim/pose"),
         (ActionKind::Grip, "input/grip/pose"),
         (ActionKind::Select, "input/pinch_ext/value"),
+        (ActionKind::Squeeze, "input/grasp_ext/value"),
     ],
 );
 
@@ -139,6 +145,8 @@ pub(crate) enum ActionKind {
     Aim,
     Grip,
     Select,
+    /// Squeeze to grab (a float value bound to a boolean action: the runtime applies its threshold).
+    Squeeze,
     Haptic,
 }
 
@@ -148,6 +156,7 @@ pub(crate) struct Actions {
     aim: openxr::Action<openxr::Posef>,
     grip: openxr::Action<openxr::Posef>,
     select: openxr::Action<bool>,
+    squeeze: openxr::Action<bool>,
     haptic: openxr::Action<openxr::Haptic>,
     hand_paths: [openxr::Path; 2],
     /// Profiles whose bindings the runtime accepted.
@@ -176,8 +185,10 @@ impl Actions {
         let aim = set.create_action("aim_pose", "Aim", &hand_paths).map_err(call("xrCreateAction"))?;
         let grip = set.create_action("grip_pose", "Grip", &hand_paths).map_err(call("xrCreateAction"))?;
         let select = set.create_action("select", "Select", &hand_paths).map_err(call("xrCreateAction"))?;
+        let squeeze = set.create_action("squeeze", "Squeeze (grab)", &hand_paths).map_err(call("xrCreateAction"))?;
         let haptic = set.create_action("haptic", "Haptic feedback", &hand_paths).map_err(call("xrCreateAction"))?;
-        let mut actions = Actions { set, aim, grip, select, haptic, hand_paths, accepted_profiles: Vec::new() };
+        let mut actions =
+            Actions { set, aim, grip, select, squeeze, haptic, hand_paths, accepted_profiles: Vec::new() };
         let hands = instance.exts().ext_hand_interaction.is_some().then_some(&HAND_INTERACTION);
         for (profile, components) in PROFILES.iter().chain(hands) {
             match actions.suggest(instance, profile, components) {
@@ -207,6 +218,7 @@ impl Actions {
                 ActionKind::Aim => openxr::Binding::new(&self.aim, *path),
                 ActionKind::Grip => openxr::Binding::new(&self.grip, *path),
                 ActionKind::Select => openxr::Binding::new(&self.select, *path),
+                ActionKind::Squeeze => openxr::Binding::new(&self.squeeze, *path),
                 ActionKind::Haptic => openxr::Binding::new(&self.haptic, *path),
             })
             .collect();
@@ -241,6 +253,7 @@ impl Actions {
             let i = hand.index();
             let path = self.hand_paths[i];
             let select = self.select.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
+            let squeeze = self.squeeze.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
             let locate = |space: &openxr::Space| -> XrResult<Option<Pose>> {
                 let loc = space.locate(base, time).map_err(call("xrLocateSpace"))?;
                 let valid = openxr::SpaceLocationFlags::POSITION_VALID | openxr::SpaceLocationFlags::ORIENTATION_VALID;
@@ -254,6 +267,7 @@ impl Actions {
             h.select = select.is_active && select.current_state;
             h.select_pressed = h.select && select.changed_since_last_sync;
             h.select_released = select.is_active && !select.current_state && select.changed_since_last_sync;
+            h.squeeze = squeeze.is_active && squeeze.current_state;
         }
         Ok(state)
     }
@@ -298,10 +312,15 @@ mod tests {
             assert!(profile.starts_with("/interaction_profiles/"));
         }
         assert_eq!(PROFILES.len(), 3);
-        // Hands: poses and pinch for select, no haptic output to bind.
+        // Squeeze where the controller has a grip button: every profile but the simple controller.
+        for (profile, components) in PROFILES {
+            let squeezes = components.iter().filter(|(k, _)| *k == ActionKind::Squeeze).count();
+            assert_eq!(squeezes, usize::from(!profile.ends_with("simple_controller")), "{profile}");
+        }
+        // Hands: poses, pinch for select and grasp for squeeze, no haptic output to bind.
         let (profile, components) = HAND_INTERACTION;
         assert!(profile.starts_with("/interaction_profiles/ext/"));
-        for kind in [ActionKind::Aim, ActionKind::Grip, ActionKind::Select] {
+        for kind in [ActionKind::Aim, ActionKind::Grip, ActionKind::Select, ActionKind::Squeeze] {
             assert_eq!(components.iter().filter(|(k, _)| *k == kind).count(), 1, "{profile} {kind:?}");
         }
         assert!(!components.iter().any(|(k, _)| *k == ActionKind::Haptic));
