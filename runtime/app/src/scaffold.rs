@@ -3,7 +3,8 @@
 //!
 //! The crate holds `Cargo.toml` (a `cdylib` + `rlib` depending on `sangam-sdk`, marked with
 //! `[package.metadata.sangam-plugin]`), `plugin.toml` (the manifest) and `src/lib.rs` (a working
-//! example of the role with a host-side unit test). The templates live in `runtime/app/templates/plugin/`.
+//! example of the role with a host-side unit test), and `.cargo/config.toml` (WebAssembly SIMD on, so
+//! numeric kernels vectorise). The templates live in `runtime/app/templates/plugin/`.
 //!
 //! **Where `sangam-sdk` comes from.** When the destination lies inside a checkout of the Sangam
 //! repository (an ancestor folder has `sdk/rust/Cargo.toml` of package `sangam-sdk`), the crate
@@ -55,6 +56,11 @@ pub enum ScaffoldError {
 pub const ROLES: [&str; 3] = ["adapter", "simulation", "overlay"];
 
 const CARGO_TOML: &str = include_str!("../templates/plugin/Cargo.toml.in");
+/// Cargo settings of a new plugin crate: WebAssembly SIMD on, as for the repository's own plugins.
+const CARGO_CONFIG: &str = "# Let the compiler use WebAssembly SIMD (128-bit vectors); Sangam's runtime (wasmtime) runs them\n\
+# as SSE/NEON. Numeric kernels over the SDK's flat lists vectorise as they would natively.\n\
+[target.wasm32-wasip2]\n\
+rustflags = [\"-C\", \"target-feature=+simd128\"]\n";
 const PLUGIN_TOML: &str = include_str!("../templates/plugin/plugin.toml.in");
 const ADAPTER_RS: &str = include_str!("../templates/plugin/adapter.rs");
 const SIMULATION_RS: &str = include_str!("../templates/plugin/simulation.rs");
@@ -189,7 +195,11 @@ pub fn scaffold(name: &str, role: &str, dest: &Path) -> Result<PathBuf, Scaffold
         (dir.join("plugin.toml"), fill(PLUGIN_TOML)),
         (src.join("lib.rs"), fill(lib_rs)),
         (dir.join(".gitignore"), "/target\n".to_string()),
+        (dir.join(".cargo/config.toml"), CARGO_CONFIG.to_string()),
     ] {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
         std::fs::write(&path, text).map_err(io(&path))?;
     }
     Ok(dir)

@@ -51,6 +51,8 @@ fn scaffolded_plugins_of_every_role_build_for_wasm32_wasip2() {
         let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
         assert!(manifest.contains(&format!("role = \"{role}\"")) && manifest.contains("sdk = \"1.1.0\""));
         assert!(!std::fs::read_to_string(dir.join("src/lib.rs")).unwrap().contains("{{"), "all placeholders filled");
+        let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
+        assert!(config.contains("target-feature=+simd128"), "a new plugin is built with SIMD:\n{config}");
         members.push(format!("\"{name}\""));
     }
     // A throwaway workspace (so the crates are not taken for members of Sangam's), pinned to
