@@ -599,6 +599,39 @@ struct Builder {
     order: Vec<(f64, usize)>,
     tess: Vec<([DVec3; 4], DVec3)>,
     layout: TextLayout,
+    warnings: WarnThrottle,
+}
+
+/// How often one kind of overlay warning may be logged: an overlay over a cap is usually over it every
+/// frame, and a log line per frame would drown everything else.
+const WARN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Logs each kind of warning at most once per [`WARN_INTERVAL`], saying how many were held back.
+#[derive(Debug, Default)]
+struct WarnThrottle {
+    /// Per kind: when it was last logged, and how many were held back since.
+    kinds: Vec<(&'static str, std::time::Instant, u64)>,
+}
+
+impl WarnThrottle {
+    /// Logs `message()` under `kind` unless that kind was logged within [`WARN_INTERVAL`].
+    fn warn(&mut self, kind: &'static str, message: impl FnOnce() -> String) {
+        let now = std::time::Instant::now();
+        match self.kinds.iter_mut().find(|(k, _, _)| *k == kind) {
+            Some((_, last, held)) if now.duration_since(*last) < WARN_INTERVAL => *held += 1,
+            Some((_, last, held)) => {
+                let held_back = std::mem::take(held);
+                *last = now;
+                let text = message();
+                tracing::warn!("{text} ({held_back} more times since the last report)");
+            }
+            None => {
+                self.kinds.push((kind, now, 0));
+                let text = message();
+                tracing::warn!("{text}");
+            }
+        }
+    }
 }
 
 impl Builder {
@@ -723,7 +756,8 @@ fn build(
     // Heatmaps.
     for h in &overlay.heatmaps {
         if heat_count >= MAX_HEATMAPS {
-            tracing::warn!("overlay: more than {MAX_HEATMAPS} heatmaps; the rest are not drawn");
+            b.warnings
+                .warn("heatmaps", || format!("overlay: more than {MAX_HEATMAPS} heatmaps; the rest are not drawn"));
             break;
         }
         let cell = f64::from(h.cell_size_m);
@@ -731,11 +765,12 @@ fn build(
             continue;
         }
         if h.columns > max_heatmap_side || h.rows > max_heatmap_side {
-            tracing::warn!(
-                "overlay: heatmap of {}x{} cells exceeds {max_heatmap_side} a side; not drawn",
-                h.columns,
-                h.rows
-            );
+            b.warnings.warn("heatmap size", || {
+                format!(
+                    "overlay: heatmap of {}x{} cells exceeds {max_heatmap_side} a side; not drawn",
+                    h.columns, h.rows
+                )
+            });
             continue;
         }
         let o = h.origin + DVec3::Z * HEATMAP_LIFT_M;
@@ -772,7 +807,8 @@ fn build(
             .map(|(i, v)| ((v.center - eye).length_squared(), i)),
     );
     if order.len() > MAX_VOLUMES {
-        tracing::warn!("overlay: {} volumes; only the nearest {MAX_VOLUMES} are drawn", order.len());
+        let count = order.len();
+        b.warnings.warn("volumes", || format!("overlay: {count} volumes; only the nearest {MAX_VOLUMES} are drawn"));
         order.sort_by(|a, b| a.0.total_cmp(&b.0));
         order.truncate(MAX_VOLUMES);
     }
@@ -823,7 +859,9 @@ fn build(
         let joints = color[3] >= 0.999;
         for (k, pair) in l.points.windows(2).enumerate() {
             if segments >= MAX_LINE_SEGMENTS {
-                tracing::warn!("overlay: more than {MAX_LINE_SEGMENTS} line segments; the rest are not drawn");
+                b.warnings.warn("lines", || {
+                    format!("overlay: more than {MAX_LINE_SEGMENTS} line segments; the rest are not drawn")
+                });
                 b.primitives += u32::from(drew);
                 break 'lines;
             }
@@ -854,7 +892,8 @@ fn build(
     let start = b.quads.len();
     for (i, m) in overlay.markers.iter().enumerate() {
         if i >= MAX_MARKERS {
-            tracing::warn!("overlay: {} markers; only the first {MAX_MARKERS} are drawn", overlay.markers.len());
+            let count = overlay.markers.len();
+            b.warnings.warn("markers", || format!("overlay: {count} markers; only the first {MAX_MARKERS} are drawn"));
             break;
         }
         let r = m.radius_m;
@@ -988,7 +1027,9 @@ fn build(
     }
     b.push_draw(true, DrawTexture::Atlas, start);
     if truncated {
-        tracing::warn!("overlay: text truncated (more than {MAX_GLYPHS} glyphs, or an over-long string)");
+        b.warnings.warn("text", || {
+            format!("overlay: text truncated (more than {MAX_GLYPHS} glyphs, or an over-long string)")
+        });
     }
     b.order = order;
     b.tess = tess;
@@ -1344,6 +1385,29 @@ fn create_pipeline(
 mod tests {
     use super::*;
     use crate::scene::Fov;
+
+    #[test]
+    fn a_warning_over_a_cap_is_logged_once_per_interval_not_every_frame() {
+        let mut throttle = WarnThrottle::default();
+        let mut built = 0;
+        for _ in 0..100 {
+            throttle.warn("markers", || {
+                built += 1;
+                "too many markers".into()
+            });
+        }
+        throttle.warn("text", || "text truncated".into());
+        assert_eq!(built, 1, "the message is formatted only when it is logged");
+        assert_eq!(throttle.kinds.len(), 2);
+        assert_eq!(throttle.kinds[0].2, 99, "held-back repeats are counted for the next report");
+        // Once the interval has passed the kind is logged again and the count starts over.
+        throttle.kinds[0].1 -= WARN_INTERVAL;
+        throttle.warn("markers", || {
+            built += 1;
+            "too many markers".into()
+        });
+        assert_eq!((built, throttle.kinds[0].2), (2, 0));
+    }
 
     #[test]
     fn shader_variants_validate() {
