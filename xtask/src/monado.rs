@@ -570,8 +570,8 @@ fn prepare_site(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Re
 
 /// Runs `sangam run SCENE --xr` on the demo site (with its plugins) against a fresh Monado and checks
 /// what a user would: it chose XR and said why, submitted the frames asked for, and the plugins ran
-/// without faults; then kills Monado mid-session and checks the site goes on headless. Returns the
-/// output.
+/// without faults; then kills Monado mid-session and checks the site goes on headless, and returns to
+/// XR when Monado is started again. Returns the output.
 fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> Result<String> {
     let (app_env, scene, app_path) = prepare_site(root, workspace, app, env)?;
     let t0 = Instant::now();
@@ -627,14 +627,18 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
         t0.elapsed().as_secs_f64()
     );
 
-    // The runtime dies mid-show: the site goes on headless, with the same plugins, and says why.
+    // The runtime dies mid-show: the site goes on headless, with the same plugins, and says why; when
+    // the runtime is started again the site returns to XR.
     let t1 = Instant::now();
     let (ok, lost_text) = {
         let monado = Monado::start(root)?;
         let pid = monado.child.id().to_string();
-        let killer = std::thread::spawn(move || {
+        let restart_root = root.to_path_buf();
+        let killer = std::thread::spawn(move || -> Result<Monado> {
             std::thread::sleep(Duration::from_secs(4));
-            Command::new("kill").args(["-KILL", &pid]).status()
+            Command::new("kill").args(["-KILL", &pid]).status().context("killing monado-service")?;
+            std::thread::sleep(Duration::from_secs(3));
+            Monado::start(&restart_root)
         });
         let result = run_in_chroot(
             root,
@@ -642,24 +646,31 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
             &[&app_path, "run", &scene, "--xr", "--frames", "150", "--size", "160x120", "--stats"],
             Duration::from_secs(300),
         );
-        let _ = killer.join();
+        let restarted = killer.join().map_err(|_| anyhow::anyhow!("the monado restart thread panicked"))?;
         drop(monado);
+        drop(restarted?);
         result?
     };
     if !ok {
         bail!("`sangam run --xr` did not survive losing the runtime (output above)");
     }
-    let fell_back = lost_text.lines().any(|l| l.trim().starts_with("front end: headless (after XR ended: "));
-    let went_on = lost_text.lines().any(|l| l.trim().starts_with("headless: rendered 150 frames"));
-    let plugins_on = lost_text.lines().any(|l| l.contains("plugin cell-load (simulation): running;"));
-    if !(fell_back && went_on && plugins_on) {
+    let lines: Vec<&str> = lost_text.lines().map(str::trim).collect();
+    let fell_back = lines.iter().position(|l| l.starts_with("front end: headless (after XR ended: "));
+    let went_on = lines.iter().position(|l| l.starts_with("headless: rendered "));
+    let returned = lines.iter().position(|l| l.starts_with("front end: xr (the OpenXR runtime is back: "));
+    let second_session = returned.and_then(|r| lines[r..].iter().position(|l| l.ends_with(" frames submitted")));
+    let plugins_on = lines.iter().any(|l| l.contains("plugin cell-load (simulation): running;"));
+    let in_order = matches!((fell_back, went_on, returned), (Some(f), Some(w), Some(r)) if f < w && w < r);
+    if !(in_order && second_session.is_some() && plugins_on) {
         bail!(
-            "after monado-service was killed, expected `sangam run --xr` to fall back to headless (said: {fell_back}), \
-             render its frames (did: {went_on}) with the plugins still running ({plugins_on}); output above"
+            "after monado-service was killed and started again, expected `sangam run --xr` to fall back to headless \
+             ({fell_back:?}), render there ({went_on:?}), return to XR ({returned:?}) and submit frames in a new \
+             session ({second_session:?}), the plugins still running ({plugins_on}); output above"
         );
     }
     eprintln!(
-        "xtask: monado-service killed mid-session: `sangam run` fell back to headless and finished in {:.0} s",
+        "xtask: monado-service killed mid-session: `sangam run` fell back to headless, returned to XR when it was \
+         started again, and finished in {:.0} s",
         t1.elapsed().as_secs_f64()
     );
     Ok(text + &lost_text)

@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -235,42 +237,130 @@ pub enum XrEnd {
     },
 }
 
-/// `sangam run`: loads the site, chooses the front end, says which and why (stdout), runs it.
-pub fn run(args: &RunArgs, xr: &XrHooks) -> Result<()> {
-    let choice = choose(args.requested, &xr.probe, &probe_display)?;
-    println!("front end: {} ({})", choice.front_end, choice.reason);
-    let session = SiteSession::load(&args.scene)?;
-    match choice.front_end {
-        FrontEnd::Xr => {
-            let Some(run_xr) = xr.run else {
-                anyhow::bail!("the XR front end is not built into this binary; use --window or --headless")
-            };
-            match run_xr(session, args)? {
-                XrEnd::Finished => Ok(()),
-                XrEnd::Lost { session, reason } => {
-                    // The show goes on: same site, same twin state, another front end.
-                    let lost = move || Err::<String, String>(reason.clone());
-                    let fallback = choose(Requested::Auto, &lost, &probe_display)?;
-                    println!("front end: {} (after XR ended: {})", fallback.front_end, fallback.reason);
-                    run_flat(fallback.front_end, *session, args)
+/// How often, after losing the XR runtime, the fallback front end looks for it again.
+pub const XR_RETRY_PERIOD: Duration = Duration::from_secs(1);
+
+/// Looks for an OpenXR runtime on its own thread after the XR session was lost, so the fallback
+/// front end can hand the site back to XR when the runtime returns (a restarted headset service, a
+/// reconnected headset). Probing creates an OpenXR instance, which may take a while: the frame loop
+/// only reads a flag ([`XrWatch::returned`]). The thread ends when the watch is dropped.
+pub struct XrWatch {
+    back: Arc<Mutex<Option<String>>>,
+    seen: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl XrWatch {
+    /// Starts probing with `probe` every `period` until it succeeds or the watch is dropped.
+    pub fn start(probe: fn() -> Result<String, String>, period: Duration) -> XrWatch {
+        let watch = XrWatch {
+            back: Arc::new(Mutex::new(None)),
+            seen: Arc::new(AtomicBool::new(false)),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let (back, seen, stop) = (watch.back.clone(), watch.seen.clone(), watch.stop.clone());
+        let spawned = std::thread::Builder::new().name("sangam-xr-watch".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::park_timeout(period);
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(runtime) = probe() {
+                    *back.lock().unwrap_or_else(|p| p.into_inner()) = Some(runtime);
+                    seen.store(true, Ordering::Release);
+                    break;
                 }
             }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot watch for the XR runtime to return ({e}); staying on this front end");
         }
-        front_end => run_flat(front_end, session, args),
+        watch
+    }
+
+    /// Whether the runtime is back (cheap: one atomic load; the frame loop calls it every frame).
+    pub fn returned(&self) -> bool {
+        self.seen.load(Ordering::Acquire)
+    }
+
+    /// What the probe said about the returned runtime.
+    pub fn runtime(&self) -> Option<String> {
+        self.back.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-/// Runs the window or headless front end.
-fn run_flat(front_end: FrontEnd, session: SiteSession, args: &RunArgs) -> Result<()> {
+impl Drop for XrWatch {
+    fn drop(&mut self) {
+        // Not joined: a probe in progress may take a moment, and nobody needs to wait for it.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `sangam run`: loads the site, chooses the front end, says which and why (stdout), runs it.
+///
+/// When an XR session is lost the site goes on in a window or headless, and returns to XR as soon as
+/// the runtime is back; this can repeat.
+pub fn run(args: &RunArgs, xr: &XrHooks) -> Result<()> {
+    run_with_display(args, xr, &probe_display)
+}
+
+/// [`run`] with the display probe given (tests force the headless fallback with it).
+pub fn run_with_display(
+    args: &RunArgs,
+    xr: &XrHooks,
+    display_probe: &dyn Fn() -> Result<String, String>,
+) -> Result<()> {
+    let choice = choose(args.requested, &xr.probe, display_probe)?;
+    println!("front end: {} ({})", choice.front_end, choice.reason);
+    let mut session = SiteSession::load(&args.scene)?;
+    if choice.front_end != FrontEnd::Xr {
+        return run_flat(choice.front_end, session, args, None).map(drop);
+    }
+    let Some(run_xr) = xr.run else {
+        anyhow::bail!("the XR front end is not built into this binary; use --window or --headless")
+    };
+    loop {
+        match run_xr(session, args)? {
+            XrEnd::Finished => return Ok(()),
+            XrEnd::Lost { session: lost_session, reason } => {
+                // The show goes on: same site, same twin state, another front end.
+                let lost = move || Err::<String, String>(reason.clone());
+                let fallback = choose(Requested::Auto, &lost, display_probe)?;
+                println!(
+                    "front end: {} (after XR ended: {}; back to XR when the runtime returns)",
+                    fallback.front_end, fallback.reason
+                );
+                let watch = XrWatch::start(xr.probe, XR_RETRY_PERIOD);
+                match run_flat(fallback.front_end, *lost_session, args, Some(&watch))? {
+                    None => return Ok(()),
+                    Some(returned) => {
+                        let runtime = watch.runtime().unwrap_or_default();
+                        println!("front end: xr (the OpenXR runtime is back: {runtime})");
+                        session = returned;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the window or headless front end. With a watch, it stops when the XR runtime returns and hands
+/// the site back (`Some`); otherwise it runs to its end (`None`).
+fn run_flat(
+    front_end: FrontEnd,
+    session: SiteSession,
+    args: &RunArgs,
+    xr_watch: Option<&XrWatch>,
+) -> Result<Option<SiteSession>> {
     match front_end {
-        FrontEnd::Window => crate::window::run(session, args),
+        FrontEnd::Window => crate::window::run_until(session, args, xr_watch),
         _ => {
-            let report = run_headless(session, args)?;
+            let (report, returned) = run_headless_until(session, args, xr_watch)?;
             println!("{}", report.summary());
             if args.stats {
                 println!("{}", report.details());
             }
-            Ok(())
+            Ok(returned)
         }
     }
 }
@@ -494,7 +584,17 @@ impl HeadlessReport {
 }
 
 /// Renders `args.frames` frames offscreen while the camera slowly orbits, waiting for the GPU each frame.
-pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<HeadlessReport> {
+pub fn run_headless(session: SiteSession, args: &RunArgs) -> Result<HeadlessReport> {
+    run_headless_until(session, args, None).map(|(report, _)| report)
+}
+
+/// Like [`run_headless`], stopping early when `xr_watch` sees the XR runtime return: then the site is
+/// handed back (`Some`) and no screenshot is taken. The report covers the frames rendered.
+pub fn run_headless_until(
+    mut session: SiteSession,
+    args: &RunArgs,
+    xr_watch: Option<&XrWatch>,
+) -> Result<(HeadlessReport, Option<SiteSession>)> {
     let mut renderer = Renderer::new_headless().context("no GPU adapter for headless rendering")?;
     let mut gpu = renderer.upload(&session.site.scene)?;
     let target = RenderTarget::new(&renderer, args.size.width, args.size.height, 1)?;
@@ -504,7 +604,12 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
     let mut previous = Instant::now();
     let mut last_gpu: Option<Duration> = None;
     let mut update_times = VecDeque::with_capacity(frames.min(TIMER_WINDOW as u64) as usize);
+    let mut rendered = 0u64;
     for frame in 0..frames {
+        if xr_watch.is_some_and(XrWatch::returned) {
+            break;
+        }
+        rendered += 1;
         let now = Instant::now();
         let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
         let update_start = Instant::now();
@@ -533,7 +638,8 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
         last_gpu = stats.gpu_time.or(last_gpu);
         last = stats;
     }
-    if let Some(path) = &args.screenshot {
+    let xr_back = rendered < frames;
+    if let Some(path) = args.screenshot.as_ref().filter(|_| !xr_back) {
         let view = session.interaction.camera.view(args.size.aspect());
         let overlay = crate::overlay_compose::compose(&session, Some(&session.site.twin.name));
         let images =
@@ -548,7 +654,9 @@ pub fn run_headless(mut session: SiteSession, args: &RunArgs) -> Result<Headless
     }
     let plugins = session.plugins.status_lines();
     let update = TimeStats::of(update_times.make_contiguous());
-    Ok(HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins, update })
+    let report =
+        HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins, update };
+    Ok((report, xr_back.then_some(session)))
 }
 
 #[cfg(test)]
@@ -562,6 +670,58 @@ mod tests {
 
     fn err(s: &'static str) -> impl Fn() -> Result<String, String> {
         move || Err(s.to_string())
+    }
+
+    static FLAKY_PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// A runtime that is away for the first two looks, then back.
+    fn flaky_runtime() -> Result<String, String> {
+        if FLAKY_PROBES.fetch_add(1, Ordering::SeqCst) < 2 { Err("away".into()) } else { Ok("Back XR".into()) }
+    }
+
+    #[test]
+    fn the_xr_watch_reports_the_runtime_once_it_answers() {
+        let watch = XrWatch::start(flaky_runtime, Duration::from_millis(5));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !watch.returned() {
+            assert!(Instant::now() < deadline, "the watch never saw the runtime return");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(watch.runtime().as_deref(), Some("Back XR"));
+        assert!(FLAKY_PROBES.load(Ordering::SeqCst) >= 3, "it kept looking while the runtime was away");
+    }
+
+    static XR_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// An XR front end whose first session is lost (the runtime died) and whose second runs to the end.
+    fn xr_lost_once(session: SiteSession, _args: &RunArgs) -> Result<XrEnd> {
+        if XR_RUNS.fetch_add(1, Ordering::SeqCst) == 0 {
+            Ok(XrEnd::Lost { session: Box::new(session), reason: "the runtime was lost".into() })
+        } else {
+            assert!(session.plugins.total_faults() == 0, "the site came back with its plugins running");
+            Ok(XrEnd::Finished)
+        }
+    }
+
+    #[test]
+    fn a_lost_xr_session_goes_on_headless_and_returns_to_xr_when_the_runtime_is_back() {
+        let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
+        let args = RunArgs {
+            scene,
+            requested: Requested::Xr,
+            stats: false,
+            // Far more headless frames than render before the next look for the runtime (1 s): the
+            // headless loop must end because XR came back, not because it ran out of frames.
+            frames: Some(100_000),
+            size: ShotSize { width: 32, height: 24 },
+            resolution_scale: 1.0,
+            screenshot: None,
+        };
+        let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
+        let started = Instant::now();
+        run_with_display(&args, &hooks, &|| Err("no display in this test".into())).expect("the run survives");
+        assert_eq!(XR_RUNS.load(Ordering::SeqCst), 2, "XR ran, was lost, and ran again");
+        assert!(started.elapsed() < Duration::from_secs(120), "it did not render all 100,000 headless frames");
     }
 
     #[test]

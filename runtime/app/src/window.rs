@@ -18,6 +18,7 @@ use winit::dpi::PhysicalSize;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::{KeyCode, PhysicalKey};
+use winit::platform::run_on_demand::EventLoopExtRunOnDemand;
 use winit::window::{Window, WindowId};
 
 use crate::frontend::{FrameTimer, RunArgs, SiteSession};
@@ -27,12 +28,33 @@ use crate::interaction::{InteractionEvent, TwinMode};
 /// How often the title's timing refreshes.
 const TITLE_PERIOD: Duration = Duration::from_millis(500);
 
+thread_local! {
+    /// The event loop, kept for the next window: winit allows one per process, so a window opened again
+    /// (after the XR runtime came back and was lost once more) runs on the same loop.
+    static EVENT_LOOP: std::cell::RefCell<Option<EventLoop<()>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Opens a window on the site and runs until it is closed (or `--frames` frames were presented).
 pub fn run(session: SiteSession, args: &RunArgs) -> Result<()> {
-    let event_loop = EventLoop::new().context("could not connect to the display for a window")?;
+    run_until(session, args, None).map(drop)
+}
+
+/// Like [`run`], also closing the window when `xr_watch` sees the XR runtime return: then the site is
+/// handed back (`Some`).
+pub fn run_until(
+    session: SiteSession,
+    args: &RunArgs,
+    xr_watch: Option<&crate::frontend::XrWatch>,
+) -> Result<Option<SiteSession>> {
+    let mut event_loop = match EVENT_LOOP.with(|cell| cell.borrow_mut().take()) {
+        Some(event_loop) => event_loop,
+        None => EventLoop::new().context("could not connect to the display for a window")?,
+    };
     event_loop.set_control_flow(ControlFlow::Poll);
     let layers = session.interaction.layers().count();
     let mut app = WindowApp {
+        xr_watch,
+        xr_back: false,
         session,
         frames_wanted: args.frames,
         stats: args.stats,
@@ -49,7 +71,9 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<()> {
         status: String::new(),
         error: None,
     };
-    event_loop.run_app(&mut app).context("the window's event loop failed")?;
+    let result = event_loop.run_app_on_demand(&mut app);
+    EVENT_LOOP.with(|cell| *cell.borrow_mut() = Some(event_loop));
+    result.context("the window's event loop failed")?;
     let adapter = app.gfx.as_ref().map(|g| g.renderer.adapter_info().name.clone()).unwrap_or_default();
     drop(app.gfx.take());
     if let Some(e) = app.error {
@@ -81,7 +105,7 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<()> {
             println!("stats: {line}");
         }
     }
-    Ok(())
+    Ok(app.xr_back.then_some(app.session))
 }
 
 /// Everything that lives as long as the window.
@@ -95,7 +119,11 @@ struct Gfx {
     window: Arc<Window>,
 }
 
-struct WindowApp {
+struct WindowApp<'w> {
+    /// Watching for the XR runtime to return (after a lost XR session).
+    xr_watch: Option<&'w crate::frontend::XrWatch>,
+    /// The window closed because the XR runtime returned.
+    xr_back: bool,
     session: SiteSession,
     frames_wanted: Option<u64>,
     stats: bool,
@@ -113,7 +141,7 @@ struct WindowApp {
     error: Option<anyhow::Error>,
 }
 
-impl WindowApp {
+impl WindowApp<'_> {
     fn fail(&mut self, event_loop: &ActiveEventLoop, e: anyhow::Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -404,7 +432,7 @@ fn map_key(code: KeyCode) -> Option<Key> {
     })
 }
 
-impl ApplicationHandler for WindowApp {
+impl ApplicationHandler for WindowApp<'_> {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.gfx.is_some() || self.error.is_some() {
             return;
@@ -454,7 +482,15 @@ impl ApplicationHandler for WindowApp {
         }
     }
 
-    fn about_to_wait(&mut self, _event_loop: &ActiveEventLoop) {
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        if self.xr_watch.is_some_and(crate::frontend::XrWatch::returned) {
+            // Back to the headset: close the window (dropping the surface and window) and hand the
+            // site back.
+            self.xr_back = true;
+            self.gfx = None;
+            event_loop.exit();
+            return;
+        }
         if let Some(gfx) = &self.gfx {
             gfx.window.request_redraw();
         }

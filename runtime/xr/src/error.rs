@@ -62,7 +62,7 @@ pub enum XrError {
     /// The runtime went away or failed during the session (service killed, headset unplugged).
     #[error(
         "lost the OpenXR runtime {runtime} during the session ({during}: {details}). The session was closed; \
-         restart the runtime (e.g. `monado-service`) and Sangam, or continue without `--xr`"
+         start the runtime again (e.g. `monado-service`): `sangam run` goes back to XR once it answers"
     )]
     RuntimeLost {
         /// The runtime's name.
