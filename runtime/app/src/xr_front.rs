@@ -9,8 +9,12 @@
 //! select): the right hand points and selects (an entity's inspector is printed, the controller ticks);
 //! the left hand's select, on release, teleports to where its ray meets the twin or the ground.
 //! Squeezing grabs the whole twin: one hand moves it and turns it about the vertical, two hands also
-//! scale it (pull apart to enlarge, push together to shrink it to a tabletop model). A see-through
-//! runtime (AR on site) hides sky and ground so the twin sits over the real world.
+//! scale it (pull apart to enlarge, push together to shrink it to a tabletop model). On controllers
+//! with face buttons and thumbsticks: right A plays/pauses time, right B switches walk-through and
+//! tabletop, the right thumbstick scrubs time; left X jumps back to live time, left Y picks the next
+//! layer and a left thumbstick click shows or hides it (the HUD names the layer). On the simple
+//! controller the menu button plays/pauses (right) or goes live (left). A see-through runtime (AR on
+//! site) hides sky and ground so the twin sits over the real world.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -103,7 +107,18 @@ pub struct SiteXrApp {
     pub events: Vec<InteractionEvent>,
     overlay: Overlay,
     grab: HandGrab,
+    /// The layer the left hand's Y / thumbstick click acts on.
+    layer_cursor: usize,
+    /// Until when the HUD names that layer (after it was picked or toggled).
+    layer_hint_until: Option<Instant>,
 }
+
+/// Thumbstick deflection below this is ignored (sticks rest slightly off centre).
+const STICK_DEAD_ZONE: f64 = 0.2;
+/// Twin seconds scrubbed per wall-clock second with the right thumbstick fully over.
+const SCRUB_RATE: f64 = 300.0;
+/// How long the HUD names the picked layer.
+const LAYER_HINT: Duration = Duration::from_secs(3);
 
 /// Two hands closer than this (metres) do not scale: their distance is too noisy to divide by.
 const MIN_TWO_HAND_SPAN: f64 = 0.05;
@@ -210,6 +225,8 @@ impl SiteXrApp {
             events: Vec::new(),
             overlay: Overlay::default(),
             grab: HandGrab::default(),
+            layer_cursor: 0,
+            layer_hint_until: None,
         }
     }
 
@@ -249,7 +266,44 @@ impl SiteXrApp {
                 .map(|grip| (world_from_stage.transform_point3(grip.position), stage_rotation * grip.orientation))
         };
         frame.grab = self.grab.update([squeezing(Hand::Left), squeezing(Hand::Right)]);
+        // Time and modes.
+        frame.play_pause = right.primary_pressed;
+        frame.go_live = left.primary_pressed;
+        frame.toggle_tabletop = right.secondary_pressed;
+        let stick = right.thumbstick.x;
+        if stick.abs() > STICK_DEAD_ZONE {
+            // Past the dead zone the rate grows from 0 to full, so small deflections scrub finely.
+            let over = (stick.abs() - STICK_DEAD_ZONE) / (1.0 - STICK_DEAD_ZONE);
+            frame.scrub_seconds = stick.signum() * over * over * SCRUB_RATE * dt.as_secs_f64();
+        }
+        // Layers.
+        let layers = self.session.interaction.layers().count();
+        if layers > 0 {
+            if left.secondary_pressed {
+                self.layer_cursor = (self.layer_cursor + 1) % layers;
+                self.layer_hint_until = Some(Instant::now() + LAYER_HINT);
+            }
+            if left.thumbstick_pressed {
+                frame.toggle_layer = Some(self.layer_cursor.min(layers - 1));
+                self.layer_hint_until = Some(Instant::now() + LAYER_HINT);
+            }
+        }
         frame
+    }
+
+    /// The HUD's layer hint while one is due: the picked layer, whether it shows, and the controls.
+    fn layer_hint(&self) -> Option<String> {
+        if self.layer_hint_until.is_none_or(|until| Instant::now() > until) {
+            return None;
+        }
+        let count = self.session.interaction.layers().count();
+        let (layer, shown) = self.session.interaction.layers().nth(self.layer_cursor)?;
+        Some(format!(
+            "layer {}/{count} {}: {} (Y: next, left stick click: show/hide)",
+            self.layer_cursor + 1,
+            layer.name,
+            if shown { "shown" } else { "hidden" }
+        ))
     }
 }
 
@@ -307,7 +361,7 @@ impl XrApp for SiteXrApp {
         {
             gpu.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }
-        let stats = format!(
+        let mut stats = format!(
             "{} | frame {} | cpu {:.1} ms | gpu {} | missed {}",
             self.session.site.twin.name,
             frame.index,
@@ -315,6 +369,10 @@ impl XrApp for SiteXrApp {
             frame.previous_gpu_time.map_or_else(|| "n/a".to_string(), |g| format!("{:.1} ms", g.as_secs_f64() * 1e3)),
             frame.missed_frames
         );
+        if let Some(hint) = self.layer_hint() {
+            stats.push_str(" | ");
+            stats.push_str(&hint);
+        }
         self.overlay = crate::overlay_compose::compose(&self.session, Some(&stats));
         if self.update_times.len() == crate::frontend::TIMER_WINDOW {
             self.update_times.pop_front();
@@ -361,7 +419,7 @@ mod tests {
             select: select_pressed,
             select_pressed,
             select_released,
-            squeeze: false,
+            ..Default::default()
         }
     }
 
@@ -473,5 +531,62 @@ mod tests {
         assert!((grab.translation.length() - 0.3).abs() < 1e-9, "{grab:?}");
         app.session.interaction.update(&frame);
         assert_ne!(*app.session.interaction.twin_pose(), before, "the twin moved");
+    }
+
+    #[test]
+    fn face_buttons_and_the_right_stick_drive_time_and_modes() {
+        let mut app = app();
+        let mut input = InputState::default();
+        input.hands[Hand::Right.index()].primary_pressed = true;
+        input.hands[Hand::Right.index()].secondary_pressed = true;
+        input.hands[Hand::Left.index()].primary_pressed = true;
+        let frame = app.input_frame(&input, Duration::from_millis(100));
+        assert!(frame.play_pause && frame.toggle_tabletop && frame.go_live);
+        assert_eq!(frame.scrub_seconds, 0.0);
+
+        // The right stick scrubs: nothing inside the dead zone, full rate fully over, both ways.
+        let mut input = InputState::default();
+        input.hands[Hand::Right.index()].thumbstick = glam::DVec2::new(0.15, 0.0);
+        assert_eq!(app.input_frame(&input, Duration::from_millis(100)).scrub_seconds, 0.0);
+        input.hands[Hand::Right.index()].thumbstick = glam::DVec2::new(-1.0, 0.0);
+        let back = app.input_frame(&input, Duration::from_millis(100)).scrub_seconds;
+        assert!((back + SCRUB_RATE * 0.1).abs() < 1e-9, "{back}");
+
+        // In the app: B switches to tabletop.
+        let before = app.session.interaction.mode();
+        let mut input = InputState::default();
+        input.hands[Hand::Right.index()].secondary_pressed = true;
+        let frame = app.input_frame(&input, Duration::from_millis(11));
+        app.session.interaction.update(&frame);
+        assert_ne!(app.session.interaction.mode(), before);
+    }
+
+    #[test]
+    fn left_y_picks_a_layer_and_the_stick_click_shows_or_hides_it() {
+        let mut app = app();
+        let layers = app.session.interaction.layers().count();
+        assert!(layers >= 2, "the demo site has layers");
+        assert!(app.layer_hint().is_none(), "no hint before the layer buttons are used");
+        let mut input = InputState::default();
+        input.hands[Hand::Left.index()].secondary_pressed = true;
+        assert_eq!(app.input_frame(&input, Duration::from_millis(11)).toggle_layer, None);
+        assert_eq!(app.layer_cursor, 1);
+        let hint = app.layer_hint().expect("the HUD names the picked layer");
+        let (second, shown) = app.session.interaction.layers().nth(1).map(|(l, s)| (l.name.clone(), s)).unwrap();
+        assert!(hint.contains(&second) && hint.contains(if shown { "shown" } else { "hidden" }), "{hint}");
+
+        let mut input = InputState::default();
+        input.hands[Hand::Left.index()].thumbstick_pressed = true;
+        let frame = app.input_frame(&input, Duration::from_millis(11));
+        assert_eq!(frame.toggle_layer, Some(1));
+        app.session.interaction.update(&frame);
+        assert_eq!(app.session.interaction.layers().nth(1).map(|(_, s)| s), Some(!shown), "layer 2 toggled");
+        // Y wraps around after the last layer.
+        let mut input = InputState::default();
+        input.hands[Hand::Left.index()].secondary_pressed = true;
+        for _ in 0..layers {
+            app.input_frame(&input, Duration::from_millis(11));
+        }
+        assert_eq!(app.layer_cursor, 1);
     }
 }

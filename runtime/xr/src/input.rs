@@ -55,6 +55,15 @@ pub struct HandState {
     /// Whether the hand squeezes (grip button, or a grasp with hand tracking): grabbing the twin.
     /// Always false on profiles without one (the simple controller).
     pub squeeze: bool,
+    /// Thumbstick deflection, x right and y up, each in -1..=1 (zero without a thumbstick).
+    pub thumbstick: glam::DVec2,
+    /// Whether the thumbstick was clicked down this frame.
+    pub thumbstick_pressed: bool,
+    /// Whether the primary button went down this frame (A / X; the menu button on the simple
+    /// controller).
+    pub primary_pressed: bool,
+    /// Whether the secondary button went down this frame (B / Y).
+    pub secondary_pressed: bool,
 }
 
 /// Input for one frame.
@@ -94,7 +103,8 @@ impl HapticPulse {
 }
 
 /// The interaction profiles Sangam suggests bindings for, with their (action, component) pairs.
-/// Components are appended to each hand's user path.
+/// Components are appended to each hand's user path; one starting `left:` or `right:` is bound for
+/// that hand only (the Touch controller's buttons differ between hands).
 pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
     (
         "/interaction_profiles/khr/simple_controller",
@@ -102,6 +112,7 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
             (ActionKind::Aim, "input/aim/pose"),
             (ActionKind::Grip, "input/grip/pose"),
             (ActionKind::Select, "input/select/click"),
+            (ActionKind::Primary, "input/menu/click"),
             (ActionKind::Haptic, "output/haptic"),
         ],
     ),
@@ -112,6 +123,12 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
             (ActionKind::Grip, "input/grip/pose"),
             (ActionKind::Select, "input/trigger/value"),
             (ActionKind::Squeeze, "input/squeeze/value"),
+            (ActionKind::Thumbstick, "input/thumbstick"),
+            (ActionKind::ThumbstickClick, "input/thumbstick/click"),
+            (ActionKind::Primary, "left:input/x/click"),
+            (ActionKind::Primary, "right:input/a/click"),
+            (ActionKind::Secondary, "left:input/y/click"),
+            (ActionKind::Secondary, "right:input/b/click"),
             (ActionKind::Haptic, "output/haptic"),
         ],
     ),
@@ -122,6 +139,10 @@ pub(crate) const PROFILES: &[(&str, &[(ActionKind, &str)])] = &[
             (ActionKind::Grip, "input/grip/pose"),
             (ActionKind::Select, "input/trigger/click"),
             (ActionKind::Squeeze, "input/squeeze/value"),
+            (ActionKind::Thumbstick, "input/thumbstick"),
+            (ActionKind::ThumbstickClick, "input/thumbstick/click"),
+            (ActionKind::Primary, "input/a/click"),
+            (ActionKind::Secondary, "input/b/click"),
             (ActionKind::Haptic, "output/haptic"),
         ],
     ),
@@ -147,7 +168,25 @@ pub(crate) enum ActionKind {
     Select,
     /// Squeeze to grab (a float value bound to a boolean action: the runtime applies its threshold).
     Squeeze,
+    /// Thumbstick deflection.
+    Thumbstick,
+    /// Thumbstick click.
+    ThumbstickClick,
+    /// Primary button.
+    Primary,
+    /// Secondary button.
+    Secondary,
     Haptic,
+}
+
+/// The component of `spec` for `hand`: the spec itself, or its rest after a matching `left:` /
+/// `right:` prefix; `None` when the spec names the other hand.
+pub(crate) fn component_for(spec: &str, hand: Hand) -> Option<&str> {
+    match spec.split_once(':') {
+        Some(("left", rest)) => (hand == Hand::Left).then_some(rest),
+        Some(("right", rest)) => (hand == Hand::Right).then_some(rest),
+        _ => Some(spec),
+    }
 }
 
 /// The action set and its actions (created on the instance, before the session).
@@ -157,6 +196,10 @@ pub(crate) struct Actions {
     grip: openxr::Action<openxr::Posef>,
     select: openxr::Action<bool>,
     squeeze: openxr::Action<bool>,
+    thumbstick: openxr::Action<openxr::Vector2f>,
+    thumbstick_click: openxr::Action<bool>,
+    primary: openxr::Action<bool>,
+    secondary: openxr::Action<bool>,
     haptic: openxr::Action<openxr::Haptic>,
     hand_paths: [openxr::Path; 2],
     /// Profiles whose bindings the runtime accepted.
@@ -186,9 +229,27 @@ impl Actions {
         let grip = set.create_action("grip_pose", "Grip", &hand_paths).map_err(call("xrCreateAction"))?;
         let select = set.create_action("select", "Select", &hand_paths).map_err(call("xrCreateAction"))?;
         let squeeze = set.create_action("squeeze", "Squeeze (grab)", &hand_paths).map_err(call("xrCreateAction"))?;
+        let thumbstick = set.create_action("thumbstick", "Thumbstick", &hand_paths).map_err(call("xrCreateAction"))?;
+        let thumbstick_click =
+            set.create_action("thumbstick_click", "Thumbstick click", &hand_paths).map_err(call("xrCreateAction"))?;
+        let primary = set.create_action("primary", "Primary button", &hand_paths).map_err(call("xrCreateAction"))?;
+        let secondary =
+            set.create_action("secondary", "Secondary button", &hand_paths).map_err(call("xrCreateAction"))?;
         let haptic = set.create_action("haptic", "Haptic feedback", &hand_paths).map_err(call("xrCreateAction"))?;
-        let mut actions =
-            Actions { set, aim, grip, select, squeeze, haptic, hand_paths, accepted_profiles: Vec::new() };
+        let mut actions = Actions {
+            set,
+            aim,
+            grip,
+            select,
+            squeeze,
+            thumbstick,
+            thumbstick_click,
+            primary,
+            secondary,
+            haptic,
+            hand_paths,
+            accepted_profiles: Vec::new(),
+        };
         let hands = instance.exts().ext_hand_interaction.is_some().then_some(&HAND_INTERACTION);
         for (profile, components) in PROFILES.iter().chain(hands) {
             match actions.suggest(instance, profile, components) {
@@ -208,7 +269,8 @@ impl Actions {
         let profile_path = instance.string_to_path(profile)?;
         let mut paths = Vec::new();
         for hand in Hand::BOTH {
-            for (kind, component) in components {
+            for (kind, spec) in components {
+                let Some(component) = component_for(spec, hand) else { continue };
                 paths.push((*kind, instance.string_to_path(&format!("{}/{component}", hand.user_path()))?));
             }
         }
@@ -219,6 +281,10 @@ impl Actions {
                 ActionKind::Grip => openxr::Binding::new(&self.grip, *path),
                 ActionKind::Select => openxr::Binding::new(&self.select, *path),
                 ActionKind::Squeeze => openxr::Binding::new(&self.squeeze, *path),
+                ActionKind::Thumbstick => openxr::Binding::new(&self.thumbstick, *path),
+                ActionKind::ThumbstickClick => openxr::Binding::new(&self.thumbstick_click, *path),
+                ActionKind::Primary => openxr::Binding::new(&self.primary, *path),
+                ActionKind::Secondary => openxr::Binding::new(&self.secondary, *path),
                 ActionKind::Haptic => openxr::Binding::new(&self.haptic, *path),
             })
             .collect();
@@ -254,6 +320,13 @@ impl Actions {
             let path = self.hand_paths[i];
             let select = self.select.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
             let squeeze = self.squeeze.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
+            let stick = self.thumbstick.state(session, path).map_err(call("xrGetActionStateVector2f"))?;
+            let pressed = |action: &openxr::Action<bool>| -> XrResult<bool> {
+                let state = action.state(session, path).map_err(call("xrGetActionStateBoolean"))?;
+                Ok(state.is_active && state.current_state && state.changed_since_last_sync)
+            };
+            let (thumbstick_pressed, primary_pressed, secondary_pressed) =
+                (pressed(&self.thumbstick_click)?, pressed(&self.primary)?, pressed(&self.secondary)?);
             let locate = |space: &openxr::Space| -> XrResult<Option<Pose>> {
                 let loc = space.locate(base, time).map_err(call("xrLocateSpace"))?;
                 let valid = openxr::SpaceLocationFlags::POSITION_VALID | openxr::SpaceLocationFlags::ORIENTATION_VALID;
@@ -268,6 +341,15 @@ impl Actions {
             h.select_pressed = h.select && select.changed_since_last_sync;
             h.select_released = select.is_active && !select.current_state && select.changed_since_last_sync;
             h.squeeze = squeeze.is_active && squeeze.current_state;
+            let (x, y) = (f64::from(stick.current_state.x), f64::from(stick.current_state.y));
+            h.thumbstick = if stick.is_active && x.is_finite() && y.is_finite() {
+                glam::DVec2::new(x.clamp(-1.0, 1.0), y.clamp(-1.0, 1.0))
+            } else {
+                glam::DVec2::ZERO
+            };
+            h.thumbstick_pressed = thumbstick_pressed;
+            h.primary_pressed = primary_pressed;
+            h.secondary_pressed = secondary_pressed;
         }
         Ok(state)
     }
@@ -303,11 +385,25 @@ impl Actions {
 mod tests {
     use super::*;
 
+    /// How many bindings `kind` has for `hand` in `components`.
+    fn bound(components: &[(ActionKind, &str)], kind: ActionKind, hand: Hand) -> usize {
+        components.iter().filter(|(k, spec)| *k == kind && component_for(spec, hand).is_some()).count()
+    }
+
     #[test]
     fn every_profile_binds_every_action_for_both_hands() {
         for (profile, components) in PROFILES {
-            for kind in [ActionKind::Aim, ActionKind::Grip, ActionKind::Select, ActionKind::Haptic] {
-                assert_eq!(components.iter().filter(|(k, _)| *k == kind).count(), 1, "{profile} {kind:?}");
+            for hand in Hand::BOTH {
+                for kind in
+                    [ActionKind::Aim, ActionKind::Grip, ActionKind::Select, ActionKind::Primary, ActionKind::Haptic]
+                {
+                    assert_eq!(bound(components, kind, hand), 1, "{profile} {kind:?} {hand:?}");
+                }
+                // Controllers with a thumbstick and two face buttons get all of them, on each hand.
+                let full = !profile.ends_with("simple_controller");
+                for kind in [ActionKind::Thumbstick, ActionKind::ThumbstickClick, ActionKind::Secondary] {
+                    assert_eq!(bound(components, kind, hand), usize::from(full), "{profile} {kind:?} {hand:?}");
+                }
             }
             assert!(profile.starts_with("/interaction_profiles/"));
         }
@@ -324,6 +420,14 @@ mod tests {
             assert_eq!(components.iter().filter(|(k, _)| *k == kind).count(), 1, "{profile} {kind:?}");
         }
         assert!(!components.iter().any(|(k, _)| *k == ActionKind::Haptic));
+    }
+
+    #[test]
+    fn hand_prefixed_components_bind_one_hand() {
+        assert_eq!(component_for("left:input/x/click", Hand::Left), Some("input/x/click"));
+        assert_eq!(component_for("left:input/x/click", Hand::Right), None);
+        assert_eq!(component_for("right:input/a/click", Hand::Right), Some("input/a/click"));
+        assert_eq!(component_for("input/a/click", Hand::Left), Some("input/a/click"));
     }
 
     #[test]

@@ -115,6 +115,16 @@ fn controller_poses_are_located_and_actions_read() {
         "{:?}",
         summary.bound_profiles
     );
+    // The runtime accepted the suggested bindings of every controller profile: each binding path (the
+    // Touch controller's per-hand buttons included) is one a real runtime knows.
+    let info = o.info.as_ref().expect("session info");
+    for profile in [
+        "/interaction_profiles/khr/simple_controller",
+        "/interaction_profiles/oculus/touch_controller",
+        "/interaction_profiles/valve/index_controller",
+    ] {
+        assert!(info.profiles.contains(&profile), "{profile} not accepted: {:?}", info.profiles);
+    }
 }
 
 /// Asking for see-through AR gives a see-through blend mode when offered, else opaque with the
