@@ -115,10 +115,15 @@ fn main() {
         restart.as_secs_f64() * 1e3
     ));
 
-    // Simulation step: plugin vs the same kernel natively.
+    // Simulation step: plugin vs the same kernel natively, in full (kernel + the update column handed
+    // to the host, checked) and split: the kernel alone (the plugin's `emit = false`) shows how much of
+    // the gap is the compiled code and how much is moving and checking the output.
     for n in [10_000usize, 100_000] {
         let loaded = LoadedPlugin::load(&engine, sim_spec("diffusion", SdkVersion::new(1, 1, 0), n), &sim11).unwrap();
         let mut plugin = loaded.instantiate().unwrap();
+        let kernel_spec = sim_spec("diffusion-kernel", SdkVersion::new(1, 1, 0), n)
+            .param("emit", sangam_plugins::ParamValue::Boolean(false));
+        let mut plugin_kernel = LoadedPlugin::load(&engine, kernel_spec, &sim11).unwrap().instantiate().unwrap();
         let mut values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
         let mut scratch = vec![0.0; n];
         let (mut entities, mut out) = (Vec::new(), Vec::new());
@@ -133,11 +138,28 @@ fn main() {
         let plugin_t = median(101, || {
             black_box(plugin.step(0, 100_000, empty.clone()).unwrap());
         });
+        let mut kernel_values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
+        let mut kernel_scratch = vec![0.0; n];
+        let native_kernel_t = median(101, || {
+            diffusion::diffusion_step(&mut kernel_values, &mut kernel_scratch, 0.2, 0.05, 0.1);
+            black_box(&kernel_values);
+        });
+        let plugin_kernel_t = median(101, || {
+            black_box(plugin_kernel.step(0, 100_000, empty.clone()).unwrap());
+        });
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
         report.push(format!(
-            "step over {n} entities: native {:.1} us, plugin {:.1} us, ratio {:.2}x",
-            native_t.as_secs_f64() * 1e6,
-            plugin_t.as_secs_f64() * 1e6,
-            plugin_t.as_secs_f64() / native_t.as_secs_f64()
+            "step over {n} entities: native {:.1} us, plugin {:.1} us, ratio {:.2}x \
+             (kernel alone: native {:.1} us, plugin {:.1} us, ratio {:.2}x; output to the host: native {:.1} us, \
+             plugin {:.1} us)",
+            us(native_t),
+            us(plugin_t),
+            plugin_t.as_secs_f64() / native_t.as_secs_f64(),
+            us(native_kernel_t),
+            us(plugin_kernel_t),
+            plugin_kernel_t.as_secs_f64() / native_kernel_t.as_secs_f64(),
+            us(native_t.saturating_sub(native_kernel_t)),
+            us(plugin_t.saturating_sub(plugin_kernel_t)),
         ));
     }
 

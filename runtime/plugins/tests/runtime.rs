@@ -79,7 +79,7 @@ fn describe_is_offered_by_1_1_plugins_only() {
         LoadedPlugin::load(&engine, sim11_spec(), &fixture("sangam-fixture-sim11")).unwrap().instantiate().unwrap();
     let params = v11.describe().unwrap().expect("1.1 describes its parameters");
     let names: Vec<_> = params.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["alpha", "decay", "aggregate"]);
+    assert_eq!(names, ["alpha", "decay", "aggregate", "emit"]);
     assert_eq!(params[0].default, ParamValue::Number(0.2));
     assert_eq!(params[0].minimum, Some(0.0));
     let mut v10 =

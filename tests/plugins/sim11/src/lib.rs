@@ -22,6 +22,8 @@ struct State {
     alpha: f64,
     decay: f64,
     aggregate: bool,
+    /// Return the `level` column (default); false runs the kernel only (the benchmark's split).
+    emit: bool,
     window_us: i64,
 }
 
@@ -47,6 +49,7 @@ impl Guest for Plugin {
         }
         let values: Vec<f64> = entities.positions.chunks_exact(3).map(|p| p[0] * 0.01).collect();
         let aggregate = matches!(params::get("aggregate"), Some(ParamValue::Boolean(true)));
+        let emit = !matches!(params::get("emit"), Some(ParamValue::Boolean(false)));
         STATE.with(|s| {
             *s.borrow_mut() = State {
                 scratch: vec![0.0; n],
@@ -54,6 +57,7 @@ impl Guest for Plugin {
                 alpha: number("alpha", 0.2),
                 decay: number("decay", 0.05),
                 aggregate,
+                emit,
                 window_us: number("window-us", 10_000_000.0) as i64,
             }
         });
@@ -65,6 +69,9 @@ impl Guest for Plugin {
             let mut s = s.borrow_mut();
             let s = &mut *s;
             diffusion::diffusion_step(&mut s.values, &mut s.scratch, s.alpha, s.decay, dt_us as f64 * 1e-6);
+            if !s.emit {
+                return Ok(Updates { time: now + dt_us, numbers: Vec::new(), texts: Vec::new() });
+            }
             let mut entities = Vec::new();
             let mut values = Vec::new();
             diffusion::emit(&s.values, &mut entities, &mut values);
@@ -109,6 +116,14 @@ impl Describe for Plugin {
                 name: "aggregate".into(),
                 description: "Also report the windowed mean of `level` (uses twin.aggregate).".into(),
                 default: ParamValue::Boolean(false),
+                unit: String::new(),
+                minimum: None,
+                maximum: None,
+            },
+            ParameterSpec {
+                name: "emit".into(),
+                description: "Return the `level` column; false runs the kernel only (benchmarks).".into(),
+                default: ParamValue::Boolean(true),
                 unit: String::new(),
                 minimum: None,
                 maximum: None,
