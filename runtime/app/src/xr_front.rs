@@ -26,6 +26,7 @@ use sangam_render::overlay::Overlay;
 use sangam_xr::{FrameControl, Hand, HapticPulse, InputState, SessionInfo, XrApp, XrError, XrFrame, XrOptions};
 
 use crate::frontend::{RunArgs, SiteSession, XrEnd};
+use crate::interaction::camera::wrap_angle;
 use crate::interaction::pick::Ray;
 use crate::interaction::twin_pose::GrabDelta;
 use crate::interaction::{InputFrame, InteractionEvent};
@@ -141,12 +142,6 @@ fn yaw_of(q: DQuat) -> f64 {
     2.0 * q.z.atan2(q.w)
 }
 
-/// `a - b` wrapped into (-pi, pi].
-fn angle_between(a: f64, b: f64) -> f64 {
-    let d = (a - b).rem_euclid(std::f64::consts::TAU);
-    if d > std::f64::consts::PI { d - std::f64::consts::TAU } else { d }
-}
-
 impl HandGrab {
     /// This frame's grab from the squeezing hands' world grip poses (None for a hand not squeezing or
     /// not tracked). Returns no delta on the first frame of a grab or when the set of hands changed.
@@ -158,7 +153,7 @@ impl HandGrab {
                 let (mid0, mid1) = ((l0.0 + r0.0) * 0.5, (l1.0 + r1.0) * 0.5);
                 let (flat0, flat1) = (span0.truncate(), span1.truncate());
                 let turn = if flat0.length() >= MIN_TWO_HAND_SPAN && flat1.length() >= MIN_TWO_HAND_SPAN {
-                    angle_between(flat1.y.atan2(flat1.x), flat0.y.atan2(flat0.x))
+                    wrap_angle(flat1.y.atan2(flat1.x) - flat0.y.atan2(flat0.x))
                 } else {
                     0.0
                 };
@@ -170,7 +165,7 @@ impl HandGrab {
                 Some(GrabDelta { pivot: mid0, translation: mid1 - mid0, rotation: DQuat::from_rotation_z(turn), scale })
             }
             ([Some(a0), None], [Some(a1), None]) | ([None, Some(a0)], [None, Some(a1)]) => {
-                let turn = angle_between(yaw_of(a1.1 * a0.1.inverse()), 0.0);
+                let turn = wrap_angle(yaw_of(a1.1 * a0.1.inverse()));
                 Some(GrabDelta {
                     pivot: a0.0,
                     translation: a1.0 - a0.0,

@@ -166,7 +166,8 @@ pub fn yaw_pitch_of(d: DVec3) -> (f64, f64) {
     (yaw, d.z.clamp(-1.0, 1.0).asin().clamp(-MAX_PITCH, MAX_PITCH))
 }
 
-fn wrap_angle(a: f64) -> f64 {
+/// `a` wrapped into (-pi, pi] radians.
+pub(crate) fn wrap_angle(a: f64) -> f64 {
     let tau = std::f64::consts::TAU;
     let w = a.rem_euclid(tau);
     if w > std::f64::consts::PI { w - tau } else { w }
