@@ -291,20 +291,20 @@ impl Checker {
 /// Bulk columns are checked in two passes: a branch-free pass over the whole column (which the
 /// compiler vectorises; bulk output of 100k values is the common case) and, only when it fails, a
 /// search for the first offending element to name it.
-fn finite64(field: &str, values: &[f64]) -> Check<()> {
-    if values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+fn finite<T: Copy + std::fmt::Display>(field: &str, values: &[T], is_finite: impl Fn(T) -> bool) -> Check<()> {
+    if values.iter().fold(true, |ok, &v| ok & is_finite(v)) {
         return Ok(());
     }
-    let i = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    let i = values.iter().position(|&v| !is_finite(v)).unwrap_or(0);
     Err(malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i])))
 }
 
+fn finite64(field: &str, values: &[f64]) -> Check<()> {
+    finite(field, values, f64::is_finite)
+}
+
 fn finite32(field: &str, values: &[f32]) -> Check<()> {
-    if values.iter().fold(true, |ok, v| ok & v.is_finite()) {
-        return Ok(());
-    }
-    let i = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
-    Err(malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i])))
+    finite(field, values, f32::is_finite)
 }
 
 fn finite_scalar(field: &str, value: f32) -> Check<()> {
