@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -245,20 +245,16 @@ pub const XR_RETRY_PERIOD: Duration = Duration::from_secs(1);
 /// reconnected headset). Probing creates an OpenXR instance, which may take a while: the frame loop
 /// only reads a flag ([`XrWatch::returned`]). The thread ends when the watch is dropped.
 pub struct XrWatch {
-    back: Arc<Mutex<Option<String>>>,
-    seen: Arc<AtomicBool>,
+    /// What the probe said once the runtime answered.
+    back: Arc<OnceLock<String>>,
     stop: Arc<AtomicBool>,
 }
 
 impl XrWatch {
     /// Starts probing with `probe` every `period` until it succeeds or the watch is dropped.
     pub fn start(probe: fn() -> Result<String, String>, period: Duration) -> XrWatch {
-        let watch = XrWatch {
-            back: Arc::new(Mutex::new(None)),
-            seen: Arc::new(AtomicBool::new(false)),
-            stop: Arc::new(AtomicBool::new(false)),
-        };
-        let (back, seen, stop) = (watch.back.clone(), watch.seen.clone(), watch.stop.clone());
+        let watch = XrWatch { back: Arc::new(OnceLock::new()), stop: Arc::new(AtomicBool::new(false)) };
+        let (back, stop) = (watch.back.clone(), watch.stop.clone());
         let spawned = std::thread::Builder::new().name("sangam-xr-watch".into()).spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::park_timeout(period);
@@ -266,8 +262,7 @@ impl XrWatch {
                     break;
                 }
                 if let Ok(runtime) = probe() {
-                    *back.lock().unwrap_or_else(|p| p.into_inner()) = Some(runtime);
-                    seen.store(true, Ordering::Release);
+                    let _ = back.set(runtime);
                     break;
                 }
             }
@@ -280,12 +275,12 @@ impl XrWatch {
 
     /// Whether the runtime is back (cheap: one atomic load; the frame loop calls it every frame).
     pub fn returned(&self) -> bool {
-        self.seen.load(Ordering::Acquire)
+        self.back.get().is_some()
     }
 
     /// What the probe said about the returned runtime.
     pub fn runtime(&self) -> Option<String> {
-        self.back.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.back.get().cloned()
     }
 }
 
@@ -604,12 +599,12 @@ pub fn run_headless_until(
     let mut previous = Instant::now();
     let mut last_gpu: Option<Duration> = None;
     let mut update_times = VecDeque::with_capacity(frames.min(TIMER_WINDOW as u64) as usize);
-    let mut rendered = 0u64;
+    let mut xr_back = false;
     for frame in 0..frames {
         if xr_watch.is_some_and(XrWatch::returned) {
+            xr_back = true;
             break;
         }
-        rendered += 1;
         let now = Instant::now();
         let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
         let update_start = Instant::now();
@@ -638,7 +633,6 @@ pub fn run_headless_until(
         last_gpu = stats.gpu_time.or(last_gpu);
         last = stats;
     }
-    let xr_back = rendered < frames;
     if let Some(path) = args.screenshot.as_ref().filter(|_| !xr_back) {
         let view = session.interaction.camera.view(args.size.aspect());
         let overlay = crate::overlay_compose::compose(&session, Some(&session.site.twin.name));
