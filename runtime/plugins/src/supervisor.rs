@@ -173,6 +173,14 @@ struct Shared {
     stats: Mutex<PluginStats>,
 }
 
+/// Reads plugin `id`'s component file (for adding it, or for a hot reload).
+fn read_component(id: &str, path: &std::path::Path) -> Result<Vec<u8>, PluginError> {
+    std::fs::read(path).map_err(|e| PluginError::Compile {
+        plugin: id.to_owned(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -241,7 +249,8 @@ impl Pool {
                 Ok(false) => {}
                 Err(_) => {
                     let reason = "the host panicked while running this plugin (a Sangam bug; see the log)";
-                    tracing::error!("{reason}");
+                    let id = lock(&actor.state).loaded.spec().id.clone();
+                    tracing::error!(plugin = %id, "{reason}");
                     actor.shared.disabled.store(true, Ordering::Relaxed);
                     actor.shared.busy.store(false, Ordering::Release);
                     *lock(&actor.shared.status) = PluginStatus::Disabled(reason.into());
@@ -396,10 +405,7 @@ impl Supervisor {
     pub fn add_file(&mut self, spec: PluginSpec, path: impl Into<PathBuf>) -> Result<(), PluginError> {
         let path = path.into();
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        let bytes = std::fs::read(&path).map_err(|e| PluginError::Compile {
-            plugin: spec.id.clone(),
-            message: format!("cannot read {}: {e}", path.display()),
-        })?;
+        let bytes = read_component(&spec.id, &path)?;
         let id = spec.id.clone();
         self.add(spec, &bytes)?;
         if let Some(worker) = self.workers.get_mut(&id) {
@@ -595,11 +601,7 @@ impl WorkerLoop {
             Job::Replace(loaded) => self.replace(*loaded),
             Job::ReloadFrom(path) => {
                 let id = self.loaded.spec().id.clone();
-                let loaded = std::fs::read(&path)
-                    .map_err(|e| PluginError::Compile {
-                        plugin: id.clone(),
-                        message: format!("cannot read {}: {e}", path.display()),
-                    })
+                let loaded = read_component(&id, &path)
                     .and_then(|bytes| LoadedPlugin::load(&self.engine, self.loaded.spec().clone(), &bytes));
                 match loaded {
                     Ok(loaded) => {
