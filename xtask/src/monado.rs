@@ -395,6 +395,18 @@ fn build_binaries(root: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
 /// Runs one command in the chroot with the shared environment (plus `extra`), echoing its output
 /// and returning (success, combined output).
 fn run_in_chroot(root: &Path, extra: &[String], args: &[&str], limit: Duration) -> Result<(bool, String)> {
+    run_in_chroot_watching(root, extra, args, limit, &mut |_| {})
+}
+
+/// [`run_in_chroot`], calling `on_line` with each output line as it arrives, so that a test can act on
+/// what the program says while it runs (e.g. start the runtime again once the program reports its loss).
+fn run_in_chroot_watching(
+    root: &Path,
+    extra: &[String],
+    args: &[&str],
+    limit: Duration,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(bool, String)> {
     let mut child = Command::new("chroot")
         .arg(root)
         .args(["/usr/bin/env", "-i"])
@@ -426,6 +438,7 @@ fn run_in_chroot(root: &Path, extra: &[String], args: &[&str], limit: Duration) 
     let status = loop {
         while let Ok(line) = rx.try_recv() {
             eprintln!("  {line}");
+            on_line(&line);
             text.push_str(&line);
             text.push('\n');
         }
@@ -444,6 +457,7 @@ fn run_in_chroot(root: &Path, extra: &[String], args: &[&str], limit: Duration) 
     }
     for line in rx.try_iter() {
         eprintln!("  {line}");
+        on_line(&line);
         text.push_str(&line);
         text.push('\n');
     }
@@ -628,25 +642,41 @@ fn run_site_in_xr(root: &Path, workspace: &Path, app: &Path, env: &[String]) -> 
     );
 
     // The runtime dies mid-show: the site goes on headless, with the same plugins, and says why; when
-    // the runtime is started again the site returns to XR.
+    // the runtime is started again the site returns to XR. Monado is started again as soon as the app
+    // reports the fallback (not after a fixed delay), so the test does not depend on how fast this
+    // machine renders the fallback's frames: it has 200 of them (4 s or more) to notice the runtime,
+    // which it probes once a second.
     let t1 = Instant::now();
     let (ok, lost_text) = {
         let monado = Monado::start(root)?;
         let pid = monado.child.id().to_string();
         let restart_root = root.to_path_buf();
-        let killer = std::thread::spawn(move || -> Result<Monado> {
+        let (fell_back_tx, fell_back_rx) = std::sync::mpsc::channel::<()>();
+        let restarter = std::thread::spawn(move || -> Result<Option<Monado>> {
             std::thread::sleep(Duration::from_secs(4));
             Command::new("kill").args(["-KILL", &pid]).status().context("killing monado-service")?;
-            std::thread::sleep(Duration::from_secs(3));
-            Monado::start(&restart_root)
+            match fell_back_rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(()) => Monado::start(&restart_root).map(Some),
+                // The app never reported the fallback (or ended): the checks below say what is missing.
+                Err(_) => Ok(None),
+            }
         });
-        let result = run_in_chroot(
+        let mut fell_back_tx = Some(fell_back_tx);
+        let result = run_in_chroot_watching(
             root,
             &app_env,
-            &[&app_path, "run", &scene, "--xr", "--frames", "150", "--size", "160x120", "--stats"],
+            &[&app_path, "run", &scene, "--xr", "--frames", "200", "--size", "160x120", "--stats"],
             Duration::from_secs(300),
+            &mut |line| {
+                if line.trim_start().starts_with("front end: headless (after XR ended: ")
+                    && let Some(tx) = fell_back_tx.take()
+                {
+                    let _ = tx.send(());
+                }
+            },
         );
-        let restarted = killer.join().map_err(|_| anyhow::anyhow!("the monado restart thread panicked"))?;
+        drop(fell_back_tx);
+        let restarted = restarter.join().map_err(|_| anyhow::anyhow!("the monado restart thread panicked"))?;
         drop(monado);
         drop(restarted?);
         result?
