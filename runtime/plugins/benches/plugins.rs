@@ -2,7 +2,8 @@
 //! cache, a simulation step over 10k and 100k entities in the plugin against the same Rust kernel
 //! compiled natively in this process, and host overhead per tick for 10 idle plugins.
 //!
-//! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end.
+//! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end. With
+//! `SANGAM_PROFILE_STEP=full` (or `kernel`) it only loops the 100k-entity step, for a profiler.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +68,18 @@ fn main() {
     let sim11 = fixture("sangam-fixture-sim11");
     let empty: Arc<dyn TwinView> = Arc::new(TwinSnapshot::new());
     let mut report = Vec::new();
+    // `SANGAM_PROFILE_STEP=full|kernel`: only run the 100k step in a loop (3001 runs), for a profiler
+    // (`perf record`); prints its median. `kernel` runs the fixture with `emit = false`.
+    if let Ok(mode) = std::env::var("SANGAM_PROFILE_STEP") {
+        let spec = sim_spec("diffusion", SdkVersion::new(1, 1, 0), 100_000)
+            .param("emit", sangam_plugins::ParamValue::Boolean(mode != "kernel"));
+        let mut plugin = LoadedPlugin::load(&engine, spec, &sim11).unwrap().instantiate().unwrap();
+        let t = median(3001, || {
+            black_box(plugin.step(0, 100_000, empty.clone()).unwrap());
+        });
+        println!("step over 100000 entities ({mode}): plugin {:.1} us", t.as_secs_f64() * 1e6);
+        return;
+    }
 
     // Per-call overhead: a step over no entities.
     let loaded = LoadedPlugin::load(&engine, sim_spec("idle", SdkVersion::new(1, 0, 0), 0), &sim10).unwrap();

@@ -295,12 +295,37 @@ fn finite<T: Copy + std::fmt::Display>(field: &str, values: &[T], is_finite: imp
     if values.iter().fold(true, |ok, &v| ok & is_finite(v)) {
         return Ok(());
     }
-    let i = values.iter().position(|&v| !is_finite(v)).unwrap_or(0);
-    Err(malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i])))
+    Err(not_finite(field, values, is_finite))
 }
 
+/// Names the first element of `values` that is not finite (called only once a check has failed).
+fn not_finite<T: Copy + std::fmt::Display>(field: &str, values: &[T], is_finite: impl Fn(T) -> bool) -> FaultCause {
+    let i = values.iter().position(|&v| !is_finite(v)).unwrap_or(0);
+    malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i]))
+}
+
+/// Lanes of the bulk f64 finiteness pass (enough independent sums for the compiler to vectorise).
+const FINITE_LANES: usize = 16;
+
+/// The f64 columns are the bulk of a simulation's output, so their pass uses `v * 0.0`, which is 0 for a
+/// finite `v` and NaN for NaN or an infinity, summed in independent lanes: once a lane holds NaN it stays
+/// NaN. This runs about twice as fast as a fold over `is_finite` (which the compiler does not vectorise).
 fn finite64(field: &str, values: &[f64]) -> Check<()> {
-    finite(field, values, f64::is_finite)
+    let mut lanes = [0.0f64; FINITE_LANES];
+    let chunks = values.chunks_exact(FINITE_LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v * 0.0;
+        }
+    }
+    for &v in rest {
+        lanes[0] += v * 0.0;
+    }
+    if lanes.iter().all(|&lane| lane == 0.0) {
+        return Ok(());
+    }
+    Err(not_finite(field, values, f64::is_finite))
 }
 
 fn finite32(field: &str, values: &[f32]) -> Check<()> {
@@ -309,6 +334,17 @@ fn finite32(field: &str, values: &[f32]) -> Check<()> {
 
 fn finite_scalar(field: &str, value: f32) -> Check<()> {
     if value.is_finite() { Ok(()) } else { Err(malformed(field, format!("{value} is not a finite number"))) }
+}
+
+/// Whether any index in `entities` is `count` or more, in one branch-free pass the compiler vectorises
+/// (an or of comparisons: baseline x86-64 has no unsigned 32-bit vector maximum, so a fold over `max`
+/// stays scalar and takes twice as long).
+fn any_out_of_range(entities: &[u32], count: usize) -> bool {
+    match u32::try_from(count) {
+        Ok(limit) => entities.iter().fold(0u32, |bad, &e| bad | u32::from(e >= limit)) != 0,
+        // More entities than a u32 can name: every index is in range.
+        Err(_) => false,
+    }
 }
 
 fn len_eq(field: &str, actual: usize, expected: usize, what: &str) -> Check<()> {
@@ -342,8 +378,8 @@ impl Checker {
             }
             self.string(&|| field("unit"), &column.unit, MAX_NAME_BYTES)?;
             len_eq(&field("values"), column.values.len(), column.entities.len(), "one value per entity")?;
-            // Branch-free maximum first (vectorised); the element-wise search only names a bad index.
-            if column.entities.iter().fold(0u32, |m, &e| m.max(e)) as usize >= self.entity_count {
+            // Branch-free pass first (vectorised); the element-wise search only names a bad index.
+            if any_out_of_range(&column.entities, self.entity_count) {
                 for (i, &e) in column.entities.iter().enumerate() {
                     self.entity(&|| format!("{prefix}numbers[{c}].entities[{i}]"), e)?;
                 }
@@ -570,5 +606,38 @@ mod tests {
         small[16] = f32::NEG_INFINITY;
         assert_eq!(named(finite32("w", &small)), "w[16]");
         assert!(finite64("empty", &[]).is_ok());
+    }
+
+    #[test]
+    fn the_lane_pass_catches_every_non_finite_value_at_every_position_and_column_length() {
+        // Lengths around the lane width (whole chunks, remainders, shorter than one chunk), a bad value
+        // at every position, each kind of non-finite value; large finite values must not overflow to a
+        // false alarm (v * 0.0 is exactly ±0 for every finite v, f64::MAX included).
+        for len in [1, 2, FINITE_LANES - 1, FINITE_LANES, FINITE_LANES + 1, 3 * FINITE_LANES + 5] {
+            let good = vec![f64::MAX; len];
+            assert!(finite64("v", &good).is_ok(), "len {len}: f64::MAX is finite");
+            let tiny = vec![-f64::MIN_POSITIVE / 2.0; len];
+            assert!(finite64("v", &tiny).is_ok(), "len {len}: subnormals are finite");
+            for at in 0..len {
+                for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    let mut values = good.clone();
+                    values[at] = bad;
+                    assert_eq!(named(finite64("v", &values)), format!("v[{at}]"), "len {len}, {bad} at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_range_pass_flags_exactly_the_indices_at_or_past_the_entity_count() {
+        let entities: Vec<u32> = (0..1000).collect();
+        assert!(!any_out_of_range(&entities, 1000));
+        assert!(any_out_of_range(&entities, 999), "index 999 with 999 entities");
+        assert!(!any_out_of_range(&[], 0));
+        assert!(any_out_of_range(&[0], 0), "no entities granted: every index is out of range");
+        let mut far = entities.clone();
+        far[517] = u32::MAX;
+        assert!(any_out_of_range(&far, 1000));
+        assert!(!any_out_of_range(&[u32::MAX], u32::MAX as usize + 1));
     }
 }

@@ -4,6 +4,9 @@
 
 /// One explicit step of 1-D diffusion with decay over `values` (entity order), in place.
 /// `scratch` must have the same length; it is overwritten.
+///
+/// The two ends are computed on their own, so the interior loop has no branch per element and
+/// vectorises, natively (SSE2) and in the plugin (wasm `simd128`, f64x2).
 pub fn diffusion_step(values: &mut [f64], scratch: &mut [f64], alpha: f64, decay: f64, dt: f64) {
     let n = values.len();
     if n == 0 || scratch.len() != n {
@@ -11,11 +14,17 @@ pub fn diffusion_step(values: &mut [f64], scratch: &mut [f64], alpha: f64, decay
     }
     scratch.copy_from_slice(values);
     let keep = 1.0 - decay * dt;
-    for i in 0..n {
-        let left = if i == 0 { scratch[i] } else { scratch[i - 1] };
-        let right = if i + 1 == n { scratch[i] } else { scratch[i + 1] };
-        let centre = scratch[i];
-        values[i] = (centre + alpha * dt * (left - 2.0 * centre + right)) * keep;
+    let rate = alpha * dt;
+    let update = |left: f64, centre: f64, right: f64| (centre + rate * (left - 2.0 * centre + right)) * keep;
+    if n == 1 {
+        values[0] = update(scratch[0], scratch[0], scratch[0]);
+        return;
+    }
+    values[0] = update(scratch[0], scratch[0], scratch[1]);
+    values[n - 1] = update(scratch[n - 2], scratch[n - 1], scratch[n - 1]);
+    let (left, centre, right) = (&scratch[..n - 2], &scratch[1..n - 1], &scratch[2..]);
+    for (((out, &l), &c), &r) in values[1..n - 1].iter_mut().zip(left).zip(centre).zip(right) {
+        *out = update(l, c, r);
     }
 }
 
