@@ -489,7 +489,7 @@ fn value_with_unit(value: f64, unit: &str) -> PropertyValue {
 fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &PropertyUpdates, report: &mut TickReport) {
     let t = SimTime::from_micros(updates.time);
     for column in &updates.numbers {
-        for (&e, &v) in column.entities.iter().zip(&column.values) {
+        for (e, &v) in column.entity_indices().zip(&column.values) {
             let Some(id) = entities.get(e as usize) else {
                 report.values_refused += 1;
                 continue;
@@ -572,17 +572,23 @@ mod tests {
         }
         let updates = PropertyUpdates {
             time: 1_000_000,
-            numbers: vec![sangam_plugins::NumberColumn {
-                property: "load".into(),
-                unit: "%".into(),
-                entities: vec![0, 1, 7],
-                values: vec![10.0, 20.0, 30.0],
-            }],
+            numbers: vec![
+                sangam_plugins::NumberColumn::listed("load", "%", vec![0, 1, 7], vec![10.0, 20.0, 30.0]),
+                // A full column (SDK 1.2): one value per granted entity, in order.
+                sangam_plugins::NumberColumn {
+                    property: "temperature".into(),
+                    unit: String::new(),
+                    entities: sangam_plugins::ColumnEntities::All,
+                    values: vec![31.5, 29.0],
+                },
+            ],
             texts: vec![],
         };
         let mut report = TickReport::default();
         apply(&mut store, &ids, &updates, &mut report);
-        assert_eq!((report.values_applied, report.values_refused), (2, 1));
+        assert_eq!((report.values_applied, report.values_refused), (4, 1));
+        let (_, full) = store.latest(&ids[1], "temperature").unwrap();
+        assert_eq!(full.as_f64(), Some(29.0));
         let (t, v) = store.latest(&ids[1], "load").unwrap();
         assert_eq!((t, v.as_f64()), (SimTime::from_secs(1), Some(20.0)));
         // The snapshot a plugin sees next has the value and its history.

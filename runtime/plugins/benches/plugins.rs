@@ -2,8 +2,14 @@
 //! cache, a simulation step over 10k and 100k entities in the plugin against the same Rust kernel
 //! compiled natively in this process, and host overhead per tick for 10 idle plugins.
 //!
+//! The step is measured both ways a simulation can hand its output over: a column returned from
+//! `step` with an index list (SDK 1.0/1.1, fixture `sim11`) and a full column handed over from the
+//! plugin's memory (SDK 1.2 `output.full-column`, fixture `sim12`). Each is compared with the same
+//! Rust code natively: the kernel plus building the column it hands over.
+//!
 //! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end. With
-//! `SANGAM_PROFILE_STEP=full` (or `kernel`) it only loops the 100k-entity step, for a profiler.
+//! `SANGAM_PROFILE_STEP=full` (1.1 returned column), `full-column` (1.2) or `kernel` it only loops the
+//! 100k-entity step, for a profiler.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,14 +72,21 @@ fn main() {
             .expect("engine");
     let sim10 = fixture("sangam-fixture-sim10");
     let sim11 = fixture("sangam-fixture-sim11");
+    let sim12 = fixture("sangam-fixture-sim12");
     let empty: Arc<dyn TwinView> = Arc::new(TwinSnapshot::new());
     let mut report = Vec::new();
     // `SANGAM_PROFILE_STEP=full|kernel`: only run the 100k step in a loop (3001 runs), for a profiler
     // (`perf record`); prints its median. `kernel` runs the fixture with `emit = false`.
     if let Ok(mode) = std::env::var("SANGAM_PROFILE_STEP") {
-        let spec = sim_spec("diffusion", SdkVersion::new(1, 1, 0), 100_000)
-            .param("emit", sangam_plugins::ParamValue::Boolean(mode != "kernel"));
-        let mut plugin = LoadedPlugin::load(&engine, spec, &sim11).unwrap().instantiate().unwrap();
+        let mut plugin = if mode == "full-column" {
+            let spec = sim_spec("diffusion", SdkVersion::new(1, 2, 0), 100_000)
+                .param("mode", sangam_plugins::ParamValue::Text("full".into()));
+            LoadedPlugin::load(&engine, spec, &sim12).unwrap().instantiate().unwrap()
+        } else {
+            let spec = sim_spec("diffusion", SdkVersion::new(1, 1, 0), 100_000)
+                .param("emit", sangam_plugins::ParamValue::Boolean(mode != "kernel"));
+            LoadedPlugin::load(&engine, spec, &sim11).unwrap().instantiate().unwrap()
+        };
         let t = median(3001, || {
             black_box(plugin.step(0, 100_000, empty.clone()).unwrap());
         });
@@ -130,13 +143,18 @@ fn main() {
 
     // Simulation step: plugin vs the same kernel natively, in full (kernel + the update column handed
     // to the host, checked) and split: the kernel alone (the plugin's `emit = false`) shows how much of
-    // the gap is the compiled code and how much is moving and checking the output.
+    // the gap is the compiled code and how much is moving and checking the output. Then the same
+    // model on SDK 1.2, handing its state over as a full column; natively that is the kernel plus a
+    // copy of the values.
     for n in [10_000usize, 100_000] {
         let loaded = LoadedPlugin::load(&engine, sim_spec("diffusion", SdkVersion::new(1, 1, 0), n), &sim11).unwrap();
         let mut plugin = loaded.instantiate().unwrap();
         let kernel_spec = sim_spec("diffusion-kernel", SdkVersion::new(1, 1, 0), n)
             .param("emit", sangam_plugins::ParamValue::Boolean(false));
         let mut plugin_kernel = LoadedPlugin::load(&engine, kernel_spec, &sim11).unwrap().instantiate().unwrap();
+        let full_spec = sim_spec("diffusion-1.2", SdkVersion::new(1, 2, 0), n)
+            .param("mode", sangam_plugins::ParamValue::Text("full".into()));
+        let mut plugin_full = LoadedPlugin::load(&engine, full_spec, &sim12).unwrap().instantiate().unwrap();
         let mut values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
         let mut scratch = vec![0.0; n];
         let (mut entities, mut out) = (Vec::new(), Vec::new());
@@ -160,9 +178,24 @@ fn main() {
         let plugin_kernel_t = median(101, || {
             black_box(plugin_kernel.step(0, 100_000, empty.clone()).unwrap());
         });
+        // 1.2: the host receives a fresh copy of the values each step; natively, the same copy.
+        let mut full_values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
+        let mut full_scratch = vec![0.0; n];
+        let mut native_full = || {
+            diffusion::diffusion_step(&mut full_values, &mut full_scratch, 0.2, 0.05, 0.1);
+            black_box(full_values.clone());
+        };
+        c.bench_function(&format!("step-full-column/{n}/native"), |b| b.iter(&mut native_full));
+        c.bench_function(&format!("step-full-column/{n}/plugin"), |b| {
+            b.iter(|| plugin_full.step(0, 100_000, empty.clone()).unwrap())
+        });
+        let native_full_t = median(101, &mut native_full);
+        let plugin_full_t = median(101, || {
+            black_box(plugin_full.step(0, 100_000, empty.clone()).unwrap());
+        });
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         report.push(format!(
-            "step over {n} entities: native {:.1} us, plugin {:.1} us, ratio {:.2}x \
+            "step over {n} entities, 1.1 returned column: native {:.1} us, plugin {:.1} us, ratio {:.2}x \
              (kernel alone: native {:.1} us, plugin {:.1} us, ratio {:.2}x; output to the host: native {:.1} us, \
              plugin {:.1} us)",
             us(native_t),
@@ -173,6 +206,16 @@ fn main() {
             plugin_kernel_t.as_secs_f64() / native_kernel_t.as_secs_f64(),
             us(native_t.saturating_sub(native_kernel_t)),
             us(plugin_t.saturating_sub(plugin_kernel_t)),
+        ));
+        report.push(format!(
+            "step over {n} entities, 1.2 full column: native {:.1} us, plugin {:.1} us, ratio {:.2}x \
+             (output to the host: native {:.1} us, plugin {:.1} us; plugin step vs 1.1: {:.2}x)",
+            us(native_full_t),
+            us(plugin_full_t),
+            plugin_full_t.as_secs_f64() / native_full_t.as_secs_f64(),
+            us(native_full_t.saturating_sub(native_kernel_t)),
+            us(plugin_full_t.saturating_sub(plugin_kernel_t)),
+            plugin_full_t.as_secs_f64() / plugin_t.as_secs_f64(),
         ));
     }
 

@@ -92,7 +92,8 @@ impl fmt::Display for SdkVersion {
 
 /// The released SDK versions this runtime implements, oldest first. Each has a frozen folder in
 /// `sdk/wit/vX.Y.Z/`.
-pub const SUPPORTED_SDK_VERSIONS: [SdkVersion; 2] = [SdkVersion::new(1, 0, 0), SdkVersion::new(1, 1, 0)];
+pub const SUPPORTED_SDK_VERSIONS: [SdkVersion; 3] =
+    [SdkVersion::new(1, 0, 0), SdkVersion::new(1, 1, 0), SdkVersion::new(1, 2, 0)];
 
 /// Resource limits for one plugin instance. The manifest gives defaults; the scene may lower them.
 #[derive(Debug, Clone, Copy, PartialEq)]

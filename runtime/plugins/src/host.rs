@@ -11,8 +11,10 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{v1_0, v1_1};
+use crate::bindings::{v1_0, v1_1, v1_2};
 use crate::contract::ParamValue;
+use crate::error::FaultCause;
+use crate::output::{Checker, NumberColumn};
 use crate::twin::{EmptyTwin, TwinView};
 
 /// Largest log message, in bytes; longer ones are truncated.
@@ -119,10 +121,19 @@ impl ResourceLimiter for MemoryLimiter {
 }
 
 /// Why a host function stopped the plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum HostStop {
     /// Too many host calls in one plugin call.
     Flood,
+    /// Output handed over through a host call (1.2 `output.full-column`) broke the contract.
+    Output(FaultCause),
+}
+
+/// The output of the `step` call that is running: its checker (output cap, entity count) and the
+/// full columns handed over so far (1.2 `output.full-column`).
+pub(crate) struct StepOutput {
+    pub(crate) checker: Checker,
+    pub(crate) full_columns: Vec<NumberColumn>,
 }
 
 /// Token bucket for log messages.
@@ -163,6 +174,8 @@ pub(crate) struct PluginState {
     host_calls: u32,
     host_call_limit: u32,
     pub(crate) stopped: Option<HostStop>,
+    /// Set while `simulation.step` runs (the only call that may hand over full columns).
+    pub(crate) step_output: Option<StepOutput>,
     pub(crate) limiter: MemoryLimiter,
     log_budget: LogBudget,
     recent: Arc<Mutex<VecDeque<LogLine>>>,
@@ -197,6 +210,7 @@ impl PluginState {
             host_calls: 0,
             host_call_limit: init.host_call_limit,
             stopped: None,
+            step_output: None,
             limiter: MemoryLimiter { limit: init.memory_limit, refused: None },
             log_budget: LogBudget::new(),
             recent: init.recent,
@@ -241,6 +255,27 @@ impl PluginState {
             return Err(format_err!("host-call flood: more than {} host calls in one call", self.host_call_limit));
         }
         Ok(())
+    }
+
+    /// 1.2 `output.full-column`: checks the column now (so a bad one stops the plugin at the call that
+    /// made it) and keeps it for the updates of the running step.
+    fn full_column(&mut self, property: String, unit: String, values: Vec<f64>) -> wasmtime::Result<()> {
+        self.count()?;
+        let result = match &mut self.step_output {
+            Some(out) => {
+                let index = out.full_columns.len();
+                out.checker.full_column(index, property, unit, values).map(|column| out.full_columns.push(column))
+            }
+            None => Err(FaultCause::MalformedOutput {
+                field: "full-column".into(),
+                problem: "called outside `simulation.step` (full columns belong to a step's updates)".into(),
+            }),
+        };
+        result.map_err(|cause| {
+            let message = cause.to_string();
+            self.stopped = Some(HostStop::Output(cause));
+            format_err!("{message}")
+        })
     }
 
     fn emit(&mut self, level: &'static str, message: &str) {
@@ -482,26 +517,39 @@ impl crate::bindings::v1_1::overlay::sangam::plugin::overlay_types::Host for Plu
 
 impl_host_1x!(v1_0 {});
 
-impl_host_1x!(v1_1 {
-    fn aggregate(
-        &mut self,
-        property: String,
-        entities: Vec<u32>,
-        start: i64,
-        end: i64,
-        statistic: v1_1::twin::Statistic,
-    ) -> wasmtime::Result<Vec<f64>> {
-        let statistic = match statistic {
-            v1_1::twin::Statistic::Mean => Statistic::Mean,
-            v1_1::twin::Statistic::Min => Statistic::Min,
-            v1_1::twin::Statistic::Max => Statistic::Max,
-            v1_1::twin::Statistic::Sum => Statistic::Sum,
-            v1_1::twin::Statistic::Count => Statistic::Count,
-            v1_1::twin::Statistic::TimeWeightedMean => Statistic::TimeWeightedMean,
-        };
-        PluginState::aggregate(self, property, entities, start, end, statistic)
+/// `twin.aggregate` (since 1.1) for the bindings module `$v`.
+macro_rules! twin_aggregate {
+    ($v:ident) => {
+        fn aggregate(
+            &mut self,
+            property: String,
+            entities: Vec<u32>,
+            start: i64,
+            end: i64,
+            statistic: $v::twin::Statistic,
+        ) -> wasmtime::Result<Vec<f64>> {
+            let statistic = match statistic {
+                $v::twin::Statistic::Mean => Statistic::Mean,
+                $v::twin::Statistic::Min => Statistic::Min,
+                $v::twin::Statistic::Max => Statistic::Max,
+                $v::twin::Statistic::Sum => Statistic::Sum,
+                $v::twin::Statistic::Count => Statistic::Count,
+                $v::twin::Statistic::TimeWeightedMean => Statistic::TimeWeightedMean,
+            };
+            PluginState::aggregate(self, property, entities, start, end, statistic)
+        }
+    };
+}
+
+impl_host_1x!(v1_1 { twin_aggregate!(v1_1); });
+
+impl_host_1x!(v1_2 { twin_aggregate!(v1_2); });
+
+impl v1_2::output::Host for PluginState {
+    fn full_column(&mut self, property: String, unit: String, values: Vec<f64>) -> wasmtime::Result<()> {
+        PluginState::full_column(self, property, unit, values)
     }
-});
+}
 
 /// A clock stuck at zero: what a plugin without the wall-clock grant sees (deterministic runs).
 pub(crate) struct FrozenClock;

@@ -124,7 +124,7 @@ fn newest() -> SdkVersion {
     SUPPORTED_SDK_VERSIONS[SUPPORTED_SDK_VERSIONS.len() - 1]
 }
 
-/// The supported SDK versions as people read them, e.g. `1.0.0 to 1.1.0`.
+/// The supported SDK versions as people read them, e.g. `1.0.0 to 1.2.0`.
 pub fn supported_range() -> String {
     let oldest = SUPPORTED_SDK_VERSIONS[0];
     let newest = newest();
@@ -142,10 +142,14 @@ pub fn supported_version(version: SdkVersion) -> Option<SdkVersion> {
 /// `overlay-types`) appear among the imports because exported interfaces use their types.
 pub fn world_interfaces(version: SdkVersion, role: Role) -> (&'static [&'static str], &'static [&'static str]) {
     let describe = version >= SdkVersion::new(1, 1, 0);
+    let output = version >= SdkVersion::new(1, 2, 0);
     match (role, describe) {
         (Role::Adapter, false) => (&["types", "log", "clock", "params"], &["adapter"]),
         (Role::Adapter, true) => (&["types", "log", "clock", "params"], &["adapter", "describe"]),
         (Role::Simulation, false) => (&["types", "log", "clock", "params", "twin"], &["simulation"]),
+        (Role::Simulation, true) if output => {
+            (&["types", "log", "clock", "params", "twin", "output"], &["simulation", "describe"])
+        }
         (Role::Simulation, true) => (&["types", "log", "clock", "params", "twin"], &["simulation", "describe"]),
         (Role::Overlay, false) => (&["types", "overlay-types", "log", "clock", "params", "twin"], &["overlay"]),
         (Role::Overlay, true) => {

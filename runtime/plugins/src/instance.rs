@@ -9,12 +9,12 @@ use std::time::Duration;
 use wasmtime::{Store, Trap, WasmBacktrace};
 use wasmtime_wasi::{Deterministic, FsPerms, WasiCtxBuilder};
 
-use crate::bindings::{v1_0, v1_1};
+use crate::bindings::{v1_0, v1_1, v1_2};
 use crate::cache::CacheOutcome;
 use crate::contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERSIONS, SdkVersion};
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
-use crate::host::{FrozenClock, HostStop, LogLine, PluginState, StateInit};
+use crate::host::{FrozenClock, HostStop, LogLine, PluginState, StateInit, StepOutput};
 use crate::output::{AdapterOutput, Checker, OverlayFrame, ParameterSpec, PropertyUpdates};
 use crate::twin::{EmptyTwin, TwinView};
 
@@ -113,6 +113,9 @@ enum Pre {
     Adapter11(v1_1::adapter::AdapterPluginPre<PluginState>),
     Simulation11(v1_1::simulation::SimulationPluginPre<PluginState>),
     Overlay11(v1_1::overlay::OverlayPluginPre<PluginState>),
+    Adapter12(v1_2::adapter::AdapterPluginPre<PluginState>),
+    Simulation12(v1_2::simulation::SimulationPluginPre<PluginState>),
+    Overlay12(v1_2::overlay::OverlayPluginPre<PluginState>),
 }
 
 enum Bound {
@@ -122,6 +125,9 @@ enum Bound {
     Adapter11(v1_1::adapter::AdapterPlugin),
     Simulation11(v1_1::simulation::SimulationPlugin),
     Overlay11(v1_1::overlay::OverlayPlugin),
+    Adapter12(v1_2::adapter::AdapterPlugin),
+    Simulation12(v1_2::simulation::SimulationPlugin),
+    Overlay12(v1_2::overlay::OverlayPlugin),
 }
 
 /// A compiled, linked plugin, ready to instantiate (again and again: restarts reuse it).
@@ -193,11 +199,16 @@ impl LoadedPlugin {
                 Pre::Simulation10(v1_0::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
             }
             (0, Role::Overlay) => Pre::Overlay10(v1_0::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
-            (_, Role::Adapter) => Pre::Adapter11(v1_1::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
-            (_, Role::Simulation) => {
+            (1, Role::Adapter) => Pre::Adapter11(v1_1::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
+            (1, Role::Simulation) => {
                 Pre::Simulation11(v1_1::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
             }
-            (_, Role::Overlay) => Pre::Overlay11(v1_1::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
+            (1, Role::Overlay) => Pre::Overlay11(v1_1::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
+            (_, Role::Adapter) => Pre::Adapter12(v1_2::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
+            (_, Role::Simulation) => {
+                Pre::Simulation12(v1_2::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
+            }
+            (_, Role::Overlay) => Pre::Overlay12(v1_2::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
         };
         let table = v1_1::types::EntityTable {
             ids: spec.entities.ids.clone(),
@@ -297,6 +308,9 @@ impl LoadedPlugin {
                 Pre::Adapter11(p) => Bound::Adapter11(p.instantiate(store)?),
                 Pre::Simulation11(p) => Bound::Simulation11(p.instantiate(store)?),
                 Pre::Overlay11(p) => Bound::Overlay11(p.instantiate(store)?),
+                Pre::Adapter12(p) => Bound::Adapter12(p.instantiate(store)?),
+                Pre::Simulation12(p) => Bound::Simulation12(p.instantiate(store)?),
+                Pre::Overlay12(p) => Bound::Overlay12(p.instantiate(store)?),
             })
         })?;
         let table = &self.table;
@@ -307,6 +321,9 @@ impl LoadedPlugin {
             Bound::Adapter11(b) => b.sangam_plugin_adapter().call_init(store),
             Bound::Simulation11(b) => b.sangam_plugin_simulation().call_init(store, table),
             Bound::Overlay11(b) => b.sangam_plugin_overlay().call_init(store, table),
+            Bound::Adapter12(b) => b.sangam_plugin_adapter().call_init(store),
+            Bound::Simulation12(b) => b.sangam_plugin_simulation().call_init(store, table),
+            Bound::Overlay12(b) => b.sangam_plugin_overlay().call_init(store, table),
         })?;
         if let Err(message) = result {
             return Err(instance.fault(Call::Init, FaultCause::InitFailed(message)).into());
@@ -368,6 +385,8 @@ impl PluginInstance {
         let limits = &self.spec.limits;
         let cause = if state.stopped == Some(HostStop::Flood) {
             FaultCause::HostCallFlood { limit: limits.host_calls_per_call }
+        } else if let Some(HostStop::Output(cause)) = &state.stopped {
+            cause.clone()
         } else if let Some(requested) = state.limiter.refused {
             FaultCause::MemoryLimit { limit: limits.memory_bytes, requested }
         } else {
@@ -422,20 +441,27 @@ impl PluginInstance {
     /// Simulation: advances the model from `now` by `dt_us`, reading the twin through `twin`.
     pub fn step(&mut self, now: i64, dt_us: i64, twin: Arc<dyn TwinView>) -> Result<PropertyUpdates, PluginError> {
         let Some(bound) = self.bound.take() else { return Err(self.wrong_role(Call::Step)) };
+        let checker = Checker::new(self.spec.limits.output_bytes, self.entity_count);
+        self.store.data_mut().step_output = Some(StepOutput { checker, full_columns: Vec::new() });
         let result = self.run(Call::Step, now, twin, |store| match &bound {
             Bound::Simulation10(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             Bound::Simulation11(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
+            Bound::Simulation12(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             _ => Ok(None),
         });
         self.bound = Some(bound);
+        let output = self.store.data_mut().step_output.take();
         let raw = match result? {
             Some(raw) => self.returned(Call::Step, raw.map(PluginOutputRaw::Updates))?,
             None => return Err(self.wrong_role(Call::Step)),
         };
         let PluginOutputRaw::Updates(raw) = raw else { return Err(self.wrong_role(Call::Step)) };
-        Checker::new(self.spec.limits.output_bytes, self.entity_count)
-            .updates("", raw)
-            .map_err(|cause| self.fault(Call::Step, cause).into())
+        // The step's own columns and the full columns it handed over share one output cap.
+        let StepOutput { mut checker, full_columns } =
+            output.unwrap_or_else(|| StepOutput { checker: Checker::new(0, 0), full_columns: Vec::new() });
+        let mut updates = checker.updates("", raw).map_err(|cause| self.fault(Call::Step, cause))?;
+        updates.numbers.extend(full_columns);
+        Ok(updates)
     }
 
     /// Overlay: draws the frame for `now`, reading the twin through `twin`.
@@ -444,6 +470,7 @@ impl PluginInstance {
         let result = self.run(Call::Draw, now, twin, |store| match &bound {
             Bound::Overlay10(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
             Bound::Overlay11(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
+            Bound::Overlay12(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
             _ => Ok(None),
         });
         self.bound = Some(bound);
@@ -460,43 +487,31 @@ impl PluginInstance {
     /// Adapter: parses one message.
     pub fn parse(&mut self, source: &SourceInfo, payload: &[u8]) -> Result<AdapterOutput, PluginError> {
         let Some(bound) = self.bound.take() else { return Err(self.wrong_role(Call::Parse)) };
+        // The same call for every version: only the bindings module differs.
+        macro_rules! parse {
+            ($v:ident, $b:expr, $store:expr) => {{
+                let info = $v::adapter::exports::sangam::plugin::adapter::SourceInfo {
+                    source: source.source.clone(),
+                    content_type: source.content_type.clone(),
+                    received: source.received,
+                };
+                Ok(Some($b.sangam_plugin_adapter().call_parse($store, &info, payload)?.map(|o| {
+                    RawAdapter {
+                        keys: o.keys,
+                        entities: o
+                            .entities
+                            .into_iter()
+                            .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
+                            .collect(),
+                        updates: o.updates,
+                    }
+                })))
+            }};
+        }
         let result = self.run(Call::Parse, source.received, Arc::new(EmptyTwin), |store| match &bound {
-            Bound::Adapter10(b) => {
-                let info = v1_0::adapter::exports::sangam::plugin::adapter::SourceInfo {
-                    source: source.source.clone(),
-                    content_type: source.content_type.clone(),
-                    received: source.received,
-                };
-                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| {
-                    RawAdapter {
-                        keys: o.keys,
-                        entities: o
-                            .entities
-                            .into_iter()
-                            .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
-                            .collect(),
-                        updates: o.updates,
-                    }
-                })))
-            }
-            Bound::Adapter11(b) => {
-                let info = v1_1::adapter::exports::sangam::plugin::adapter::SourceInfo {
-                    source: source.source.clone(),
-                    content_type: source.content_type.clone(),
-                    received: source.received,
-                };
-                Ok(Some(b.sangam_plugin_adapter().call_parse(store, &info, payload)?.map(|o| {
-                    RawAdapter {
-                        keys: o.keys,
-                        entities: o
-                            .entities
-                            .into_iter()
-                            .map(|e| (e.id, e.kind, e.name, e.latitude, e.longitude, e.altitude))
-                            .collect(),
-                        updates: o.updates,
-                    }
-                })))
-            }
+            Bound::Adapter10(b) => parse!(v1_0, b, store),
+            Bound::Adapter11(b) => parse!(v1_1, b, store),
+            Bound::Adapter12(b) => parse!(v1_2, b, store),
             _ => Ok(None),
         });
         self.bound = Some(bound);
@@ -525,6 +540,9 @@ impl PluginInstance {
                 Bound::Adapter11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 Bound::Simulation11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 Bound::Overlay11(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Adapter12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Simulation12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Overlay12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 _ => None,
             })
         });

@@ -40,8 +40,8 @@ pub use error::{Call, FaultCause, PluginError, PluginFault};
 pub use host::LogLine;
 pub use instance::{EntityTable, LoadedPlugin, PluginInstance, PluginSpec, SourceInfo, check_sdk_version};
 pub use output::{
-    AdapterOutput, Alert, Heatmap, Labels, Markers, NewEntity, NumberColumn, OverlayFrame, Palette, ParameterSpec,
-    Polyline, PropertyUpdates, Severity, TextValue, Volume, VolumeShape,
+    AdapterOutput, Alert, ColumnEntities, Heatmap, Labels, Markers, NewEntity, NumberColumn, OverlayFrame, Palette,
+    ParameterSpec, Polyline, PropertyUpdates, Severity, TextValue, Volume, VolumeShape,
 };
 pub use supervisor::{FaultAction, FaultReport, PluginStats, PluginStatus, RestartPolicy, Submit, Supervisor};
 pub use twin::{EmptyTwin, TwinSnapshot, TwinView};

@@ -4,7 +4,7 @@
 //! ```toml
 //! id = "sangam.decay"
 //! version = "0.1.0"
-//! sdk = "1.1.0"
+//! sdk = "1.2.0"
 //! role = "simulation"
 //! description = "Exponential decay of a numeric property towards a baseline."
 //!

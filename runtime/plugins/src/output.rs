@@ -27,10 +27,51 @@ pub struct NumberColumn {
     pub property: String,
     /// Unit symbol; empty for dimensionless.
     pub unit: String,
-    /// Entity index of each value (into the plugin's entity table, or the adapter output's keys).
-    pub entities: Vec<u32>,
-    /// One finite value per entry of `entities`.
+    /// Which entity each value belongs to.
+    pub entities: ColumnEntities,
+    /// One finite value per entity (see `entities`).
     pub values: Vec<f64>,
+}
+
+/// Which entities the values of a [`NumberColumn`] belong to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnEntities {
+    /// Value `i` belongs to entity `i` of the plugin's entity table: every entity, in order (a full
+    /// column, handed over with SDK 1.2's `output.full-column`).
+    All,
+    /// Value `i` belongs to entity `indices[i]` (into the plugin's entity table, or the adapter
+    /// output's keys).
+    Listed(Vec<u32>),
+}
+
+impl NumberColumn {
+    /// A column with an entity index per value.
+    pub fn listed(property: impl Into<String>, unit: impl Into<String>, entities: Vec<u32>, values: Vec<f64>) -> Self {
+        NumberColumn {
+            property: property.into(),
+            unit: unit.into(),
+            entities: ColumnEntities::Listed(entities),
+            values,
+        }
+    }
+
+    /// The entity index of each value, in the order of `values`.
+    ///
+    /// ```
+    /// use sangam_plugins::{ColumnEntities, NumberColumn};
+    /// let full = NumberColumn { property: "p".into(), unit: String::new(), entities: ColumnEntities::All, values: vec![1.0, 2.0] };
+    /// assert_eq!(full.entity_indices().collect::<Vec<_>>(), vec![0, 1]);
+    /// let listed = NumberColumn::listed("p", "", vec![4, 2], vec![1.0, 2.0]);
+    /// assert_eq!(listed.entity_indices().collect::<Vec<_>>(), vec![4, 2]);
+    /// ```
+    pub fn entity_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        let (listed, all): (&[u32], u32) = match &self.entities {
+            ColumnEntities::Listed(indices) => (indices, 0),
+            // A full column has one value per table entity, and tables are indexed by u32.
+            ColumnEntities::All => (&[], u32::try_from(self.values.len()).unwrap_or(u32::MAX)),
+        };
+        listed.iter().copied().chain(0..all)
+    }
 }
 
 /// One text property of one entity.
@@ -388,7 +429,7 @@ impl Checker {
             numbers.push(NumberColumn {
                 property: column.property,
                 unit: column.unit,
-                entities: column.entities,
+                entities: ColumnEntities::Listed(column.entities),
                 values: column.values,
             });
         }
@@ -402,6 +443,27 @@ impl Checker {
             texts.push(TextValue { entity: text.entity, property: text.property, value: text.value });
         }
         Ok(PropertyUpdates { time: raw.time, numbers, texts })
+    }
+
+    /// Checks a full column (SDK 1.2 `output.full-column`), the `index`th of its call: one finite
+    /// value per entity of the table, in table order.
+    pub(crate) fn full_column(
+        &mut self,
+        index: usize,
+        property: String,
+        unit: String,
+        values: Vec<f64>,
+    ) -> Check<NumberColumn> {
+        let field = |name: &str| format!("full-column[{index}].{name}");
+        self.charge_numbers(values.len())?;
+        self.string(&|| field("property"), &property, MAX_NAME_BYTES)?;
+        if property.is_empty() {
+            return Err(malformed(field("property"), "the property name is empty"));
+        }
+        self.string(&|| field("unit"), &unit, MAX_NAME_BYTES)?;
+        len_eq(&field("values"), values.len(), self.entity_count, "one value per entity of the table")?;
+        finite64(&field("values"), &values)?;
+        Ok(NumberColumn { property, unit, entities: ColumnEntities::All, values })
     }
 
     /// Checks and converts an overlay frame.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{engine, entities, fixture, misbehave_spec};
 use sangam_plugins::{
-    CacheOutcome, EngineOptions, LoadedPlugin, ParamValue, PluginEngine, PluginSpec, PropertyUpdates, RestartPolicy,
-    Role, SdkVersion, Submit, Supervisor, TwinSnapshot, TwinView,
+    CacheOutcome, ColumnEntities, EngineOptions, LoadedPlugin, ParamValue, PluginEngine, PluginSpec, PropertyUpdates,
+    RestartPolicy, Role, SdkVersion, Submit, Supervisor, TwinSnapshot, TwinView,
 };
 
 fn sim10_spec() -> PluginSpec {
@@ -58,14 +58,14 @@ fn plugins_of_1_0_and_1_1_run_side_by_side() {
     assert_eq!(decay.time, now + 1_000_000);
     let level = &decay.numbers[0];
     assert_eq!(level.property, "level");
-    assert_eq!(level.entities, vec![0, 1]);
+    assert_eq!(level.entities, ColumnEntities::Listed(vec![0, 1]));
     assert!((level.values[0] - 10.0 * (-0.5f64).exp()).abs() < 1e-12, "{:?}", level.values);
     assert_eq!(level.values[1], 0.0, "entity 1 has no level");
 
     let diffusion = wait_updates(&supervisor, "diffusion-1.1");
     // twin.aggregate (1.1): the mean of the two samples in the window, only for entity 0.
     let mean = diffusion.numbers.iter().find(|c| c.property == "level.mean").expect("level.mean");
-    assert_eq!(mean.entities, vec![0]);
+    assert_eq!(mean.entities, ColumnEntities::Listed(vec![0]));
     assert_eq!(mean.values, vec![2.0]);
     let level = diffusion.numbers.iter().find(|c| c.property == "level").expect("level");
     assert_eq!(level.values.len(), 2);

@@ -92,13 +92,13 @@ fn an_edited_removed_or_added_file_is_named() {
     // The check above, on a copy with one file edited, one removed and one added.
     let copy = std::env::temp_dir().join(format!("sangam-wit-{}-frozen", std::process::id()));
     let _ = std::fs::remove_dir_all(&copy);
-    for version in ["1.0.0", "1.1.0"] {
+    let released = released();
+    for version in released.keys() {
         std::fs::create_dir_all(copy.join(format!("v{version}"))).unwrap();
         for entry in std::fs::read_dir(wit_root().join(format!("v{version}"))).unwrap().flatten() {
             std::fs::copy(entry.path(), copy.join(format!("v{version}")).join(entry.file_name())).unwrap();
         }
     }
-    let released = released();
     assert!(frozen_problems(&copy, &released).is_empty(), "an exact copy passes");
     let edited = copy.join("v1.0.0/types.wit");
     let text = std::fs::read_to_string(&edited).unwrap();

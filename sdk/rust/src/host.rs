@@ -5,9 +5,10 @@
 pub(crate) use crate::__bindings::simulation::sangam::plugin::{
     clock::{now, step_us},
     log::log,
+    output::full_column,
     params::get,
     twin::{aggregate, history, numbers, text},
 };
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::testing::host::{aggregate, get, history, log, now, numbers, step_us, text};
+pub(crate) use crate::testing::host::{aggregate, full_column, get, history, log, now, numbers, step_us, text};

@@ -39,6 +39,18 @@ pub struct MockHost {
     series: BTreeMap<(u32, String), Vec<(TimeUs, f64)>>,
     texts: BTreeMap<(u32, String), String>,
     logs: Vec<(Level, String)>,
+    full_columns: Vec<FullColumn>,
+}
+
+/// A column a plugin handed over with [`output::full_column`](crate::output::full_column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FullColumn {
+    /// The property.
+    pub property: String,
+    /// Its unit.
+    pub unit: String,
+    /// One value per entity of the table.
+    pub values: Vec<f64>,
 }
 
 impl MockHost {
@@ -65,6 +77,12 @@ impl MockHost {
     /// Everything logged so far, oldest first.
     pub fn logs(&self) -> &[(Level, String)] {
         &self.logs
+    }
+
+    /// The full columns handed over since the last call, oldest first (the runtime adds them to the
+    /// updates of the step that handed them over).
+    pub fn take_full_columns(&mut self) -> Vec<FullColumn> {
+        std::mem::take(&mut self.full_columns)
     }
 
     fn samples(&self, entity: u32, property: &str) -> &[(TimeUs, f64)] {
@@ -107,6 +125,11 @@ pub(crate) mod host {
 
     pub(crate) fn log(level: Level, message: &str) {
         with_host(|h| h.logs.push((level, message.to_string())));
+    }
+
+    pub(crate) fn full_column(property: &str, unit: &str, values: &[f64]) {
+        let column = FullColumn { property: property.to_string(), unit: unit.to_string(), values: values.to_vec() };
+        with_host(|h| h.full_columns.push(column));
     }
 
     pub(crate) fn get(name: &str) -> Option<ParamValue> {
