@@ -141,7 +141,7 @@ pub enum PluginError {
         plugin: String,
         /// Its SDK version.
         version: SdkVersion,
-        /// The supported versions, e.g. `1.0.0, 1.1.0`.
+        /// The supported versions, e.g. `1.0.0, 1.1.0, 1.2.0`.
         supported: String,
     },
     /// The bytes are not a valid WebAssembly component (truncated, corrupt, a core module, ...).
