@@ -204,6 +204,7 @@ impl LoadedPlugin {
                 Pre::Simulation11(v1_1::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
             }
             (1, Role::Overlay) => Pre::Overlay11(v1_1::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
+            // 1.2 (`check_sdk_version` above refused every minor this runtime does not implement).
             (_, Role::Adapter) => Pre::Adapter12(v1_2::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
             (_, Role::Simulation) => {
                 Pre::Simulation12(v1_2::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
@@ -457,8 +458,11 @@ impl PluginInstance {
         };
         let PluginOutputRaw::Updates(raw) = raw else { return Err(self.wrong_role(Call::Step)) };
         // The step's own columns and the full columns it handed over share one output cap.
-        let StepOutput { mut checker, full_columns } =
-            output.unwrap_or_else(|| StepOutput { checker: Checker::new(0, 0), full_columns: Vec::new() });
+        // (`step_output` was set above; a fresh checker stands in should it ever be missing.)
+        let StepOutput { mut checker, full_columns } = output.unwrap_or_else(|| StepOutput {
+            checker: Checker::new(self.spec.limits.output_bytes, self.entity_count),
+            full_columns: Vec::new(),
+        });
         let mut updates = checker.updates("", raw).map_err(|cause| self.fault(Call::Step, cause))?;
         updates.numbers.extend(full_columns);
         Ok(updates)
