@@ -5,8 +5,8 @@
 //! entity index for each, and the runtime copies both out of the plugin. A model that updates every
 //! granted entity every step (diffusion, flow, coverage on a grid of entities) can instead pass the
 //! state it already holds to [`full_column`]: no index list, no copy in the plugin, one copy by the
-//! host. At 100k entities that cut the cost of handing a step's output over from 162-169 µs to 61 µs
-//! in the benchmark (see `BENCHMARKS.md`).
+//! host. At 100k entities that cut the cost of handing a step's output over from 162-179 µs to
+//! 45-61 µs in the benchmark (see `BENCHMARKS.md`).
 //!
 //! ```
 //! use sangam_sdk::{EntityTable, Simulation, Tick, Updates, output};
