@@ -317,6 +317,16 @@ impl Checker {
         self.charge(text.len() as u64)
     }
 
+    /// The property name and unit of a numeric column (returned or full): within the length cap,
+    /// counted against the output cap, and a property name that is not empty.
+    fn column_names(&mut self, field: &dyn Fn(&str) -> String, property: &str, unit: &str) -> Check<()> {
+        self.string(&|| field("property"), property, MAX_NAME_BYTES)?;
+        if property.is_empty() {
+            return Err(malformed(field("property"), "the property name is empty"));
+        }
+        self.string(&|| field("unit"), unit, MAX_NAME_BYTES)
+    }
+
     fn entity(&self, field: &dyn Fn() -> String, index: u32) -> Check<()> {
         if (index as usize) < self.entity_count {
             Ok(())
@@ -413,11 +423,7 @@ impl Checker {
         for (c, column) in raw.numbers.into_iter().enumerate() {
             let field = |name: &str| format!("{prefix}numbers[{c}].{name}");
             self.charge_numbers(column.values.len().saturating_add(column.entities.len() / 2))?;
-            self.string(&|| field("property"), &column.property, MAX_NAME_BYTES)?;
-            if column.property.is_empty() {
-                return Err(malformed(field("property"), "the property name is empty"));
-            }
-            self.string(&|| field("unit"), &column.unit, MAX_NAME_BYTES)?;
+            self.column_names(&field, &column.property, &column.unit)?;
             len_eq(&field("values"), column.values.len(), column.entities.len(), "one value per entity")?;
             // Branch-free pass first (vectorised); the element-wise search only names a bad index.
             if any_out_of_range(&column.entities, self.entity_count) {
@@ -456,11 +462,7 @@ impl Checker {
     ) -> Check<NumberColumn> {
         let field = |name: &str| format!("full-column[{index}].{name}");
         self.charge_numbers(values.len())?;
-        self.string(&|| field("property"), &property, MAX_NAME_BYTES)?;
-        if property.is_empty() {
-            return Err(malformed(field("property"), "the property name is empty"));
-        }
-        self.string(&|| field("unit"), &unit, MAX_NAME_BYTES)?;
+        self.column_names(&field, &property, &unit)?;
         len_eq(&field("values"), values.len(), self.entity_count, "one value per entity of the table")?;
         finite64(&field("values"), &values)?;
         Ok(NumberColumn { property, unit, entities: ColumnEntities::All, values })
