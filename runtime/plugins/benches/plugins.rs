@@ -7,7 +7,8 @@
 //! plugin's memory (SDK 1.2 `output.full-column`, fixture `sim12`). Each is compared with the same
 //! Rust code natively: the kernel plus building the column it hands over.
 //!
-//! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end. With
+//! Needs the fixture plugins (`cargo xtask build-plugins`). Prints same-run ratios at the end; the native
+//! and plugin steps of each ratio are timed in alternating short blocks (`paired_medians`). With
 //! `SANGAM_PROFILE_STEP=full` (1.1 returned column), `full-column` (1.2) or `kernel` it only loops the
 //! 100k-entity step, for a profiler.
 
@@ -25,6 +26,11 @@ use sangam_plugins::{
 
 #[path = "../../../tests/plugins/kernel/diffusion.rs"]
 mod diffusion;
+
+/// Timings per side in each native-against-plugin step comparison (see [`paired_medians`]).
+const PAIRED_RUNS: usize = 200;
+/// Calls per side in each alternating block of [`paired_medians`].
+const PAIR_BLOCK: usize = 10;
 
 fn fixture(name: &str) -> Vec<u8> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -50,6 +56,33 @@ fn sim_spec(id: &str, sdk: SdkVersion, n: usize) -> PluginSpec {
     spec.limits.memory_bytes = 512 << 20;
     spec.limits.output_bytes = 64 << 20;
     spec
+}
+
+/// Medians of `runs` timings each of `a` and `b`, taken in alternating blocks of [`PAIR_BLOCK`] calls
+/// (a × 10, b × 10, a × 10, ...).
+///
+/// The step comparisons use this rather than one block of `a` and then one of `b`: on a shared machine
+/// (a VM whose neighbours come and go) speed drifts over seconds, so two long blocks can be measured in
+/// different states, and their ratio then says more about the neighbours than about the plugin.
+/// Short alternating blocks put both sides in the same states, and within a block each side still runs
+/// with its own data in the caches, as a plugin on its worker thread does from one step to the next.
+fn paired_medians(runs: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let mut times = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    while times.0.len() < runs {
+        for _ in 0..PAIR_BLOCK {
+            let t = Instant::now();
+            a();
+            times.0.push(t.elapsed());
+        }
+        for _ in 0..PAIR_BLOCK {
+            let t = Instant::now();
+            b();
+            times.1.push(t.elapsed());
+        }
+    }
+    times.0.sort();
+    times.1.sort();
+    (times.0[times.0.len() / 2], times.1[times.1.len() / 2])
 }
 
 /// Median of `runs` timings of `f`.
@@ -165,19 +198,21 @@ fn main() {
         };
         c.bench_function(&format!("step/{n}/native"), |b| b.iter(&mut native));
         c.bench_function(&format!("step/{n}/plugin"), |b| b.iter(|| plugin.step(0, 100_000, empty.clone()).unwrap()));
-        let native_t = median(101, &mut native);
-        let plugin_t = median(101, || {
+        let (native_t, plugin_t) = paired_medians(PAIRED_RUNS, &mut native, || {
             black_box(plugin.step(0, 100_000, empty.clone()).unwrap());
         });
         let mut kernel_values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
         let mut kernel_scratch = vec![0.0; n];
-        let native_kernel_t = median(101, || {
-            diffusion::diffusion_step(&mut kernel_values, &mut kernel_scratch, 0.2, 0.05, 0.1);
-            black_box(&kernel_values);
-        });
-        let plugin_kernel_t = median(101, || {
-            black_box(plugin_kernel.step(0, 100_000, empty.clone()).unwrap());
-        });
+        let (native_kernel_t, plugin_kernel_t) = paired_medians(
+            PAIRED_RUNS,
+            || {
+                diffusion::diffusion_step(&mut kernel_values, &mut kernel_scratch, 0.2, 0.05, 0.1);
+                black_box(&kernel_values);
+            },
+            || {
+                black_box(plugin_kernel.step(0, 100_000, empty.clone()).unwrap());
+            },
+        );
         // 1.2: the host receives a fresh copy of the values each step; natively, the same copy.
         let mut full_values: Vec<f64> = (0..n).map(|i| i as f64 * 0.01).collect();
         let mut full_scratch = vec![0.0; n];
@@ -189,8 +224,7 @@ fn main() {
         c.bench_function(&format!("step-full-column/{n}/plugin"), |b| {
             b.iter(|| plugin_full.step(0, 100_000, empty.clone()).unwrap())
         });
-        let native_full_t = median(101, &mut native_full);
-        let plugin_full_t = median(101, || {
+        let (native_full_t, plugin_full_t) = paired_medians(PAIRED_RUNS, &mut native_full, || {
             black_box(plugin_full.step(0, 100_000, empty.clone()).unwrap());
         });
         let us = |d: Duration| d.as_secs_f64() * 1e6;
