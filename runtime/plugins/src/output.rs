@@ -295,6 +295,43 @@ fn malformed(field: impl Into<String>, problem: impl Into<String>) -> FaultCause
     FaultCause::MalformedOutput { field: field.into(), problem: problem.into() }
 }
 
+/// A field of a plugin's output as an error names it, written out only when a check fails: checking
+/// good output formats nothing (an overlay of 1,000 polylines used to format 3,000 names per frame).
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    /// A fixed name: `labels.positions`.
+    Name(&'a str),
+    /// A member of an item of a list: `{prefix}{list}[{index}].{member}`, e.g. `polylines[3].points`.
+    Item { prefix: &'a str, list: &'a str, index: usize, member: &'a str },
+}
+
+impl<'a> Field<'a> {
+    fn item(list: &'a str, index: usize, member: &'a str) -> Self {
+        Field::Item { prefix: "", list, index, member }
+    }
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(name: &'a str) -> Self {
+        Field::Name(name)
+    }
+}
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::Name(name) => f.write_str(name),
+            Field::Item { prefix, list, index, member } => write!(f, "{prefix}{list}[{index}].{member}"),
+        }
+    }
+}
+
+impl From<Field<'_>> for String {
+    fn from(field: Field<'_>) -> String {
+        field.to_string()
+    }
+}
+
 impl Checker {
     pub(crate) fn new(limit: u64, entity_count: usize) -> Self {
         Checker { used: 0, limit, entity_count }
@@ -319,12 +356,12 @@ impl Checker {
 
     /// The property name and unit of a numeric column (returned or full): within the length cap,
     /// counted against the output cap, and a property name that is not empty.
-    fn column_names(&mut self, field: &dyn Fn(&str) -> String, property: &str, unit: &str) -> Check<()> {
-        self.string(&|| field("property"), property, MAX_NAME_BYTES)?;
+    fn column_names<'a>(&mut self, field: impl Fn(&'a str) -> Field<'a>, property: &str, unit: &str) -> Check<()> {
+        self.string(&|| field("property").into(), property, MAX_NAME_BYTES)?;
         if property.is_empty() {
             return Err(malformed(field("property"), "the property name is empty"));
         }
-        self.string(&|| field("unit"), unit, MAX_NAME_BYTES)
+        self.string(&|| field("unit").into(), unit, MAX_NAME_BYTES)
     }
 
     fn entity(&self, field: &dyn Fn() -> String, index: u32) -> Check<()> {
@@ -342,15 +379,23 @@ impl Checker {
 /// Bulk columns are checked in two passes: a branch-free pass over the whole column (which the
 /// compiler vectorises; bulk output of 100k values is the common case) and, only when it fails, a
 /// search for the first offending element to name it.
-fn finite<T: Copy + std::fmt::Display>(field: &str, values: &[T], is_finite: impl Fn(T) -> bool) -> Check<()> {
+fn finite<'a, T: Copy + std::fmt::Display>(
+    field: impl Into<Field<'a>>,
+    values: &[T],
+    is_finite: impl Fn(T) -> bool,
+) -> Check<()> {
     if values.iter().fold(true, |ok, &v| ok & is_finite(v)) {
         return Ok(());
     }
-    Err(not_finite(field, values, is_finite))
+    Err(not_finite(field.into(), values, is_finite))
 }
 
 /// Names the first element of `values` that is not finite (called only once a check has failed).
-fn not_finite<T: Copy + std::fmt::Display>(field: &str, values: &[T], is_finite: impl Fn(T) -> bool) -> FaultCause {
+fn not_finite<T: Copy + std::fmt::Display>(
+    field: Field<'_>,
+    values: &[T],
+    is_finite: impl Fn(T) -> bool,
+) -> FaultCause {
     let i = values.iter().position(|&v| !is_finite(v)).unwrap_or(0);
     malformed(format!("{field}[{i}]"), format!("{} is not a finite number", values[i]))
 }
@@ -361,7 +406,7 @@ const FINITE_LANES: usize = 16;
 /// The f64 columns are the bulk of a simulation's output, so their pass uses `v * 0.0`, which is 0 for a
 /// finite `v` and NaN for NaN or an infinity, summed in independent lanes: once a lane holds NaN it stays
 /// NaN. This runs about twice as fast as a fold over `is_finite` (which the compiler does not vectorise).
-fn finite64(field: &str, values: &[f64]) -> Check<()> {
+fn finite64<'a>(field: impl Into<Field<'a>>, values: &[f64]) -> Check<()> {
     let mut lanes = [0.0f64; FINITE_LANES];
     let chunks = values.chunks_exact(FINITE_LANES);
     let rest = chunks.remainder();
@@ -376,15 +421,15 @@ fn finite64(field: &str, values: &[f64]) -> Check<()> {
     if lanes.iter().all(|&lane| lane == 0.0) {
         return Ok(());
     }
-    Err(not_finite(field, values, f64::is_finite))
+    Err(not_finite(field.into(), values, f64::is_finite))
 }
 
-fn finite32(field: &str, values: &[f32]) -> Check<()> {
+fn finite32<'a>(field: impl Into<Field<'a>>, values: &[f32]) -> Check<()> {
     finite(field, values, f32::is_finite)
 }
 
-fn finite_scalar(field: &str, value: f32) -> Check<()> {
-    if value.is_finite() { Ok(()) } else { Err(malformed(field, format!("{value} is not a finite number"))) }
+fn finite_scalar<'a>(field: impl Into<Field<'a>>, value: f32) -> Check<()> {
+    if value.is_finite() { Ok(()) } else { Err(malformed(field.into(), format!("{value} is not a finite number"))) }
 }
 
 /// Whether any index in `entities` is `count` or more, in one branch-free pass the compiler vectorises
@@ -398,11 +443,11 @@ fn any_out_of_range(entities: &[u32], count: usize) -> bool {
     }
 }
 
-fn len_eq(field: &str, actual: usize, expected: usize, what: &str) -> Check<()> {
+fn len_eq<'a>(field: impl Into<Field<'a>>, actual: usize, expected: usize, what: &str) -> Check<()> {
     if actual == expected {
         Ok(())
     } else {
-        Err(malformed(field, format!("has {actual} entries, expected {expected} ({what})")))
+        Err(malformed(field.into(), format!("has {actual} entries, expected {expected} ({what})")))
     }
 }
 
@@ -421,17 +466,17 @@ impl Checker {
         self.charge(8)?;
         let mut numbers = Vec::with_capacity(raw.numbers.len().min(1024));
         for (c, column) in raw.numbers.into_iter().enumerate() {
-            let field = |name: &str| format!("{prefix}numbers[{c}].{name}");
+            let field = |member| Field::Item { prefix, list: "numbers", index: c, member };
             self.charge_numbers(column.values.len().saturating_add(column.entities.len() / 2))?;
-            self.column_names(&field, &column.property, &column.unit)?;
-            len_eq(&field("values"), column.values.len(), column.entities.len(), "one value per entity")?;
+            self.column_names(field, &column.property, &column.unit)?;
+            len_eq(field("values"), column.values.len(), column.entities.len(), "one value per entity")?;
             // Branch-free pass first (vectorised); the element-wise search only names a bad index.
             if any_out_of_range(&column.entities, self.entity_count) {
                 for (i, &e) in column.entities.iter().enumerate() {
                     self.entity(&|| format!("{prefix}numbers[{c}].entities[{i}]"), e)?;
                 }
             }
-            finite64(&field("values"), &column.values)?;
+            finite64(field("values"), &column.values)?;
             numbers.push(NumberColumn {
                 property: column.property,
                 unit: column.unit,
@@ -460,11 +505,11 @@ impl Checker {
         unit: String,
         values: Vec<f64>,
     ) -> Check<NumberColumn> {
-        let field = |name: &str| format!("full-column[{index}].{name}");
+        let field = |member| Field::item("full-column", index, member);
         self.charge_numbers(values.len())?;
-        self.column_names(&field, &property, &unit)?;
-        len_eq(&field("values"), values.len(), self.entity_count, "one value per entity of the table")?;
-        finite64(&field("values"), &values)?;
+        self.column_names(field, &property, &unit)?;
+        len_eq(field("values"), values.len(), self.entity_count, "one value per entity of the table")?;
+        finite64(field("values"), &values)?;
         Ok(NumberColumn { property, unit, entities: ColumnEntities::All, values })
     }
 
@@ -506,17 +551,17 @@ impl Checker {
         let mut lines = Vec::with_capacity(polylines.len().min(1024));
         for (i, line) in polylines.into_iter().enumerate() {
             self.charge_numbers(line.points.len() + 5)?;
-            let field = |name: &str| format!("polylines[{i}].{name}");
+            let field = |member| Field::item("polylines", i, member);
             if line.points.len() % 3 != 0 || line.points.len() < 6 {
                 return Err(malformed(
                     field("points"),
                     format!("has {} coordinates, expected 3 per point and at least 2 points", line.points.len()),
                 ));
             }
-            finite64(&field("points"), &line.points)?;
+            finite64(field("points"), &line.points)?;
             let color = [line.color.0, line.color.1, line.color.2, line.color.3];
-            finite32(&field("color"), &color)?;
-            finite_scalar(&field("width"), line.width)?;
+            finite32(field("color"), &color)?;
+            finite_scalar(field("width"), line.width)?;
             lines.push(Polyline { points: triples(line.points), color, width: line.width });
         }
 
@@ -524,7 +569,7 @@ impl Checker {
         let mut maps = Vec::with_capacity(heatmaps.len().min(1024));
         for (i, map) in heatmaps.into_iter().enumerate() {
             self.charge_numbers(map.values.len() + 8)?;
-            let field = |name: &str| format!("heatmaps[{i}].{name}");
+            let field = |member| Field::item("heatmaps", i, member);
             let cells = (map.columns as u64).saturating_mul(map.rows as u64);
             if cells != map.values.len() as u64 {
                 return Err(malformed(
@@ -533,17 +578,17 @@ impl Checker {
                 ));
             }
             let origin = [map.origin.0, map.origin.1, map.origin.2];
-            finite64(&field("origin"), &origin)?;
-            finite_scalar(&field("cell-size"), map.cell_size)?;
+            finite64(field("origin"), &origin)?;
+            finite_scalar(field("cell-size"), map.cell_size)?;
             if map.cell_size <= 0.0 {
                 return Err(malformed(field("cell-size"), "must be greater than 0"));
             }
             if let Some(v) = map.values.iter().position(|v| v.is_infinite()) {
                 return Err(malformed(format!("heatmaps[{i}].values[{v}]"), "infinite (use NaN for no data)"));
             }
-            finite_scalar(&field("min"), map.min)?;
-            finite_scalar(&field("max"), map.max)?;
-            finite_scalar(&field("opacity"), map.opacity)?;
+            finite_scalar(field("min"), map.min)?;
+            finite_scalar(field("max"), map.max)?;
+            finite_scalar(field("opacity"), map.opacity)?;
             maps.push(Heatmap {
                 origin,
                 cell_size: map.cell_size,
@@ -565,13 +610,13 @@ impl Checker {
         let mut vols = Vec::with_capacity(volumes.len().min(1024));
         for (i, v) in volumes.into_iter().enumerate() {
             self.charge_numbers(10)?;
-            let field = |name: &str| format!("volumes[{i}].{name}");
+            let field = |member| Field::item("volumes", i, member);
             let center = [v.center.0, v.center.1, v.center.2];
             let size = [v.size.0, v.size.1, v.size.2];
             let color = [v.color.0, v.color.1, v.color.2, v.color.3];
-            finite64(&field("center"), &center)?;
-            finite32(&field("size"), &size)?;
-            finite32(&field("color"), &color)?;
+            finite64(field("center"), &center)?;
+            finite32(field("size"), &size)?;
+            finite32(field("color"), &color)?;
             if let Some(axis) = size.iter().position(|s| *s < 0.0) {
                 return Err(malformed(format!("volumes[{i}].size[{axis}]"), "is negative"));
             }
