@@ -384,10 +384,11 @@ impl PluginInstance {
     fn classify(&self, call: Call, error: wasmtime::Error) -> PluginFault {
         let state = self.store.data();
         let limits = &self.spec.limits;
-        let cause = if state.stopped == Some(HostStop::Flood) {
-            FaultCause::HostCallFlood { limit: limits.host_calls_per_call }
-        } else if let Some(HostStop::Output(cause)) = &state.stopped {
-            cause.clone()
+        let cause = if let Some(stop) = &state.stopped {
+            match stop {
+                HostStop::Flood => FaultCause::HostCallFlood { limit: limits.host_calls_per_call },
+                HostStop::Output(cause) => cause.clone(),
+            }
         } else if let Some(requested) = state.limiter.refused {
             FaultCause::MemoryLimit { limit: limits.memory_bytes, requested }
         } else {
@@ -442,8 +443,9 @@ impl PluginInstance {
     /// Simulation: advances the model from `now` by `dt_us`, reading the twin through `twin`.
     pub fn step(&mut self, now: i64, dt_us: i64, twin: Arc<dyn TwinView>) -> Result<PropertyUpdates, PluginError> {
         let Some(bound) = self.bound.take() else { return Err(self.wrong_role(Call::Step)) };
-        let checker = Checker::new(self.spec.limits.output_bytes, self.entity_count);
-        self.store.data_mut().step_output = Some(StepOutput { checker, full_columns: Vec::new() });
+        let (output_limit, entity_count) = (self.spec.limits.output_bytes, self.entity_count);
+        let fresh = move || StepOutput { checker: Checker::new(output_limit, entity_count), full_columns: Vec::new() };
+        self.store.data_mut().step_output = Some(fresh());
         let result = self.run(Call::Step, now, twin, |store| match &bound {
             Bound::Simulation10(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             Bound::Simulation11(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
@@ -458,11 +460,8 @@ impl PluginInstance {
         };
         let PluginOutputRaw::Updates(raw) = raw else { return Err(self.wrong_role(Call::Step)) };
         // The step's own columns and the full columns it handed over share one output cap.
-        // (`step_output` was set above; a fresh checker stands in should it ever be missing.)
-        let StepOutput { mut checker, full_columns } = output.unwrap_or_else(|| StepOutput {
-            checker: Checker::new(self.spec.limits.output_bytes, self.entity_count),
-            full_columns: Vec::new(),
-        });
+        // (`step_output` was set above; a fresh one stands in should it ever be missing.)
+        let StepOutput { mut checker, full_columns } = output.unwrap_or_else(fresh);
         let mut updates = checker.updates("", raw).map_err(|cause| self.fault(Call::Step, cause))?;
         updates.numbers.extend(full_columns);
         Ok(updates)
