@@ -126,6 +126,7 @@ where
 {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
+    crate::waits::bound_timers(&mut linker).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
     add(&mut linker).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
     Ok(linker)
 }

@@ -97,10 +97,63 @@ pub enum FaultCause {
         /// Host calls allowed per plugin call.
         limit: u32,
     },
-    /// The plugin returned an error from `init`; the plugin is disabled.
+    /// Host calls of one plugin call made the host do more work (entities named, samples visited)
+    /// than one call may.
+    #[error(
+        "made the host read more than {limit} entities and samples in one call (read less per call, or ask \
+         for aggregates)"
+    )]
+    HostWorkExceeded {
+        /// Work units per call.
+        limit: u64,
+    },
+    /// One read named more entities than a read may.
+    #[error("asked `{call}` for {asked} entities in one read; a read names at most {limit} (read in batches)")]
+    ReadTooLarge {
+        /// The host function.
+        call: &'static str,
+        /// Entities named.
+        asked: usize,
+        /// The most a read may name.
+        limit: usize,
+    },
+    /// The plugin used a WASI function that needs a capability the scene did not grant.
+    #[error("called `{call}`, which needs the `{capability}` grant; the scene did not grant it")]
+    Ungranted {
+        /// The WASI function.
+        call: &'static str,
+        /// The capability it needs.
+        capability: &'static str,
+    },
+    /// A call did not come back within its budget plus the supervisor's grace: its pool thread was
+    /// given up and replaced.
+    #[error(
+        "did not return within its time budget of {} ms plus {} ms (blocked outside WebAssembly); its worker \
+         thread was replaced",
+        .budget.as_millis(), .grace.as_millis()
+    )]
+    Blocked {
+        /// The budget per call.
+        budget: Duration,
+        /// The grace the supervisor gave on top.
+        grace: Duration,
+    },
+    /// The plugin returned an error from too many calls in the fault window.
+    #[error("returned an error from {count} calls within {} s (last: {last})", .window.as_secs())]
+    TooManyErrors {
+        /// Errors counted.
+        count: u32,
+        /// The window.
+        window: Duration,
+        /// The last error, cleaned.
+        last: String,
+    },
+    /// The plugin returned an error from `init`; the plugin is disabled. The text is cleaned
+    /// ([`crate::text::clean`]) and cut to [`crate::text::MAX_MESSAGE_BYTES`].
     #[error("failed to initialise: {0}")]
     InitFailed(String),
-    /// The plugin returned an error from `parse`, `step` or `draw`; it keeps running.
+    /// The plugin returned an error from `parse`, `step` or `draw`; it keeps running (until it does so
+    /// too often: [`FaultCause::TooManyErrors`]). The text is cleaned and cut like `InitFailed`'s.
     #[error("returned an error: {0}")]
     Returned(String),
 }
@@ -199,6 +252,14 @@ pub enum PluginError {
         path: PathBuf,
         /// The reason.
         message: String,
+    },
+    /// The component may not run in this runtime ([`crate::admission`]).
+    #[error("plugin `{plugin}` cannot run: {reason}")]
+    Refused {
+        /// The plugin id.
+        plugin: String,
+        /// Why.
+        reason: String,
     },
     /// No plugin with this id is loaded.
     #[error("no plugin `{0}` is loaded")]

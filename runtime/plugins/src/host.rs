@@ -1,5 +1,11 @@
 //! The per-instance store data and the host side of the `sangam:plugin` imports, implemented once
-//! and exposed to both SDK versions.
+//! and exposed to every SDK version.
+//!
+//! Host calls are metered: each counts against the call's host-call limit, checks the call's
+//! wall-clock deadline (so time spent in the host counts against the plugin's budget, and a read
+//! cannot run on after it), and charges its work (entities named, samples visited) against
+//! [`MAX_HOST_WORK_PER_CALL`]. A read names at most [`MAX_READ_ENTITIES`] entities. Plugin text (log
+//! lines, stdout and stderr) is cleaned ([`crate::text::clean`]) before it reaches the log.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,6 +21,7 @@ use crate::bindings::{v1_0, v1_1, v1_2};
 use crate::contract::ParamValue;
 use crate::error::FaultCause;
 use crate::output::{Checker, NumberColumn};
+use crate::text;
 use crate::twin::{EmptyTwin, TwinView};
 
 /// Largest log message, in bytes; longer ones are truncated.
@@ -29,13 +36,21 @@ pub const LOG_RATE_PER_SEC: f64 = 50.0;
 pub const MAX_STDIO_BYTES_PER_CALL: usize = 16 * 1024;
 /// Recent log lines kept per instance for display.
 pub const RECENT_LOG_LINES: usize = 64;
+/// Most entities one `twin.numbers` or `twin.aggregate` call may name; a plugin reads more in batches.
+pub const MAX_READ_ENTITIES: usize = 1 << 20;
+/// Work the host does for one plugin call, in units of one entity named or one sample visited, summed
+/// over every host call of that plugin call (16.7M: a full read of 100k entities is 100k).
+pub const MAX_HOST_WORK_PER_CALL: u64 = 1 << 24;
+/// How often (in work units) a long host call looks at the clock.
+const DEADLINE_CHECK_EVERY: u64 = 4096;
 
 /// A log line a plugin wrote (through `log` or stdout/stderr).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// Severity: `trace`, `debug`, `info`, `warn`, `error`; stdout is `info`, stderr `warn`.
     pub level: &'static str,
-    /// The message (truncated to [`MAX_LOG_BYTES`]).
+    /// The message, cleaned ([`crate::text::clean`]: control characters escaped, cut to
+    /// [`MAX_LOG_BYTES`]).
     pub message: String,
 }
 
@@ -120,15 +135,6 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Why a host function stopped the plugin.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum HostStop {
-    /// Too many host calls in one plugin call.
-    Flood,
-    /// Output handed over through a host call (1.2 `output.full-column`) broke the contract.
-    Output(FaultCause),
-}
-
 /// The output of the `step` call that is running: its checker (output cap, entity count) and the
 /// full columns handed over so far (1.2 `output.full-column`).
 pub(crate) struct StepOutput {
@@ -173,7 +179,15 @@ pub(crate) struct PluginState {
     step_us: i64,
     host_calls: u32,
     host_call_limit: u32,
-    pub(crate) stopped: Option<HostStop>,
+    /// When the running call's time budget ends.
+    deadline: Instant,
+    call_time: Duration,
+    /// Host work charged to the running call (entities named, samples visited).
+    work: u64,
+    /// Whether the scene granted `wall-clock` (which lets the plugin wait on WASI timers).
+    pub(crate) timers_granted: bool,
+    /// Why a host function stopped the plugin, if one did.
+    pub(crate) stopped: Option<FaultCause>,
     /// Set while `simulation.step` runs (the only call that may hand over full columns).
     pub(crate) step_output: Option<StepOutput>,
     pub(crate) limiter: MemoryLimiter,
@@ -192,6 +206,8 @@ pub(crate) struct StateInit {
     pub(crate) entity_count: u32,
     pub(crate) memory_limit: u64,
     pub(crate) host_call_limit: u32,
+    pub(crate) call_time: Duration,
+    pub(crate) timers_granted: bool,
     pub(crate) step_us: i64,
     pub(crate) recent: Arc<Mutex<VecDeque<LogLine>>>,
 }
@@ -209,6 +225,10 @@ impl PluginState {
             step_us: init.step_us,
             host_calls: 0,
             host_call_limit: init.host_call_limit,
+            deadline: Instant::now(),
+            call_time: init.call_time,
+            work: 0,
+            timers_granted: init.timers_granted,
             stopped: None,
             step_output: None,
             limiter: MemoryLimiter { limit: init.memory_limit, refused: None },
@@ -231,6 +251,42 @@ impl PluginState {
         self.now = now;
         self.twin = twin;
         self.host_calls = 0;
+        self.work = 0;
+        self.deadline = Instant::now() + self.call_time;
+    }
+
+    /// When the running call's time budget ends.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Stops the plugin with `cause` (the host function returns the error this gives).
+    pub(crate) fn stop(&mut self, cause: FaultCause) -> wasmtime::Error {
+        let message = cause.to_string();
+        self.stopped = Some(cause);
+        format_err!("{message}")
+    }
+
+    /// Charges `units` of host work to the running call; stops the plugin when the call is over its
+    /// work budget or its deadline (the clock is read once per [`DEADLINE_CHECK_EVERY`] units).
+    fn charge(&mut self, units: u64) -> wasmtime::Result<()> {
+        let before = self.work;
+        self.work = self.work.saturating_add(units);
+        if self.work > MAX_HOST_WORK_PER_CALL {
+            return Err(self.stop(FaultCause::HostWorkExceeded { limit: MAX_HOST_WORK_PER_CALL }));
+        }
+        if before / DEADLINE_CHECK_EVERY != self.work / DEADLINE_CHECK_EVERY && Instant::now() > self.deadline {
+            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.call_time }));
+        }
+        Ok(())
+    }
+
+    /// Refuses a read that names more than [`MAX_READ_ENTITIES`] entities.
+    fn read_size(&mut self, call: &'static str, asked: usize) -> wasmtime::Result<()> {
+        if asked > MAX_READ_ENTITIES {
+            return Err(self.stop(FaultCause::ReadTooLarge { call, asked, limit: MAX_READ_ENTITIES }));
+        }
+        Ok(())
     }
 
     /// Ends a plugin call: releases the twin view and writes captured stdout/stderr to the log.
@@ -247,12 +303,15 @@ impl PluginState {
         }
     }
 
-    /// Counts one host call; stops the plugin when it floods.
+    /// Counts one host call; stops the plugin when it floods or its time is up (time spent in the
+    /// host counts against the plugin's budget).
     fn count(&mut self) -> wasmtime::Result<()> {
         self.host_calls += 1;
         if self.host_calls > self.host_call_limit {
-            self.stopped = Some(HostStop::Flood);
-            return Err(format_err!("host-call flood: more than {} host calls in one call", self.host_call_limit));
+            return Err(self.stop(FaultCause::HostCallFlood { limit: self.host_call_limit }));
+        }
+        if Instant::now() > self.deadline {
+            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.call_time }));
         }
         Ok(())
     }
@@ -261,6 +320,7 @@ impl PluginState {
     /// made it) and keeps it for the updates of the running step.
     fn full_column(&mut self, property: String, unit: String, values: Vec<f64>) -> wasmtime::Result<()> {
         self.count()?;
+        self.charge(values.len() as u64)?;
         let result = match &mut self.step_output {
             Some(out) => {
                 let index = out.full_columns.len();
@@ -271,11 +331,7 @@ impl PluginState {
                 problem: "called outside `simulation.step` (full columns belong to a step's updates)".into(),
             }),
         };
-        result.map_err(|cause| {
-            let message = cause.to_string();
-            self.stopped = Some(HostStop::Output(cause));
-            format_err!("{message}")
-        })
+        result.map_err(|cause| self.stop(cause))
     }
 
     fn emit(&mut self, level: &'static str, message: &str) {
@@ -283,11 +339,7 @@ impl PluginState {
             return;
         }
         let dropped = std::mem::take(&mut self.log_budget.dropped);
-        let mut end = message.len().min(MAX_LOG_BYTES);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        let message = &message[..end];
+        let message = text::clean(message, MAX_LOG_BYTES);
         let plugin = &*self.plugin;
         if dropped > 0 {
             tracing::warn!(target: "sangam_plugins::guest", plugin, "{dropped} log messages dropped (rate limit)");
@@ -303,7 +355,7 @@ impl PluginState {
             if recent.len() == RECENT_LOG_LINES {
                 recent.pop_front();
             }
-            recent.push_back(LogLine { level, message: message.to_owned() });
+            recent.push_back(LogLine { level, message: message.into_owned() });
         }
     }
 
@@ -325,11 +377,11 @@ impl PluginState {
 
     fn numbers(&mut self, property: String, entities: Vec<u32>) -> wasmtime::Result<Vec<f64>> {
         self.count()?;
-        let count = self.entity_count;
-        Ok(entities
-            .iter()
-            .map(|&e| if e < count { self.twin.number(e, &property).unwrap_or(f64::NAN) } else { f64::NAN })
-            .collect())
+        self.read_size("twin.numbers", entities.len())?;
+        self.charge(entities.len() as u64)?;
+        let mut values = Vec::with_capacity(entities.len());
+        self.twin.numbers(&property, &entities, self.entity_count, &mut values);
+        Ok(values)
     }
 
     fn text(&mut self, entity: u32, property: String) -> wasmtime::Result<Option<String>> {
@@ -355,12 +407,15 @@ impl PluginState {
         }
         // Keep the newest `max` samples without holding more than `max` at a time.
         let mut window: VecDeque<(i64, f64)> = VecDeque::new();
+        let mut visited = 0u64;
         self.twin.samples(entity, &property, start, end, &mut |t, v| {
+            visited += 1;
             if window.len() == max {
                 window.pop_front();
             }
             window.push_back((t, v));
         });
+        self.charge(visited)?;
         Ok(window.into_iter().unzip())
     }
 
@@ -373,16 +428,22 @@ impl PluginState {
         statistic: Statistic,
     ) -> wasmtime::Result<Vec<f64>> {
         self.count()?;
+        self.read_size("twin.aggregate", entities.len())?;
+        self.charge(entities.len() as u64)?;
         let count = self.entity_count;
-        Ok(entities
-            .iter()
-            .map(|&e| {
-                if e >= count || start > end {
-                    return if statistic == Statistic::Count { 0.0 } else { f64::NAN };
-                }
-                aggregate(&*self.twin, e, &property, start, end, statistic)
-            })
-            .collect())
+        let twin = self.twin.clone();
+        let mut out = Vec::with_capacity(entities.len());
+        for &e in &entities {
+            if e >= count || start > end {
+                out.push(if statistic == Statistic::Count { 0.0 } else { f64::NAN });
+                continue;
+            }
+            let (value, visited) = aggregate(&*twin, e, &property, start, end, statistic);
+            out.push(value);
+            // Samples visited are work too: a read of many long series stops at the budget.
+            self.charge(visited)?;
+        }
+        Ok(out)
     }
 }
 
@@ -398,6 +459,7 @@ pub(crate) enum Statistic {
 }
 
 /// Computes one statistic over a property's samples in `start..=end`, streaming (no copies).
+/// Returns the statistic and the number of samples visited.
 pub(crate) fn aggregate(
     twin: &dyn TwinView,
     entity: u32,
@@ -405,7 +467,7 @@ pub(crate) fn aggregate(
     start: i64,
     end: i64,
     statistic: Statistic,
-) -> f64 {
+) -> (f64, u64) {
     let mut n = 0u64;
     let mut sum = 0.0f64;
     let mut min = f64::INFINITY;
@@ -426,12 +488,12 @@ pub(crate) fn aggregate(
         last = Some((t, v));
     });
     if statistic == Statistic::Count {
-        return n as f64;
+        return (n as f64, n);
     }
     if n == 0 {
-        return f64::NAN;
+        return (f64::NAN, 0);
     }
-    match statistic {
+    let value = match statistic {
         Statistic::Mean => sum / n as f64,
         Statistic::Min => min,
         Statistic::Max => max,
@@ -443,7 +505,8 @@ pub(crate) fn aggregate(
             let span = (end - first_t.unwrap_or(end)) as f64;
             if span > 0.0 { integral / span } else { lv }
         }
-    }
+    };
+    (value, n)
 }
 
 impl WasiView for PluginState {

@@ -14,8 +14,9 @@ use crate::cache::CacheOutcome;
 use crate::contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERSIONS, SdkVersion};
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
-use crate::host::{FrozenClock, HostStop, LogLine, PluginState, StateInit, StepOutput};
+use crate::host::{FrozenClock, LogLine, PluginState, StateInit, StepOutput};
 use crate::output::{AdapterOutput, Checker, OverlayFrame, ParameterSpec, PropertyUpdates};
+use crate::text::{self, MAX_MESSAGE_BYTES};
 use crate::twin::{EmptyTwin, TwinView};
 
 /// The entities a scene grants a plugin. Entry `i` of each list describes entity `i`; plugins refer
@@ -180,6 +181,7 @@ impl LoadedPlugin {
                 spec.entities.positions.len()
             )));
         }
+        crate::admission::check_component_imports(&spec.id, component)?;
         let (component, cache) = engine.compile(&spec.id, component)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| PluginError::Link {
             plugin: spec.id.clone(),
@@ -288,6 +290,8 @@ impl LoadedPlugin {
             entity_count: self.table.ids.len() as u32,
             memory_limit: limits.memory_bytes,
             host_call_limit: limits.host_calls_per_call,
+            call_time: limits.call_time,
+            timers_granted: self.spec.capabilities.wall_clock,
             step_us: self.spec.step.as_micros().min(i64::MAX as u128) as i64,
             recent: self.recent.clone(),
         };
@@ -327,6 +331,7 @@ impl LoadedPlugin {
             Bound::Overlay12(b) => b.sangam_plugin_overlay().call_init(store, table),
         })?;
         if let Err(message) = result {
+            let message = text::cleaned(&message, MAX_MESSAGE_BYTES);
             return Err(instance.fault(Call::Init, FaultCause::InitFailed(message)).into());
         }
         instance.bound = Some(bound);
@@ -354,8 +359,8 @@ fn backtrace(error: &wasmtime::Error) -> Vec<String> {
     let Some(trace) = error.downcast_ref::<WasmBacktrace>() else { return Vec::new() };
     let mut names: Vec<String> = Vec::new();
     for frame in trace.frames() {
-        let name = frame.func_name().unwrap_or("?");
-        let short: String = name.chars().take(96).collect();
+        // Function names come from the component's name section: the plugin's text.
+        let short = text::cleaned(frame.func_name().unwrap_or("?"), 96);
         if names.last() != Some(&short) {
             names.push(short);
         }
@@ -384,11 +389,8 @@ impl PluginInstance {
     fn classify(&self, call: Call, error: wasmtime::Error) -> PluginFault {
         let state = self.store.data();
         let limits = &self.spec.limits;
-        let cause = if let Some(stop) = &state.stopped {
-            match stop {
-                HostStop::Flood => FaultCause::HostCallFlood { limit: limits.host_calls_per_call },
-                HostStop::Output(cause) => cause.clone(),
-            }
+        let cause = if let Some(cause) = &state.stopped {
+            cause.clone()
         } else if let Some(requested) = state.limiter.refused {
             FaultCause::MemoryLimit { limit: limits.memory_bytes, requested }
         } else {
@@ -399,7 +401,11 @@ impl PluginInstance {
                     message: trap.to_string().trim_start_matches("wasm trap: ").to_owned(),
                     backtrace: backtrace(&error),
                 },
-                None => FaultCause::Trap { message: format!("{error:#}"), backtrace: backtrace(&error) },
+                // Other errors can carry text the plugin chose (an exit code, a WASI error): clean it.
+                None => FaultCause::Trap {
+                    message: text::cleaned(&format!("{error:#}"), MAX_MESSAGE_BYTES),
+                    backtrace: backtrace(&error),
+                },
             }
         };
         self.fault(call, cause)
@@ -437,7 +443,9 @@ impl PluginInstance {
     }
 
     fn returned(&self, call: Call, result: Result<PluginOutputRaw, String>) -> Result<PluginOutputRaw, PluginError> {
-        result.map_err(|message| self.fault(call, FaultCause::Returned(message)).into())
+        result.map_err(|message| {
+            self.fault(call, FaultCause::Returned(text::cleaned(&message, MAX_MESSAGE_BYTES))).into()
+        })
     }
 
     /// Simulation: advances the model from `now` by `dt_us`, reading the twin through `twin`.
@@ -572,6 +580,8 @@ impl PluginInstance {
                     return Err(self.fault(Call::Describe, cause).into());
                 }
             }
+            // Checked for length above; escaping keeps every character.
+            let description = text::cleaned(&description, usize::MAX);
             out.push(ParameterSpec { name, description, default, unit, minimum, maximum });
         }
         Ok(Some(out))

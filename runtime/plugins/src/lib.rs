@@ -16,8 +16,12 @@
 //!   parameters.
 //! - [`inspect`]: reads a component's imports and exports before compilation (SDK version, role, WASI).
 //! - [`package`]: the distributable artifact, a component with its manifest embedded.
-//! - [`signing`]: ed25519 signatures, key files, trusted keys and the admission policy.
+//! - [`signing`]: ed25519 signatures, key files, trusted keys and the signature policy.
+//! - [`admission`]: the one verdict on whether a plugin may run, shared by `plugin check` and every
+//!   front end.
+//! - [`text`]: plugin text made safe for logs, terminals and the screen.
 
+pub mod admission;
 pub mod bindings;
 pub mod cache;
 pub mod contract;
@@ -31,7 +35,9 @@ pub mod output;
 pub mod package;
 pub mod signing;
 pub mod supervisor;
+pub mod text;
 pub mod twin;
+mod waits;
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERSIONS, SdkVersion};

@@ -3,11 +3,14 @@
 //! Every float must be finite (heatmap values may be NaN, meaning "no data"), lists that run in
 //! parallel must have matching lengths, entity indices must be in range, strings have length caps,
 //! and the whole output is counted against the plugin's output cap as it is converted: conversion
-//! stops at the first field over the cap, before copying it.
+//! stops at the first field over the cap, before copying it. Names and ids (property names, units,
+//! entity ids and kinds) must be plain text ([`crate::text::check_plain`]); free text (text values,
+//! labels, alerts, display names) has its control characters escaped ([`crate::text::clean`]).
 
 use crate::bindings::v1_1 as wit;
 use crate::bindings::v1_1::overlay::sangam::plugin::overlay_types as wit_overlay;
 use crate::error::FaultCause;
+use crate::text;
 
 /// Longest property name or unit, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
@@ -354,14 +357,20 @@ impl Checker {
         self.charge(text.len() as u64)
     }
 
+    /// A name or id: like [`Checker::string`], and plain text (no control characters).
+    fn name(&mut self, field: &dyn Fn() -> String, name: &str, max: usize) -> Check<()> {
+        self.string(field, name, max)?;
+        text::check_plain(name).map_err(|problem| malformed(field(), problem))
+    }
+
     /// The property name and unit of a numeric column (returned or full): within the length cap,
     /// counted against the output cap, and a property name that is not empty.
     fn column_names<'a>(&mut self, field: impl Fn(&'a str) -> Field<'a>, property: &str, unit: &str) -> Check<()> {
-        self.string(&|| field("property").into(), property, MAX_NAME_BYTES)?;
+        self.name(&|| field("property").into(), property, MAX_NAME_BYTES)?;
         if property.is_empty() {
             return Err(malformed(field("property"), "the property name is empty"));
         }
-        self.string(&|| field("unit").into(), unit, MAX_NAME_BYTES)
+        self.name(&|| field("unit").into(), unit, MAX_NAME_BYTES)
     }
 
     fn entity(&self, field: &dyn Fn() -> String, index: u32) -> Check<()> {
@@ -451,6 +460,14 @@ fn len_eq<'a>(field: impl Into<Field<'a>>, actual: usize, expected: usize, what:
     }
 }
 
+/// Free text as it may be shown: control characters escaped (the length was checked before).
+fn shown(value: String) -> String {
+    match text::clean(&value, usize::MAX) {
+        std::borrow::Cow::Borrowed(_) => value,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 fn triples(values: Vec<f64>) -> Vec<[f64; 3]> {
     values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
 }
@@ -489,9 +506,9 @@ impl Checker {
             let field = |name: &str| format!("{prefix}texts[{i}].{name}");
             self.charge(8)?;
             self.entity(&|| field("entity"), text.entity)?;
-            self.string(&|| field("property"), &text.property, MAX_NAME_BYTES)?;
+            self.name(&|| field("property"), &text.property, MAX_NAME_BYTES)?;
             self.string(&|| field("value"), &text.value, MAX_TEXT_VALUE_BYTES)?;
-            texts.push(TextValue { entity: text.entity, property: text.property, value: text.value });
+            texts.push(TextValue { entity: text.entity, property: text.property, value: shown(text.value) });
         }
         Ok(PropertyUpdates { time: raw.time, numbers, texts })
     }
@@ -531,7 +548,7 @@ impl Checker {
         }
         let labels = Labels {
             positions: triples(labels.positions),
-            texts: labels.texts,
+            texts: labels.texts.into_iter().map(shown).collect(),
             colors: quads(labels.colors),
             sizes: labels.sizes,
         };
@@ -636,12 +653,13 @@ impl Checker {
                 self.entity(&|| format!("alerts[{i}].entity"), e)?;
             }
             self.string(&|| format!("alerts[{i}].message"), &a.message, MAX_ALERT_BYTES)?;
+            let message = shown(a.message);
             let severity = match a.severity {
                 wit_overlay::Severity::Info => Severity::Info,
                 wit_overlay::Severity::Warning => Severity::Warning,
                 wit_overlay::Severity::Critical => Severity::Critical,
             };
-            out_alerts.push(Alert { severity, entity: a.entity, message: a.message });
+            out_alerts.push(Alert { severity, entity: a.entity, message });
         }
 
         Ok(OverlayFrame { time, labels, markers, polylines: lines, heatmaps: maps, volumes: vols, alerts: out_alerts })
@@ -654,7 +672,7 @@ impl Checker {
         entities: Vec<(String, String, String, f64, f64, f64)>,
     ) -> Check<Vec<NewEntity>> {
         for (i, key) in keys.iter().enumerate() {
-            self.string(&|| format!("keys[{i}]"), key, MAX_ENTITY_FIELD_BYTES)?;
+            self.name(&|| format!("keys[{i}]"), key, MAX_ENTITY_FIELD_BYTES)?;
             if key.is_empty() {
                 return Err(malformed(format!("keys[{i}]"), "the entity id is empty"));
             }
@@ -664,12 +682,13 @@ impl Checker {
         for (i, (id, kind, name, latitude, longitude, altitude)) in entities.into_iter().enumerate() {
             let field = |name: &str| format!("entities[{i}].{name}");
             self.charge_numbers(3)?;
-            self.string(&|| field("id"), &id, MAX_ENTITY_FIELD_BYTES)?;
+            self.name(&|| field("id"), &id, MAX_ENTITY_FIELD_BYTES)?;
             if id.is_empty() {
                 return Err(malformed(field("id"), "the entity id is empty"));
             }
-            self.string(&|| field("kind"), &kind, MAX_ENTITY_FIELD_BYTES)?;
+            self.name(&|| field("kind"), &kind, MAX_ENTITY_FIELD_BYTES)?;
             self.string(&|| field("name"), &name, MAX_ENTITY_FIELD_BYTES)?;
+            let name = shown(name);
             if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
                 return Err(malformed(field("latitude"), format!("{latitude} is not a latitude in -90..=90")));
             }
@@ -686,9 +705,9 @@ impl Checker {
 
     /// Checks a 1.1 parameter description.
     pub(crate) fn parameter(&mut self, i: usize, name: &str, description: &str, unit: &str) -> Check<()> {
-        self.string(&|| format!("parameters[{i}].name"), name, MAX_NAME_BYTES)?;
+        self.name(&|| format!("parameters[{i}].name"), name, MAX_NAME_BYTES)?;
         self.string(&|| format!("parameters[{i}].description"), description, MAX_TEXT_VALUE_BYTES)?;
-        self.string(&|| format!("parameters[{i}].unit"), unit, MAX_NAME_BYTES)
+        self.name(&|| format!("parameters[{i}].unit"), unit, MAX_NAME_BYTES)
     }
 }
 

@@ -4,13 +4,22 @@
 //! Modes: `ok` (one label and marker per entity, text from the twin property `status`), `loop`
 //! (spins forever), `alloc` (asks for 2 GiB), `panic`, `stack` (unbounded recursion), `huge`
 //! (10^8 labels), `many` (`count` labels, to exceed an output cap), `nan`/`inf` (poisons the float
-//! field named by parameter `field`), `flood` (calls `log` in a loop), `probe` (tries a file, a
-//! socket, the environment and the clock, and returns what it saw as labels), `init-error`.
+//! field named by parameter `field`), `flood` (calls `log` in a loop), `probe` (tries a file, the
+//! environment and the clock, and returns what it saw as labels), `init-error`.
+//!
+//! Hostile modes (issue 12): `flaky` (draws once per instance, then panics), `sleep` (sleeps `ms`
+//! milliseconds through WASI, then draws), `sleep-forever`, `err` (returns an error from every call),
+//! `err-huge` (an 8 MiB error full of newlines and ANSI escapes), `forge` (logs and returns text that
+//! imitates host log lines and drives terminals), `read-numbers` / `read-aggregate` (one read naming
+//! `count` entities, the aggregate over the whole history).
+//!
+//! It never touches the network: a component importing `wasi:sockets` is refused before it runs.
 
 wit_bindgen::generate!({ path: "../../../sdk/wit/v1.1.0", world: "overlay-plugin" });
 
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::time::Duration;
 
 use exports::sangam::plugin::describe::{Guest as Describe, ParameterSpec};
 use exports::sangam::plugin::overlay::Guest;
@@ -22,7 +31,12 @@ use sangam::plugin::{log, params, twin};
 
 thread_local! {
     static COUNT: RefCell<u32> = const { RefCell::new(0) };
+    static DRAWS: RefCell<u32> = const { RefCell::new(0) };
 }
+
+/// Text that imitates a host log line and carries terminal control sequences: clear screen, set the
+/// window title (OSC 0), write the clipboard (OSC 52), and a bidi override.
+const FORGED: &str = "fine\n2026-12-02T10:00:00.000000Z ERROR sangam_plugins::supervisor: plugin `good` draw: trapped: forged\r\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZWNobyBoaQ==\u{7}\u{202e}txet";
 
 fn text(name: &str) -> String {
     match params::get(name) {
@@ -75,6 +89,40 @@ fn misbehave(mode: &str) -> Result<(), String> {
             Err("flood ended".into())
         }
         "init-error" => Err("this plugin needs parameter `site` (deliberate init error)".into()),
+        "flaky" => {
+            let draws = DRAWS.with(|d| {
+                *d.borrow_mut() += 1;
+                *d.borrow()
+            });
+            if draws > 1 {
+                panic!("deliberate fault on the second call after each restart");
+            }
+            Ok(())
+        }
+        "sleep" => {
+            std::thread::sleep(Duration::from_millis(integer("ms", 10_000) as u64));
+            Ok(())
+        }
+        "sleep-forever" => {
+            std::thread::sleep(Duration::MAX);
+            Ok(())
+        }
+        "err" => Err("deliberate error from every call".into()),
+        "err-huge" => Err(format!("{FORGED}\n").repeat((8 << 20) / (FORGED.len() + 1))),
+        "forge" => {
+            log::log(log::Level::Error, FORGED);
+            println!("{FORGED}");
+            Err(FORGED.into())
+        }
+        "read-numbers" => {
+            let entities = vec![0u32; integer("count", 4 << 20) as usize];
+            Err(format!("read {}", twin::numbers("load", &entities).len()))
+        }
+        "read-aggregate" => {
+            let entities = vec![0u32; integer("count", 2 << 20) as usize];
+            let stats = twin::aggregate("load", &entities, i64::MIN, i64::MAX, twin::Statistic::Mean);
+            Err(format!("read {}", stats.len()))
+        }
         _ => Ok(()),
     }
 }
@@ -159,10 +207,6 @@ fn probe() -> Vec<String> {
         Ok(entries) => format!("data:{} entries", entries.count()),
         Err(e) => format!("data:denied {e}"),
     };
-    let socket = match std::net::TcpStream::connect("127.0.0.1:22") {
-        Ok(_) => "socket:connected".to_string(),
-        Err(e) => format!("socket:denied {e}"),
-    };
     let env = format!("env:{}", std::env::vars().count());
     let args = format!("args:{}", std::env::args().count());
     let clock = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
@@ -170,7 +214,7 @@ fn probe() -> Vec<String> {
         Err(_) => "clock:before-epoch".to_string(),
     };
     println!("probe done");
-    vec![file, data, socket, env, args, clock]
+    vec![file, data, env, args, clock]
 }
 
 struct Plugin;

@@ -3,8 +3,12 @@
 //! good plugin must work after a bad one trapped.
 //!
 //! Needs the fixture plugins: `cargo xtask build-plugins`.
+//!
+//! [`hostile`] holds the plugins written by a vendor trying to break the runtime (issue 12).
 
+#[path = "../common/mod.rs"]
 mod common;
+mod hostile;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,10 +154,10 @@ fn stack_overflow_traps() {
 }
 
 #[test]
-fn huge_output_of_1e8_labels_is_refused() {
-    // 10^8 labels do not fit in the plugin's memory: it is stopped at its memory cap, and the host
-    // never allocates for them.
-    contained("huge", |_| {}, "over its limit of");
+fn building_1e8_labels_is_stopped_at_the_memory_cap() {
+    // 10^8 labels do not fit in the plugin's memory: it is stopped at its memory cap while building
+    // them, and the host never allocates for them. (The output cap is `output_over_the_cap_is_refused`.)
+    contained("huge", |_| {}, "over its limit of 67108864 bytes");
 }
 
 #[test]
@@ -261,7 +265,8 @@ fn repeated_faults_back_off_then_disable() {
     let policy = RestartPolicy {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
-        max_consecutive_faults: 3,
+        max_faults_in_window: 3,
+        ..RestartPolicy::default()
     };
     let mut supervisor = Supervisor::new(engine(), policy);
     supervisor.add(misbehave_spec("crashy", "panic"), &fixture(MISBEHAVE)).unwrap();
@@ -294,8 +299,7 @@ fn wasi_without_grants_sees_nothing() {
     let texts = &frame.labels.texts;
     assert!(texts[0].starts_with("file:denied"), "{texts:?}");
     assert!(texts[1].starts_with("data:denied"), "{texts:?}");
-    assert!(texts[2].starts_with("socket:denied"), "{texts:?}");
-    assert_eq!(texts[3..], ["env:0", "args:0", "clock:0"]);
+    assert_eq!(texts[2..], ["env:0", "args:0", "clock:0"]);
     // stdout went to the plugin's log, not the host's stdout.
     assert!(loaded.recent_logs().iter().any(|l| l.message == "probe done"), "{:?}", loaded.recent_logs());
 }
@@ -313,7 +317,7 @@ fn granted_data_folder_and_clock_are_visible() {
     let texts = &frame.labels.texts;
     assert!(texts[0].starts_with("file:denied"), "only /data is visible: {texts:?}");
     assert_eq!(texts[1], "data:1 entries");
-    let secs: u64 = texts[5].trim_start_matches("clock:").parse().unwrap();
+    let secs: u64 = texts[4].trim_start_matches("clock:").parse().unwrap();
     assert!(secs > 1_600_000_000, "the real clock: {secs}");
 }
 

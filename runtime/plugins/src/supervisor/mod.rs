@@ -8,29 +8,51 @@
 //! submits to ten plugins costs the frame thread ten short mutex pushes and at most one wake-up per
 //! pool thread, not ten thread wake-ups (each a futex syscall of several microseconds). A plugin that
 //! runs long holds one pool thread for at most its time budget (the epoch deadline), then faults.
+//!
+//! - [`pool`]: the threads, the fair pick of the next plugin, the watchdog for blocked threads and a
+//!   shutdown that never waits more than half a second.
+//! - [`worker`]: one plugin's instance, its restarts and its fault window.
+
+mod pool;
+mod worker;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::engine::PluginEngine;
-use crate::error::{Call, FaultCause, PluginError, PluginFault};
-use crate::instance::{LoadedPlugin, PluginInstance, PluginSpec, SourceInfo};
+use crate::error::{Call, FaultCause, PluginError};
+use crate::instance::{LoadedPlugin, PluginSpec, SourceInfo};
 use crate::output::{AdapterOutput, OverlayFrame, PropertyUpdates};
 use crate::twin::TwinView;
+use pool::{Actor, Pool};
+use worker::WorkerLoop;
 
-/// How the supervisor restarts faulty plugins.
+/// How the supervisor restarts faulty plugins. Faults are counted over a sliding window, not since
+/// the last good call: a plugin that behaves for one call after each restart and then faults still
+/// backs off longer each time and is disabled.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RestartPolicy {
-    /// Wait before the first restart.
+    /// Wait before the first restart in a window.
     pub initial_backoff: Duration,
-    /// Longest wait between restarts (the backoff doubles up to this).
+    /// Longest wait between restarts (the backoff doubles with each fault in the window, up to this).
     pub max_backoff: Duration,
-    /// After this many faults in a row (no successful call between), the plugin stays disabled.
-    pub max_consecutive_faults: u32,
+    /// The window faults and returned errors are counted over.
+    pub fault_window: Duration,
+    /// Faults (traps, overruns, malformed output, ...) within `fault_window` at which the plugin is
+    /// disabled.
+    pub max_faults_in_window: u32,
+    /// Errors the plugin returns (`Err` from `parse`, `step` or `draw`) within `fault_window` at
+    /// which its instance is thrown away as for a fault ([`FaultCause::TooManyErrors`]).
+    pub max_errors_in_window: u32,
+    /// Kiosk mode: a plugin disabled for its faults is enabled again (with a fresh window) this long
+    /// after; `None` keeps it disabled until it is reloaded.
+    pub reenable_after: Option<Duration>,
+    /// How long past its time budget a call may stay out of WebAssembly (in a host call or a WASI
+    /// wait) before its pool thread is given up, replaced, and the plugin disabled.
+    pub blocked_grace: Duration,
 }
 
 impl Default for RestartPolicy {
@@ -38,7 +60,11 @@ impl Default for RestartPolicy {
         RestartPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
-            max_consecutive_faults: 5,
+            fault_window: Duration::from_secs(60),
+            max_faults_in_window: 5,
+            max_errors_in_window: 20,
+            reenable_after: None,
+            blocked_grace: Duration::from_secs(1),
         }
     }
 }
@@ -51,9 +77,11 @@ pub enum FaultAction {
         /// The backoff.
         after: Duration,
     },
-    /// The plugin is disabled (init failed, or too many faults in a row) until reloaded.
+    /// The plugin is disabled (init failed, or too many faults in the window) until reloaded, or
+    /// until the policy's `reenable_after` has passed.
     Disabled,
-    /// The plugin returned an error; the instance keeps running.
+    /// The plugin returned an error; the instance keeps running. Later errors in the same window are
+    /// counted, not reported one by one, until they reach the policy's `max_errors_in_window`.
     KeptRunning,
 }
 
@@ -82,7 +110,9 @@ impl std::fmt::Display for FaultReport {
                 write!(f, "; restarting in {} ms (restart {})", after.as_millis(), self.restarts + 1)
             }
             FaultAction::Disabled => write!(f, "; plugin disabled (fix it and reload)"),
-            FaultAction::KeptRunning => Ok(()),
+            FaultAction::KeptRunning => {
+                write!(f, "; it keeps running (further errors in the window are counted, not reported)")
+            }
         }
     }
 }
@@ -134,10 +164,7 @@ pub const MAX_QUEUED_MESSAGES: u64 = 256;
 pub const MAX_PENDING_UPDATES: usize = 256;
 /// Largest number of fault reports kept.
 pub const MAX_FAULT_REPORTS: usize = 256;
-/// Jobs one pool thread runs for a plugin before letting other plugins have the thread.
-const JOBS_PER_TURN: usize = 8;
-
-enum Job {
+pub(crate) enum Job {
     Step {
         now: i64,
         dt_us: i64,
@@ -155,141 +182,38 @@ enum Job {
     /// Dev-mode hot reload: read and compile the file on the pool thread, then swap it in.
     ReloadFrom(PathBuf),
     Start,
+    /// Kiosk re-enable: a fresh fault window, then start.
+    Reenable,
 }
 
 #[derive(Default)]
-struct Outputs {
+pub(crate) struct Outputs {
     overlay: Option<Arc<OverlayFrame>>,
     updates: VecDeque<Arc<PropertyUpdates>>,
     adapter: VecDeque<Arc<AdapterOutput>>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     busy: AtomicBool,
     queued_messages: AtomicU64,
     disabled: AtomicBool,
+    /// When a plugin disabled for its faults is enabled again (the policy's `reenable_after`).
+    reenable_at: Mutex<Option<Instant>>,
     outputs: Mutex<Outputs>,
     status: Mutex<PluginStatus>,
     stats: Mutex<PluginStats>,
 }
 
 /// Reads plugin `id`'s component file (for adding it, or for a hot reload).
-fn read_component(id: &str, path: &std::path::Path) -> Result<Vec<u8>, PluginError> {
+pub(crate) fn read_component(id: &str, path: &std::path::Path) -> Result<Vec<u8>, PluginError> {
     std::fs::read(path).map_err(|e| PluginError::Compile {
         plugin: id.to_owned(),
         message: format!("cannot read {}: {e}", path.display()),
     })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// One plugin as the pool sees it: its mailbox and its instance.
-struct Actor {
-    mailbox: Mutex<VecDeque<Job>>,
-    /// On the run queue or being run; a sender that flips it from false schedules the actor.
-    scheduled: AtomicBool,
-    /// Removed from the supervisor: queued jobs are dropped.
-    removed: AtomicBool,
-    shared: Arc<Shared>,
-    /// The instance and its restart state; held by the pool thread running the actor.
-    state: Mutex<WorkerLoop>,
-}
-
-/// The run queue and the pool threads' sleeping bookkeeping.
-#[derive(Default)]
-struct RunQueue {
-    ready: VecDeque<Arc<Actor>>,
-    /// Pool threads waiting on the condition variable.
-    sleeping: usize,
-    /// Wake-ups sent and not yet taken (so a burst of submissions wakes each sleeper once).
-    waking: usize,
-    shutdown: bool,
-}
-
-struct Pool {
-    queue: Mutex<RunQueue>,
-    wake: Condvar,
-}
-
-impl Pool {
-    fn schedule(&self, actor: Arc<Actor>) {
-        let mut queue = lock(&self.queue);
-        queue.ready.push_back(actor);
-        if queue.sleeping > queue.waking {
-            queue.waking += 1;
-            self.wake.notify_one();
-        }
-    }
-
-    /// The next actor to run, or None at shutdown.
-    fn next(&self) -> Option<Arc<Actor>> {
-        let mut queue = lock(&self.queue);
-        loop {
-            if queue.shutdown {
-                return None;
-            }
-            if let Some(actor) = queue.ready.pop_front() {
-                return Some(actor);
-            }
-            queue.sleeping += 1;
-            queue = self.wake.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
-            queue.sleeping -= 1;
-            queue.waking = queue.waking.saturating_sub(1);
-        }
-    }
-
-    fn run(self: Arc<Self>) {
-        while let Some(actor) = self.next() {
-            // A panic in host code must not take a pool thread (and every plugin it would run) down:
-            // it disables that one plugin instead.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| actor.run_turn())) {
-                Ok(true) => self.schedule(actor),
-                Ok(false) => {}
-                Err(_) => {
-                    let reason = "the host panicked while running this plugin (a Sangam bug; see the log)";
-                    let id = lock(&actor.state).loaded.spec().id.clone();
-                    tracing::error!(plugin = %id, "{reason}");
-                    actor.shared.disabled.store(true, Ordering::Relaxed);
-                    actor.shared.busy.store(false, Ordering::Release);
-                    *lock(&actor.shared.status) = PluginStatus::Disabled(reason.into());
-                    lock(&actor.mailbox).clear();
-                    actor.scheduled.store(false, Ordering::Release);
-                }
-            }
-        }
-    }
-}
-
-impl Actor {
-    /// Queues `job`, scheduling the actor when it was idle.
-    fn send(self: &Arc<Self>, pool: &Pool, job: Job) {
-        lock(&self.mailbox).push_back(job);
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
-            pool.schedule(self.clone());
-        }
-    }
-
-    /// Runs up to [`JOBS_PER_TURN`] jobs. Returns whether the actor must go back on the run queue.
-    fn run_turn(&self) -> bool {
-        let mut state = lock(&self.state);
-        for _ in 0..JOBS_PER_TURN {
-            let Some(job) = lock(&self.mailbox).pop_front() else { break };
-            if self.removed.load(Ordering::Acquire) {
-                continue;
-            }
-            state.handle(job);
-        }
-        drop(state);
-        if !lock(&self.mailbox).is_empty() {
-            return true; // still scheduled; the caller re-queues it
-        }
-        self.scheduled.store(false, Ordering::Release);
-        // A job pushed between the emptiness check and the store saw `scheduled` set and did not
-        // schedule: take the actor back if so (unless its sender already did).
-        !lock(&self.mailbox).is_empty() && !self.scheduled.swap(true, Ordering::AcqRel)
-    }
 }
 
 struct Worker {
@@ -313,7 +237,6 @@ pub struct Supervisor {
     workers: HashMap<String, Worker>,
     faults: Arc<Mutex<VecDeque<FaultReport>>>,
     pool: Arc<Pool>,
-    threads: Vec<JoinHandle<()>>,
     max_threads: usize,
 }
 
@@ -321,7 +244,7 @@ impl std::fmt::Debug for Supervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Supervisor")
             .field("plugins", &self.workers.keys().collect::<Vec<_>>())
-            .field("threads", &self.threads.len())
+            .field("threads", &self.pool.threads())
             .finish()
     }
 }
@@ -337,13 +260,13 @@ impl Supervisor {
     /// Like [`Supervisor::new`] with at most `max_threads` pool threads (at least 1). More threads
     /// keep a slow plugin from delaying the others; fewer leave more cores to rendering.
     pub fn with_threads(engine: PluginEngine, policy: RestartPolicy, max_threads: usize) -> Self {
+        let faults = Arc::new(Mutex::new(VecDeque::new()));
         Supervisor {
             engine,
             policy,
             workers: HashMap::new(),
-            faults: Arc::new(Mutex::new(VecDeque::new())),
-            pool: Arc::new(Pool { queue: Mutex::new(RunQueue::default()), wake: Condvar::new() }),
-            threads: Vec::new(),
+            pool: Arc::new(Pool::new(faults.clone(), policy.blocked_grace)),
+            faults,
             max_threads: max_threads.max(1),
         }
     }
@@ -360,40 +283,21 @@ impl Supervisor {
             return Err(PluginError::DuplicatePlugin(spec.id));
         }
         let loaded = LoadedPlugin::load(&self.engine, spec.clone(), component)?;
-        if self.threads.len() < self.max_threads.min(self.workers.len() + 1) {
-            let pool = self.pool.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("sangam-plugins-{}", self.threads.len()))
-                .spawn(move || pool.run())
-                .map_err(|e| PluginError::Engine(format!("cannot start a plugin worker thread: {e}")))?;
-            self.threads.push(thread);
+        if self.pool.threads() < self.max_threads.min(self.workers.len() + 1) {
+            self.pool.spawn_thread()?;
         }
         let shared = Arc::new(Shared {
             busy: AtomicBool::new(false),
             queued_messages: AtomicU64::new(0),
             disabled: AtomicBool::new(false),
+            reenable_at: Mutex::new(None),
             outputs: Mutex::new(Outputs::default()),
             status: Mutex::new(PluginStatus::Starting),
             stats: Mutex::new(PluginStats::default()),
         });
-        let state = WorkerLoop {
-            loaded,
-            engine: self.engine.clone(),
-            instance: None,
-            shared: shared.clone(),
-            faults: self.faults.clone(),
-            policy: self.policy,
-            consecutive: 0,
-            restarts: 0,
-            next_start: Instant::now(),
-        };
-        let actor = Arc::new(Actor {
-            mailbox: Mutex::new(VecDeque::new()),
-            scheduled: AtomicBool::new(false),
-            removed: AtomicBool::new(false),
-            shared,
-            state: Mutex::new(state),
-        });
+        let state = WorkerLoop::new(loaded, self.engine.clone(), shared.clone(), self.faults.clone(), self.policy);
+        let actor = Arc::new(Actor::new(Arc::from(spec.id.as_str()), spec.limits.call_time, shared, state));
+        self.pool.count_plugin(1);
         // Instantiate right away (a draw/step would also do it) so faults in init show up early.
         actor.send(&self.pool, Job::Start);
         self.workers.insert(spec.id.clone(), Worker { actor, spec, source: None });
@@ -445,6 +349,23 @@ impl Supervisor {
         queued
     }
 
+    /// Kiosk mode: enables a plugin disabled for its faults again once the policy's
+    /// `reenable_after` has passed. Returns whether it is enabled now.
+    fn reenable_if_due(&self, worker: &Worker) -> bool {
+        let shared = worker.shared();
+        let mut due = lock(&shared.reenable_at);
+        if !due.is_some_and(|at| Instant::now() >= at) {
+            return false;
+        }
+        *due = None;
+        drop(due);
+        tracing::warn!(plugin = %worker.spec.id, "re-enabling the plugin (the scene's policy re-enables disabled plugins)");
+        *lock(&shared.status) = PluginStatus::Starting;
+        shared.disabled.store(false, Ordering::Release);
+        worker.actor.send(&self.pool, Job::Reenable);
+        true
+    }
+
     fn worker(&self, id: &str) -> Result<&Worker, PluginError> {
         self.workers.get(id).ok_or_else(|| PluginError::UnknownPlugin(id.to_owned()))
     }
@@ -454,7 +375,7 @@ impl Supervisor {
     fn submit_exclusive(&self, id: &str, make: impl FnOnce() -> Job) -> Result<Submit, PluginError> {
         let worker = self.worker(id)?;
         let shared = worker.shared();
-        if shared.disabled.load(Ordering::Relaxed) {
+        if shared.disabled.load(Ordering::Relaxed) && !self.reenable_if_due(worker) {
             return Ok(Submit::Disabled);
         }
         if shared.busy.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
@@ -503,7 +424,7 @@ impl Supervisor {
     pub fn submit_message(&self, id: &str, source: SourceInfo, payload: Vec<u8>) -> Result<Submit, PluginError> {
         let worker = self.worker(id)?;
         let shared = worker.shared();
-        if shared.disabled.load(Ordering::Relaxed) {
+        if shared.disabled.load(Ordering::Relaxed) && !self.reenable_if_due(worker) {
             return Ok(Submit::Disabled);
         }
         if shared.queued_messages.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED_MESSAGES {
@@ -557,200 +478,26 @@ impl Supervisor {
     }
 
     /// Stops and removes plugin `id`: its queued jobs are dropped and its instance is thrown away
-    /// (this waits for a call in progress, at most its time budget).
+    /// (now when idle, else as soon as the call in progress returns; this never waits for it).
     pub fn remove(&mut self, id: &str) -> Result<(), PluginError> {
         let worker = self.workers.remove(id).ok_or_else(|| PluginError::UnknownPlugin(id.to_owned()))?;
         worker.actor.removed.store(true, Ordering::Release);
         lock(&worker.actor.mailbox).clear();
-        lock(&worker.actor.state).instance = None;
+        if let Ok(mut state) = worker.actor.state.try_lock() {
+            state.drop_instance();
+        }
+        self.pool.count_plugin(-1);
         Ok(())
     }
 }
 
 impl Drop for Supervisor {
+    /// Stops the pool. Waits at most half a second for calls in progress; a thread still blocked
+    /// then is left behind (it ends with the process), so a runtime always exits promptly.
     fn drop(&mut self) {
         for worker in self.workers.values() {
             worker.actor.removed.store(true, Ordering::Release);
         }
-        lock(&self.pool.queue).shutdown = true;
-        self.pool.wake.notify_all();
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
-struct WorkerLoop {
-    loaded: LoadedPlugin,
-    engine: PluginEngine,
-    instance: Option<PluginInstance>,
-    shared: Arc<Shared>,
-    faults: Arc<Mutex<VecDeque<FaultReport>>>,
-    policy: RestartPolicy,
-    consecutive: u32,
-    restarts: u32,
-    next_start: Instant,
-}
-
-impl WorkerLoop {
-    fn handle(&mut self, job: Job) {
-        match job {
-            Job::Start => {
-                self.ensure_instance();
-            }
-            Job::Replace(loaded) => self.replace(*loaded),
-            Job::ReloadFrom(path) => {
-                let id = self.loaded.spec().id.clone();
-                let loaded = read_component(&id, &path)
-                    .and_then(|bytes| LoadedPlugin::load(&self.engine, self.loaded.spec().clone(), &bytes));
-                match loaded {
-                    Ok(loaded) => {
-                        self.replace(loaded);
-                        lock(&self.shared.stats).reloads += 1;
-                        tracing::info!(plugin = %id, "hot reload: the new build replaced the running instance");
-                    }
-                    Err(error) => {
-                        lock(&self.shared.stats).failed_reloads += 1;
-                        tracing::error!(plugin = %id, %error, "hot reload failed; the old version keeps running")
-                    }
-                }
-            }
-            Job::Step { now, dt_us, twin } => {
-                if self.ensure_instance()
-                    && let Some(instance) = &mut self.instance
-                {
-                    let result = instance.step(now, dt_us, twin);
-                    self.finish(Call::Step, result, |outputs, updates| {
-                        if outputs.updates.len() == MAX_PENDING_UPDATES {
-                            outputs.updates.pop_front();
-                        }
-                        outputs.updates.push_back(Arc::new(updates));
-                    });
-                }
-                self.shared.busy.store(false, Ordering::Release);
-            }
-            Job::Draw { now, twin } => {
-                if self.ensure_instance()
-                    && let Some(instance) = &mut self.instance
-                {
-                    let result = instance.draw(now, twin);
-                    self.finish(Call::Draw, result, |outputs, frame| outputs.overlay = Some(Arc::new(frame)));
-                }
-                self.shared.busy.store(false, Ordering::Release);
-            }
-            Job::Parse { source, payload } => {
-                self.shared.queued_messages.fetch_sub(1, Ordering::AcqRel);
-                if self.ensure_instance()
-                    && let Some(instance) = &mut self.instance
-                {
-                    let result = instance.parse(&source, &payload);
-                    self.finish(Call::Parse, result, |outputs, out| {
-                        if outputs.adapter.len() == MAX_PENDING_UPDATES {
-                            outputs.adapter.pop_front();
-                        }
-                        outputs.adapter.push_back(Arc::new(out));
-                    });
-                }
-            }
-        }
-    }
-
-    fn replace(&mut self, loaded: LoadedPlugin) {
-        self.loaded = loaded;
-        self.instance = None;
-        self.consecutive = 0;
-        self.restarts = 0;
-        self.next_start = Instant::now();
-        self.shared.disabled.store(false, Ordering::Relaxed);
-        *lock(&self.shared.status) = PluginStatus::Starting;
-        self.ensure_instance();
-    }
-
-    /// Makes sure an instance exists (unless disabled or backing off). Returns whether one does.
-    fn ensure_instance(&mut self) -> bool {
-        if self.instance.is_some() {
-            return true;
-        }
-        if self.shared.disabled.load(Ordering::Relaxed) || Instant::now() < self.next_start {
-            return false;
-        }
-        match self.loaded.instantiate() {
-            Ok(instance) => {
-                self.instance = Some(instance);
-                *lock(&self.shared.status) = PluginStatus::Running;
-                true
-            }
-            Err(PluginError::Fault(fault)) => {
-                self.fault(fault);
-                false
-            }
-            Err(other) => {
-                // Not the plugin's doing (e.g. the data folder vanished): disable with the reason.
-                let id = self.loaded.spec().id.clone();
-                tracing::error!(plugin = %id, error = %other, "cannot start plugin; disabled");
-                self.disable(other.to_string());
-                false
-            }
-        }
-    }
-
-    fn disable(&mut self, reason: String) {
-        self.shared.disabled.store(true, Ordering::Relaxed);
-        *lock(&self.shared.status) = PluginStatus::Disabled(reason);
-    }
-
-    fn finish<T>(&mut self, call: Call, result: Result<T, PluginError>, store: impl FnOnce(&mut Outputs, T)) {
-        match result {
-            Ok(value) => {
-                self.consecutive = 0;
-                store(&mut lock(&self.shared.outputs), value);
-                lock(&self.shared.stats).completed += 1;
-            }
-            Err(PluginError::Fault(fault)) => self.fault(fault),
-            Err(other) => {
-                let id = self.loaded.spec().id.clone();
-                tracing::error!(plugin = %id, %call, error = %other, "plugin call failed");
-            }
-        }
-    }
-
-    fn fault(&mut self, fault: PluginFault) {
-        lock(&self.shared.stats).faults += 1;
-        let PluginFault { plugin, call, cause } = fault;
-        let action = if !cause.quarantines() {
-            FaultAction::KeptRunning
-        } else {
-            self.instance = None;
-            lock(&self.shared.outputs).overlay = None;
-            self.consecutive += 1;
-            if matches!(cause, FaultCause::InitFailed(_)) || self.consecutive >= self.policy.max_consecutive_faults {
-                FaultAction::Disabled
-            } else {
-                let exponent = (self.consecutive - 1).min(16);
-                let after = self.policy.initial_backoff.saturating_mul(1 << exponent).min(self.policy.max_backoff);
-                self.next_start = Instant::now() + after;
-                FaultAction::Restarting { after }
-            }
-        };
-        let report =
-            FaultReport { plugin_id: plugin, call, cause, at: SystemTime::now(), restarts: self.restarts, action };
-        match &report.action {
-            FaultAction::KeptRunning => tracing::warn!("{report}"),
-            FaultAction::Restarting { .. } => {
-                tracing::error!("{report}");
-                self.restarts += 1;
-                lock(&self.shared.stats).restarts += 1;
-                *lock(&self.shared.status) = PluginStatus::Backoff;
-            }
-            FaultAction::Disabled => {
-                tracing::error!("{report}");
-                self.disable(report.to_string());
-            }
-        }
-        let mut faults = lock(&self.faults);
-        if faults.len() == MAX_FAULT_REPORTS {
-            faults.pop_front();
-        }
-        faults.push_back(report);
+        self.pool.shutdown();
     }
 }
