@@ -2,28 +2,31 @@
 //!
 //! [`LivePlugins::load`] does all the disk and compile work: every `[[plugins]]` entry of the scene is
 //! found (the scene's folder, then each folder of `SANGAM_PLUGIN_PATH`), read as a packaged artifact (or a
-//! bare component with its `plugin.toml`), admitted by signature policy, checked (role, SDK version,
-//! parameters against the manifest, capabilities against what it requested) and handed to the
-//! [`Supervisor`], which runs each plugin on its own worker thread.
+//! bare component with its `plugin.toml`), admitted by the one verdict `sangam plugin check` also gives
+//! ([`sangam_plugins::admission::admit`]: imports, then signature policy), checked (role, SDK version,
+//! parameters against the manifest, capabilities against what it requested), given the manifest's limits
+//! lowered by the scene's (`[plugins.limits]`, `[plugin_policy] max_call_ms`) and handed to the
+//! [`Supervisor`], which runs each plugin on its pool of worker threads.
 //!
 //! [`LivePlugins::tick`] is what the frame loop calls: it submits simulation steps, overlay draws and
 //! recorded feeds (each submission is a channel send that never blocks; a plugin still busy skips
 //! the tick), applies whatever updates completed since the last frame to the [`TwinStore`], keeps
-//! each overlay's latest frame, and collects fault reports for the screen and the log. A plugin that
-//! traps, overruns or returns malformed output is quarantined and restarted by the supervisor; the
-//! frame loop never notices beyond the report.
+//! each overlay's latest frame, and collects fault reports for the screen (the supervisor logs each
+//! one, once, off the frame thread). A plugin that traps, overruns or returns malformed output is
+//! quarantined and restarted by the supervisor; the frame loop never notices beyond the report.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use sangam_plugins::admission;
 use sangam_plugins::manifest::Manifest;
 use sangam_plugins::package::Package;
-use sangam_plugins::signing::{self, Admission, TrustedKeys};
+use sangam_plugins::signing::{Admission, TrustedKeys};
 use sangam_plugins::{
-    EngineOptions, EntityTable, FaultReport, OverlayFrame, ParamValue, PluginEngine, PluginSpec, PluginStatus,
+    EngineOptions, EntityTable, FaultReport, Limits, OverlayFrame, ParamValue, PluginEngine, PluginSpec, PluginStatus,
     PropertyUpdates, RestartPolicy, Role, SourceInfo, Submit, Supervisor, TwinSnapshot,
 };
 use sangam_twin::{
@@ -123,7 +126,11 @@ impl LivePlugins {
             ..EngineOptions::default()
         })
         .context("starting the plugin engine")?;
-        let mut supervisor = Supervisor::new(engine, RestartPolicy::default());
+        let policy = RestartPolicy {
+            reenable_after: twin.plugin_policy.reenable_after_s.map(Duration::from_secs),
+            ..RestartPolicy::default()
+        };
+        let mut supervisor = Supervisor::new(engine, policy);
         let mut plugins = Vec::with_capacity(decls.len());
         for (decl, open) in opened {
             let plugin = start_plugin(&mut supervisor, twin, decl, open)
@@ -214,8 +221,8 @@ impl LivePlugins {
                 }
             }
         }
+        // Each report was logged once by the supervisor, on its pool thread: none here.
         for fault in supervisor.drain_faults() {
-            tracing::error!("{fault}");
             report.faults += 1;
             self.total_faults += 1;
             if self.recent_faults.len() == RECENT_FAULTS {
@@ -334,7 +341,11 @@ fn open_plugin(twin: &TwinScene, decl: &PluginDecl, trusted: &TrustedKeys) -> Re
             )
         })?,
     };
-    let admission = match signing::admit(&package, trusted, twin.plugin_policy.allow_unsigned)? {
+    let verdict = admission::admit(&package, trusted, twin.plugin_policy.allow_unsigned).map_err(|refusals| {
+        let reasons: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+        anyhow!("`{}` cannot run: {}", package.manifest.id, reasons.join("; "))
+    })?;
+    let admission = match verdict {
         Admission::Trusted { key_id, key_name } => {
             format!("{} {} signed by trusted key {key_id} ({key_name})", package.manifest.id, package.manifest.version)
         }
@@ -377,7 +388,7 @@ fn start_plugin(
 /// capabilities granted only where requested, granted entities in scene order.
 pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Result<PluginSpec> {
     let mut spec = PluginSpec::new(decl.id.clone(), manifest.role, manifest.sdk);
-    spec.limits = manifest.limits();
+    spec.limits = scene_limits(twin, decl, manifest)?;
     let scene_params: Vec<(String, ParamValue)> = decl
         .params
         .iter()
@@ -398,6 +409,7 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
             "read-data" => (requested.read_data, &mut spec.capabilities.read_data),
             "wall-clock" => (requested.wall_clock, &mut spec.capabilities.wall_clock),
             "random" => (requested.random, &mut spec.capabilities.random),
+            "create-entities" => (requested.create_entities, &mut spec.capabilities.create_entities),
             other => bail!("unknown capability `{other}`"),
         };
         if !asked {
@@ -419,8 +431,55 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
             table.push(e.id.as_str(), e.kind.clone(), entity_position(twin, e.link.as_ref()).to_array());
         }
     }
+    if manifest.role == Role::Adapter {
+        // An adapter writes only what it was granted: the scene's other entities are off limits.
+        let foreign: HashSet<String> = twin
+            .entities
+            .iter()
+            .map(|e| e.id.as_str())
+            .filter(|id| !table.ids.iter().any(|g| g == id))
+            .map(str::to_owned)
+            .collect();
+        spec.foreign_ids = Arc::new(foreign);
+    }
     spec.entities = table;
     Ok(spec)
+}
+
+/// The manifest's limits, lowered by the scene: `[plugins.limits]` may only lower each (a higher
+/// value is an error naming both), and `[plugin_policy] max_call_ms` caps every plugin's time per
+/// call (a lowered budget is logged).
+pub fn scene_limits(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Result<Limits> {
+    let mut limits = manifest.limits();
+    let asked = &decl.limits;
+    let lower = |key: &str, scene: Option<u64>, manifest: u64| -> Result<u64> {
+        match scene {
+            Some(v) if v > manifest => bail!(
+                "[plugins.limits] {key} = {v} is above the manifest's {manifest}; a scene may only lower a plugin's limits"
+            ),
+            Some(v) => Ok(v),
+            None => Ok(manifest),
+        }
+    };
+    limits.memory_bytes = lower("memory-mb", asked.memory_mb, limits.memory_bytes >> 20)? << 20;
+    limits.output_bytes = lower("output-mb", asked.output_mb, limits.output_bytes >> 20)? << 20;
+    limits.host_calls_per_call =
+        lower("host-calls", asked.host_calls, u64::from(limits.host_calls_per_call))?.try_into().unwrap_or(u32::MAX);
+    let call_ms = lower("call-ms", asked.call_ms, limits.call_time.as_millis().try_into().unwrap_or(u64::MAX))?;
+    let max = twin.plugin_policy.max_call_ms;
+    if call_ms > max {
+        tracing::info!(
+            plugin = %decl.id,
+            "the manifest asks for {call_ms} ms per call; the scene's policy allows {max} ms (plugin_policy.max_call_ms)"
+        );
+    }
+    limits.call_time = Duration::from_millis(call_ms.min(max));
+    limits.fuel_per_call = match (asked.fuel, limits.fuel_per_call) {
+        (Some(v), Some(m)) => Some(lower("fuel", Some(v), m)?),
+        (Some(v), None) => Some(v),
+        (None, m) => m,
+    };
+    Ok(limits)
 }
 
 /// Where an entity is in the site frame: its placement, instance member, or the centroid of its
@@ -488,30 +547,41 @@ fn value_with_unit(value: f64, unit: &str) -> PropertyValue {
 /// Applies a simulation's checked updates (entity indices into its granted list) to the store.
 fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &PropertyUpdates, report: &mut TickReport) {
     let t = SimTime::from_micros(updates.time);
+    // Refusals are counted, and logged once per batch with the first reason (a batch may hold a
+    // million values; a line each would flood the log from the frame thread).
+    let mut refused = 0usize;
+    let mut first: Option<String> = None;
+    let mut refuse = |why: &dyn Fn() -> String| {
+        refused += 1;
+        if first.is_none() {
+            first = Some(why());
+        }
+    };
     for column in &updates.numbers {
         for (e, &v) in column.entity_indices().zip(&column.values) {
             let Some(id) = entities.get(e as usize) else {
-                report.values_refused += 1;
+                refuse(&|| format!("entity index {e} is not granted"));
                 continue;
             };
             match store.record(id, &column.property, t, value_with_unit(v, &column.unit)) {
                 Ok(()) => report.values_applied += 1,
-                Err(error) => {
-                    report.values_refused += 1;
-                    tracing::warn!(entity = %id, property = %column.property, %error, "plugin update refused");
-                }
+                Err(error) => refuse(&|| format!("{id} {}: {error}", column.property)),
             }
         }
     }
     for text in &updates.texts {
         let Some(id) = entities.get(text.entity as usize) else {
-            report.values_refused += 1;
+            refuse(&|| format!("entity index {} is not granted", text.entity));
             continue;
         };
         match store.record(id, &text.property, t, PropertyValue::Text(text.value.clone())) {
             Ok(()) => report.values_applied += 1,
-            Err(_) => report.values_refused += 1,
+            Err(error) => refuse(&|| format!("{id} {}: {error}", text.property)),
         }
+    }
+    report.values_refused += refused;
+    if let Some(first) = first {
+        tracing::warn!("{refused} plugin updates refused by the twin store (first: {first})");
     }
 }
 
@@ -531,13 +601,9 @@ fn apply_adapter(store: &mut TwinStore, out: &sangam_plugins::AdapterOutput, rep
             }
         }
     }
+    // The host checked every key against the adapter's grant (granted, or created by it): a key the
+    // store does not have is refused and counted, never created here.
     let keys: Vec<EntityId> = out.keys.iter().map(|k| EntityId::new(k.clone())).collect();
-    for key in &keys {
-        if store.entity(key).is_none() {
-            // An update for an entity nobody declared: create it bare so nothing is lost.
-            let _ = store.add_entity(t, sangam_twin::Entity::new(key.clone(), "feed.series"));
-        }
-    }
     apply(store, &keys, &out.updates, report);
 }
 

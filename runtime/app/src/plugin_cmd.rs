@@ -1,6 +1,8 @@
 //! `sangam plugin ...`: check, pack, sign and scaffold plugins.
 //!
-//! - `check FILE` prints what a plugin is and whether this runtime can run it (exit 0 yes, 1 no).
+//! - `check FILE` prints what a plugin is and whether this runtime can run it (exit 0 yes, 1 no). The
+//!   verdict is [`sangam_plugins::admission::admit`], the one `sangam run` asks; everything printed
+//!   from the plugin (its manifest, its imports, error texts) is cleaned of control characters.
 //! - `pack COMPONENT.wasm --manifest plugin.toml -o OUT.wasm [--sign KEYFILE]` builds the artifact.
 //! - `keygen --out NAME` writes a signing key pair, `NAME.key` and `NAME.pub`.
 //! - `new NAME --role ROLE [--dir D]` scaffolds a plugin crate.
@@ -11,11 +13,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use sangam_plugins::Role;
 use sangam_plugins::inspect::{self, Inspection};
 use sangam_plugins::manifest::Manifest;
 use sangam_plugins::package::{self, Package, PackageError};
 use sangam_plugins::signing::{self, SignatureError, TrustedKeys, Verification};
+use sangam_plugins::text::clean;
+use sangam_plugins::{Role, admission};
 
 /// The `plugin` subcommands.
 #[derive(Subcommand)]
@@ -156,19 +159,19 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
                 if let Ok(found) = inspect::inspect(&bytes) {
                     print!("{}", describe_component(file, &found));
                 } else {
-                    println!("file          {}", file.display());
+                    println!("file          {}", shown(&file.display().to_string()));
                     println!("size          {} bytes", bytes.len());
                 }
             }
-            println!("can run       no: {e}");
+            println!("can run       no: {}", shown(&e.to_string()));
             return Ok(ExitCode::FAILURE);
         }
     };
     let m = &pkg.manifest;
     let mut out = String::new();
-    let _ = writeln!(out, "file          {}", file.display());
-    let _ = writeln!(out, "plugin        {} {}", m.id, m.version);
-    let _ = writeln!(out, "description   {}", m.description);
+    let _ = writeln!(out, "file          {}", shown(&file.display().to_string()));
+    let _ = writeln!(out, "plugin        {} {}", shown(&m.id), shown(&m.version));
+    let _ = writeln!(out, "description   {}", shown(&m.description));
     let _ = writeln!(out, "role          {}", m.role);
     let _ =
         writeln!(out, "sdk           {} (this runtime supports {})", pkg.inspection.sdk, inspect::supported_range());
@@ -185,11 +188,12 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
     );
     for p in &m.parameters {
         let unit = if p.unit.is_empty() { String::new() } else { format!(" {}", p.unit) };
-        let _ = writeln!(out, "parameter     {} ({}, default {:?}{unit})", p.name, p.ty, p.default);
+        let line = format!("{} ({}, default {:?}{unit})", p.name, p.ty, p.default);
+        let _ = writeln!(out, "parameter     {}", shown(&line));
     }
     let _ = writeln!(out, "wasi imports  {}", list_or_none(&pkg.inspection.wasi_imports));
     if !pkg.inspection.other_imports.is_empty() {
-        let _ = writeln!(out, "other imports {}", pkg.inspection.other_imports.join(", "));
+        let _ = writeln!(out, "other imports {}", shown(&pkg.inspection.other_imports.join(", ")));
     }
     let _ = writeln!(out, "size          {} bytes (sha256 {})", pkg.bytes.len(), pkg.digest_hex());
     let verification = signing::verify(&pkg, &trusted);
@@ -200,19 +204,14 @@ fn check(file: &Path, manifest: Option<&Path>, trusted_paths: &[PathBuf], allow_
         Err(SignatureError::BadSignature { key_id, .. }) => format!("INVALID signature claiming key {key_id}"),
         Err(e) => e.to_string(),
     };
-    let _ = writeln!(out, "signature     {status}");
+    let _ = writeln!(out, "signature     {}", shown(&status));
     print!("{out}");
 
-    let mut reasons = Vec::new();
-    if !pkg.inspection.network_imports().is_empty() {
-        reasons.push(format!(
-            "it imports network interfaces ({}), which no scene can grant",
-            pkg.inspection.network_imports().join(", ")
-        ));
-    }
-    if let Err(e) = signing::admit(&pkg, &trusted, allow_unsigned) {
-        reasons.push(e.to_string());
-    }
+    // The same verdict `sangam run` gives, from the same function.
+    let reasons: Vec<String> = match admission::admit(&pkg, &trusted, allow_unsigned) {
+        Ok(_) => Vec::new(),
+        Err(refusals) => refusals.iter().map(|r| shown(&r.to_string()).into_owned()).collect(),
+    };
     if reasons.is_empty() {
         let note = if allow_unsigned && !matches!(verification, Ok(Verification::Verified { .. })) {
             " (dev mode only: the scene must allow unsigned plugins)"
@@ -232,13 +231,18 @@ fn describe_component(file: &Path, found: &Inspection) -> String {
     format!(
         "file          {}\nrole          {}\nsdk           {} (this runtime supports {})\nwasi imports  {}\nsize          \
          {} bytes\n",
-        file.display(),
+        shown(&file.display().to_string()),
         found.role,
         found.sdk,
         inspect::supported_range(),
         list_or_none(&found.wasi_imports),
         found.size
     )
+}
+
+/// Plugin text as `check` prints it: control characters escaped, long text cut.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    clean(text, 4096)
 }
 
 fn capability_list(c: &sangam_plugins::Capabilities) -> String {
@@ -252,9 +256,12 @@ fn capability_list(c: &sangam_plugins::Capabilities) -> String {
     if c.random {
         names.push("random");
     }
+    if c.create_entities {
+        names.push("create-entities");
+    }
     if names.is_empty() { "none".to_string() } else { names.join(", ") }
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+    if items.is_empty() { "none".to_string() } else { shown(&items.join(", ")).into_owned() }
 }

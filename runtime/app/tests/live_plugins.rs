@@ -203,3 +203,148 @@ fn demo_site_plugins_update_the_twin_and_label_it() {
     assert_eq!(image.dimensions(), (320, 180));
     let _ = std::fs::remove_file(shot);
 }
+
+/// Runs `sangam ARGS` with the built plugins on the search path; returns (exit code, stdout, stderr).
+fn sangam(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(args)
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("sangam runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// The fault site with the bad plugin's manifest replaced by `manifest` and its `[[plugins]]` entry
+/// extended by `extra` (TOML lines for that table, e.g. `grant = [...]`), and `policy` added to
+/// `[plugin_policy]`.
+fn scene_with(dir: &Path, mode: &str, manifest: &str, extra: &str, policy: &str) -> PathBuf {
+    let path = scene(dir, mode);
+    std::fs::write(dir.join("misbehave.toml"), manifest).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("allow_unsigned = true\n", &format!("allow_unsigned = true\n{policy}\n"))
+        .replace("manifest = \"misbehave.toml\"\n", &format!("manifest = \"misbehave.toml\"\n{extra}\n"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_plugin_sleeping_through_wasi_cannot_hold_the_process_after_its_last_frame() {
+    // A vendor's overlay asks for the clock and 10 s per call, and sleeps 20 s in every draw. The
+    // scene allows it (max_call_ms = 10000): the sleep is within budget, and still the process exits
+    // right after its last frame instead of waiting for the sleeper.
+    let dir = std::env::temp_dir().join(format!("sangam-live-sleep-{}", std::process::id()));
+    let manifest = MISBEHAVE_MANIFEST
+        .replace("call-ms = 40", "call-ms = 10000")
+        .replace("[limits]", "[capabilities]\nwall-clock = true\n\n[limits]")
+        + "\n[[parameter]]\nname = \"ms\"\ntype = \"integer\"\ndefault = 0\n";
+    let scene = scene_with(&dir, "sleep", &manifest, "grant = [\"wall-clock\"]", "max_call_ms = 10000");
+    let text = std::fs::read_to_string(&scene).unwrap().replace("mode = \"sleep\"\n", "mode = \"sleep\"\nms = 20000\n");
+    std::fs::write(&scene, text).unwrap();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run(&scene, 20);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("headless: rendered 20 frames"), "{stdout}");
+    // It was asleep at the end: no fault, no completed draw.
+    let bad = stats_line(&stdout, "bad");
+    assert_eq!(counts(bad), (0, 0), "{bad}");
+    assert!(took < std::time::Duration::from_secs(12), "the process waited for the sleeper: {took:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn plugin_check_and_run_refuse_a_network_plugin_with_the_same_reason() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-net-{}", std::process::id()));
+    let manifest = MISBEHAVE_MANIFEST.replace("test.misbehave", "test.netprobe");
+    let scene = scene_with(&dir, "ok", &manifest, "", "");
+    let text = std::fs::read_to_string(&scene)
+        .unwrap()
+        .replace("sangam_fixture_misbehave.wasm", "sangam_fixture_netprobe.wasm");
+    std::fs::write(&scene, text).unwrap();
+    let component = plugin_dir().join("sangam_fixture_netprobe.wasm");
+    let manifest_path = dir.join("misbehave.toml");
+    let (code, stdout, _) = sangam(&[
+        "plugin",
+        "check",
+        component.to_str().unwrap(),
+        "--manifest",
+        manifest_path.to_str().unwrap(),
+        "--allow-unsigned",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let verdict = stdout.lines().find(|l| l.starts_with("can run       no: ")).expect("a verdict");
+    let reason = verdict.trim_start_matches("can run       no: ");
+    assert!(reason.starts_with("it imports network interfaces (wasi:sockets/"), "{reason}");
+    let (code, _, stderr) = run(&scene, 2);
+    assert_eq!(code, 1, "run refuses it too: {stderr}");
+    assert!(stderr.contains(reason), "run gives the same reason:\n{stderr}\ncheck said: {reason}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_scene_lowers_a_plugins_limits_and_cannot_raise_them() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-limits-{}", std::process::id()));
+    // Lowering the loop's 40 ms to 5 ms: it is still caught, now at 5 ms.
+    let scene = scene_with(&dir, "loop", MISBEHAVE_MANIFEST, "[plugins.limits]\ncall-ms = 5", "");
+    let (code, stdout, stderr) = run(&scene, 20);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("ran past its time budget of 5 ms"), "{stderr}");
+    // Raising it is an error that says so.
+    let scene = scene_with(&dir, "loop", MISBEHAVE_MANIFEST, "[plugins.limits]\ncall-ms = 400", "");
+    let (code, _, stderr) = run(&scene, 2);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("call-ms = 400 is above the manifest's 40; a scene may only lower"), "{stderr}");
+    // The scene's policy caps what a manifest asks for.
+    let greedy = MISBEHAVE_MANIFEST.replace("call-ms = 40", "call-ms = 10000");
+    let scene = scene_with(&dir, "loop", &greedy, "", "max_call_ms = 30");
+    let (code, _, stderr) = run(&scene, 20);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("ran past its time budget of 30 ms"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_adapter_cannot_write_an_entity_it_was_not_granted() {
+    // The real CSV adapter, granted sensor s1, fed real counts (Minnesota I-94) for entity s2.
+    let dir = std::env::temp_dir().join(format!("sangam-live-grant-{}", std::process::id()));
+    let scene = scene(&dir, "ok");
+    let rows: Vec<&str> = include_str!("../../../plugins/csv-adapter/tests/data/i94_traffic_first_2000_rows.csv")
+        .lines()
+        .take(4)
+        .collect();
+    std::fs::write(dir.join("counts.csv"), rows.join("\n") + "\n").unwrap();
+    let adapter_manifest = repo().join("plugins/csv-adapter/plugin.toml");
+    let adapter = format!(
+        r#"
+[[plugins]]
+id = "counts"
+artifact = "csv_adapter.wasm"
+manifest = "{}"
+entities = ["s1"]
+feed = "counts.csv"
+[plugins.params]
+entity = "s2"
+time-column = "date_time"
+columns = "traffic_volume[veh/h]=flow"
+epoch = "2012-10-02 00:00:00"
+"#,
+        adapter_manifest.display()
+    );
+    let text = std::fs::read_to_string(&scene).unwrap() + &adapter;
+    std::fs::write(&scene, text).unwrap();
+    let (code, stdout, stderr) = run(&scene, 20);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("stats: plugin counts (adapter): "))
+        .unwrap_or_else(|| panic!("no stats line for the adapter: {stdout}"));
+    assert!(line.contains(" 0 calls") && !line.contains(" 0 faults"), "the write was refused as a fault: {line}");
+    assert!(
+        stderr.contains("plugin `counts` parse: returned malformed output at `keys[0]`: entity `s2` is not granted"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

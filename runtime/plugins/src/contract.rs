@@ -140,8 +140,12 @@ pub enum ParamValue {
 pub struct Capabilities {
     /// Read-only access to a data folder, preopened as `/data` (the scene names the host folder).
     pub read_data: bool,
-    /// Wall clock (`wasi:clocks/wall-clock`); without it the plugin sees a clock frozen at 0.
+    /// Wall clock (`wasi:clocks/wall-clock`) and timers; without it the plugin sees a clock frozen
+    /// at 0 and may not sleep or wait on timers.
     pub wall_clock: bool,
     /// Random numbers (`wasi:random`); without it the plugin gets a fixed, seeded sequence.
     pub random: bool,
+    /// Adapters: create entities the scene does not declare (without it an adapter writes only the
+    /// entities granted to it).
+    pub create_entities: bool,
 }

@@ -138,6 +138,14 @@ pub enum FaultCause {
         /// The grace the supervisor gave on top.
         grace: Duration,
     },
+    /// The plugin went over a cap on what it may make the host keep.
+    #[error("is over its cap of {limit} {what}")]
+    OverCap {
+        /// What is capped, e.g. `entities created`.
+        what: &'static str,
+        /// The cap.
+        limit: u64,
+    },
     /// The plugin returned an error from too many calls in the fault window.
     #[error("returned an error from {count} calls within {} s (last: {last})", .window.as_secs())]
     TooManyErrors {

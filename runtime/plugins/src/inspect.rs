@@ -198,6 +198,7 @@ impl Inspection {
             read_data: has("wasi:filesystem/"),
             wall_clock: has("wasi:clocks/wall-clock"),
             random: has("wasi:random/random"),
+            create_entities: false,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Loading a plugin (compile, link, pre-instantiate) and running one instance of it: the store,
 //! its limits, the calls, and turning whatever happens into checked output or a [`PluginFault`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,7 @@ use crate::contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERS
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
 use crate::host::{FrozenClock, LogLine, PluginState, StateInit, StepOutput};
-use crate::output::{AdapterOutput, Checker, OverlayFrame, ParameterSpec, PropertyUpdates};
+use crate::output::{AdapterOutput, AdapterWrites, Checker, OverlayFrame, ParameterSpec, PropertyUpdates};
 use crate::text::{self, MAX_MESSAGE_BYTES};
 use crate::twin::{EmptyTwin, TwinView};
 
@@ -67,8 +67,11 @@ pub struct PluginSpec {
     pub data_dir: Option<PathBuf>,
     /// Parameter values (`params.get`).
     pub params: Vec<(String, ParamValue)>,
-    /// Granted entities.
+    /// Granted entities: what the plugin reads and (adapters) writes.
     pub entities: EntityTable,
+    /// Adapters: ids of the entities the scene declares and did not grant; the adapter may neither
+    /// write nor create them.
+    pub foreign_ids: Arc<HashSet<String>>,
     /// The fixed simulation step (`clock.step-us`).
     pub step: Duration,
 }
@@ -85,6 +88,7 @@ impl PluginSpec {
             data_dir: None,
             params: Vec::new(),
             entities: EntityTable::default(),
+            foreign_ids: Arc::default(),
             step: Duration::from_millis(100),
         }
     }
@@ -140,6 +144,15 @@ pub struct LoadedPlugin {
     params: Arc<HashMap<String, ParamValue>>,
     cache: CacheOutcome,
     recent: Arc<Mutex<VecDeque<LogLine>>>,
+    /// Adapters: the granted entity ids, and the ids the adapter created (kept across restarts).
+    writes: Arc<AdapterGrant>,
+}
+
+/// What an adapter may write, shared by its instances.
+#[derive(Debug, Default)]
+struct AdapterGrant {
+    granted: HashSet<String>,
+    created: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -219,6 +232,14 @@ impl LoadedPlugin {
             positions: spec.entities.positions.iter().flatten().copied().collect(),
         };
         let params = Arc::new(spec.params.iter().cloned().collect());
+        let writes = Arc::new(AdapterGrant {
+            granted: if spec.role == Role::Adapter {
+                spec.entities.ids.iter().cloned().collect()
+            } else {
+                HashSet::new()
+            },
+            created: Mutex::new(HashSet::new()),
+        });
         Ok(LoadedPlugin {
             engine: engine.clone(),
             spec: Arc::new(spec),
@@ -227,6 +248,7 @@ impl LoadedPlugin {
             params,
             cache,
             recent: Arc::new(Mutex::new(VecDeque::new())),
+            writes,
         })
     }
 
@@ -300,6 +322,7 @@ impl LoadedPlugin {
         let mut instance = PluginInstance {
             store,
             bound: None,
+            writes: self.writes.clone(),
             spec: self.spec.clone(),
             engine: self.engine.clone(),
             entity_count: self.table.ids.len(),
@@ -344,6 +367,7 @@ impl LoadedPlugin {
 pub struct PluginInstance {
     store: Store<PluginState>,
     bound: Option<Bound>,
+    writes: Arc<AdapterGrant>,
     spec: Arc<PluginSpec>,
     engine: PluginEngine,
     entity_count: usize,
@@ -532,7 +556,16 @@ impl PluginInstance {
         };
         let PluginOutputRaw::Adapter(raw) = raw else { return Err(self.wrong_role(Call::Parse)) };
         let mut checker = Checker::new(self.spec.limits.output_bytes, 0);
-        let entities = checker.adapter_parts(&raw.keys, raw.entities).map_err(|c| self.fault(Call::Parse, c))?;
+        let mut created = self.writes.created.lock().unwrap_or_else(|p| p.into_inner());
+        let writes = AdapterWrites {
+            granted: &self.writes.granted,
+            foreign: &self.spec.foreign_ids,
+            created: &mut created,
+            may_create: self.spec.capabilities.create_entities,
+        };
+        let entities =
+            checker.adapter_parts(&raw.keys, raw.entities, writes).map_err(|c| self.fault(Call::Parse, c))?;
+        drop(created);
         let updates = checker.updates("updates.", raw.updates).map_err(|c| self.fault(Call::Parse, c))?;
         Ok(AdapterOutput { keys: raw.keys, entities, updates })
     }

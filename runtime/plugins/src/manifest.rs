@@ -435,6 +435,8 @@ struct RawCapabilities {
     wall_clock: bool,
     #[serde(default)]
     random: bool,
+    #[serde(default)]
+    create_entities: bool,
 }
 
 #[derive(Deserialize)]
@@ -478,10 +480,36 @@ impl Cx<'_> {
 
     fn toml_error(&self, e: &toml::de::Error) -> ManifestError {
         let d = toml_diagnostic(self.text, e, "docs/plugin-format.md");
-        ManifestError::Invalid { path: self.path.to_path_buf(), line: d.line, column: d.column, message: d.message }
+        // The parser's message may quote the file: clean it like any plugin text.
+        let message = crate::text::cleaned(&d.message, 2048);
+        ManifestError::Invalid { path: self.path.to_path_buf(), line: d.line, column: d.column, message }
+    }
+
+    /// Refuses control characters (ANSI escapes, newlines, bidi overrides) in a manifest string: a
+    /// manifest is shown in `plugin check`, `--stats` and logs, and must not drive a terminal.
+    fn plain(&self, value: &Spanned<String>, key: &str) -> Result<(), ManifestError> {
+        crate::text::check_plain(value.get_ref()).map_err(|why| self.err(value.span(), format!("`{key}` {why}")))
     }
 
     fn resolve(&self, raw: RawManifest) -> Result<Manifest, ManifestError> {
+        for (value, key) in
+            [(&raw.version, "version"), (&raw.sdk, "sdk"), (&raw.role, "role"), (&raw.description, "description")]
+        {
+            self.plain(value, key)?;
+        }
+        for p in &raw.parameter {
+            let p = p.get_ref();
+            for (value, key) in [(p.unit.as_ref(), "unit"), (p.description.as_ref(), "description")] {
+                if let Some(value) = value {
+                    self.plain(value, key)?;
+                }
+            }
+            if let toml::Value::String(text) = p.default.get_ref()
+                && let Err(why) = crate::text::check_plain(text)
+            {
+                return Err(self.err(p.default.span(), format!("`default` {why}")));
+            }
+        }
         check_id(raw.id.get_ref()).map_err(|why| self.err(raw.id.span(), format!("invalid plugin id: {why}")))?;
         check_semver(raw.version.get_ref()).map_err(|why| {
             self.err(raw.version.span(), format!("invalid plugin version `{}`: {why}", raw.version.get_ref()))
@@ -530,6 +558,7 @@ impl Cx<'_> {
                 read_data: capabilities.read_data,
                 wall_clock: capabilities.wall_clock,
                 random: capabilities.random,
+                create_entities: capabilities.create_entities,
             },
             limits,
             parameters,

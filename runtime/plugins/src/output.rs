@@ -22,6 +22,21 @@ pub const MAX_LABEL_BYTES: usize = 256;
 pub const MAX_ALERT_BYTES: usize = 1024;
 /// Longest entity id, kind or name an adapter may create, in bytes.
 pub const MAX_ENTITY_FIELD_BYTES: usize = 256;
+/// Most entities one adapter may create over its life (restarts included).
+pub const MAX_CREATED_ENTITIES: usize = 100_000;
+
+/// What an adapter may write: the entities granted to it, those it created, and (with the
+/// `create-entities` grant) new ones that are not the scene's.
+pub(crate) struct AdapterWrites<'a> {
+    /// Ids of the entities granted to the adapter.
+    pub(crate) granted: &'a std::collections::HashSet<String>,
+    /// Ids the scene declares and did not grant: never written, never created.
+    pub(crate) foreign: &'a std::collections::HashSet<String>,
+    /// Ids the adapter created before (kept by the host across calls and restarts).
+    pub(crate) created: &'a mut std::collections::HashSet<String>,
+    /// Whether the adapter may create entities.
+    pub(crate) may_create: bool,
+}
 
 /// One numeric property for many entities.
 #[derive(Debug, Clone, PartialEq)]
@@ -665,11 +680,14 @@ impl Checker {
         Ok(OverlayFrame { time, labels, markers, polylines: lines, heatmaps: maps, volumes: vols, alerts: out_alerts })
     }
 
-    /// Checks an adapter's new entity and its keys; `updates` entity indices refer to `keys`.
+    /// Checks an adapter's new entities and its keys against what it may write (`writes`); `updates`
+    /// entity indices refer to `keys`. The ids it creates are added to `writes.created` only when the
+    /// whole output passes.
     pub(crate) fn adapter_parts(
         &mut self,
         keys: &[String],
         entities: Vec<(String, String, String, f64, f64, f64)>,
+        writes: AdapterWrites<'_>,
     ) -> Check<Vec<NewEntity>> {
         for (i, key) in keys.iter().enumerate() {
             self.name(&|| format!("keys[{i}]"), key, MAX_ENTITY_FIELD_BYTES)?;
@@ -700,6 +718,51 @@ impl Checker {
             }
             out.push(NewEntity { id, kind, name, latitude, longitude, altitude });
         }
+        // Writes are checked against grants exactly as reads are.
+        let shown = |id: &str| text::cleaned(id, 96);
+        let mut new_ids = std::collections::HashSet::new();
+        for (i, e) in out.iter().enumerate() {
+            if writes.granted.contains(&e.id) {
+                continue; // an entity it may write anyway: nothing to create
+            }
+            if !writes.may_create {
+                return Err(malformed(
+                    format!("entities[{i}]"),
+                    format!(
+                        "entity `{}` would be created, but this adapter may not create entities (its manifest must \
+                         request `create-entities` and the scene grant it)",
+                        shown(&e.id)
+                    ),
+                ));
+            }
+            if writes.foreign.contains(&e.id) {
+                return Err(malformed(
+                    format!("entities[{i}].id"),
+                    format!("entity `{}` is the scene's and not granted to this adapter", shown(&e.id)),
+                ));
+            }
+            if !writes.created.contains(&e.id) {
+                new_ids.insert(e.id.as_str());
+            }
+        }
+        if writes.created.len() + new_ids.len() > MAX_CREATED_ENTITIES {
+            return Err(FaultCause::OverCap { what: "entities created", limit: MAX_CREATED_ENTITIES as u64 });
+        }
+        for (i, key) in keys.iter().enumerate() {
+            let key = key.as_str();
+            if !(writes.granted.contains(key) || writes.created.contains(key) || new_ids.contains(key)) {
+                let how = if writes.may_create { " or list it among the entities this output creates" } else { "" };
+                return Err(malformed(
+                    format!("keys[{i}]"),
+                    format!(
+                        "entity `{}` is not granted to this adapter; grant it in the scene (`entities` or `kinds` of \
+                         its [[plugins]] entry){how}",
+                        shown(key)
+                    ),
+                ));
+            }
+        }
+        writes.created.extend(new_ids.into_iter().map(str::to_owned));
         Ok(out)
     }
 

@@ -84,7 +84,7 @@ pub fn check_plain(text: &str) -> Result<(), String> {
     match text.char_indices().find(|&(_, c)| is_unsafe_char(c)) {
         None => Ok(()),
         Some((at, c)) => {
-            Err(format!("holds the control character U+{:04X} at byte {at}; names and ids are plain text", c as u32))
+            Err(format!("holds the control character U+{:04X} at byte {at}; only plain text is allowed here", c as u32))
         }
     }
 }

@@ -82,7 +82,7 @@ fn full_manifest_gives_every_field() {
     assert_eq!(m.sdk, SdkVersion::new(1, 1, 0));
     assert_eq!(m.role, Role::Simulation);
     assert!(m.description.starts_with("Exponential decay"));
-    assert_eq!(m.requested_capabilities(), Capabilities { read_data: true, wall_clock: false, random: true });
+    assert_eq!(m.requested_capabilities(), Capabilities { read_data: true, random: true, ..Capabilities::default() });
     let limits = m.limits();
     assert_eq!(limits.memory_bytes, 32 * 1024 * 1024);
     assert_eq!(limits.call_time, Duration::from_millis(20));

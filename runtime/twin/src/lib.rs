@@ -30,6 +30,6 @@ pub use geojson::{BuildingFootprint, GeoJsonError, HeightSource, Layer, LayerOpt
 pub use history::{Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    Asset, Bookmark, BookmarkAim, Environment, InstanceGroup, InstanceMember, ParamLiteral, Placement, PluginDecl,
-    PluginPolicy, Scene, SceneError, world_from_model,
+    Asset, Bookmark, BookmarkAim, DEFAULT_MAX_CALL_MS, Environment, InstanceGroup, InstanceMember, ParamLiteral,
+    Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene, SceneError, world_from_model,
 };

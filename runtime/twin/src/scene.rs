@@ -326,12 +326,30 @@ pub struct PluginDecl {
     pub step_ms: Option<u64>,
     /// Parameter values by name, in file order.
     pub params: Vec<(String, ParamLiteral)>,
+    /// Limits the scene sets for this plugin (`[plugins.limits]`): each lowers the manifest's.
+    pub limits: PluginLimitsDecl,
     /// Where the `[[plugins]]` table is: `file:line:column`.
     pub location: String,
 }
 
-/// How the scene admits plugins (`[plugin_policy]`).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Limits a scene sets for one plugin (`[plugins.limits]`, the manifest's keys). Each may only lower
+/// what the plugin's manifest asks for; `None` keeps the manifest's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PluginLimitsDecl {
+    /// `memory-mb`: MiB of linear memory.
+    pub memory_mb: Option<u64>,
+    /// `call-ms`: milliseconds per call.
+    pub call_ms: Option<u64>,
+    /// `fuel`: wasmtime fuel per call.
+    pub fuel: Option<u64>,
+    /// `output-mb`: MiB of output per call.
+    pub output_mb: Option<u64>,
+    /// `host-calls`: host calls per plugin call.
+    pub host_calls: Option<u64>,
+}
+
+/// How the scene admits and limits plugins (`[plugin_policy]`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PluginPolicy {
     /// Dev mode: run unsigned plugins (with a warning) instead of refusing them.
     pub allow_unsigned: bool,
@@ -339,6 +357,28 @@ pub struct PluginPolicy {
     pub trusted_keys: Vec<PathBuf>,
     /// Dev mode: replace a plugin's running instance when its file changes on disk.
     pub hot_reload: bool,
+    /// The longest time per call any plugin gets, in milliseconds, whatever its manifest asks
+    /// (`max_call_ms`, default [`DEFAULT_MAX_CALL_MS`]).
+    pub max_call_ms: u64,
+    /// Kiosk mode: re-enable a plugin disabled for its faults after this many seconds
+    /// (`reenable_after_s`); `None` keeps it disabled until the scene is reloaded.
+    pub reenable_after_s: Option<u64>,
+}
+
+/// The scene policy's default longest time per plugin call: a frame-driven twin has no use for a
+/// call longer than this, and a longer one holds a pool thread.
+pub const DEFAULT_MAX_CALL_MS: u64 = 250;
+
+impl Default for PluginPolicy {
+    fn default() -> Self {
+        PluginPolicy {
+            allow_unsigned: false,
+            trusted_keys: Vec::new(),
+            hot_reload: false,
+            max_call_ms: DEFAULT_MAX_CALL_MS,
+            reenable_after_s: None,
+        }
+    }
 }
 
 /// A loaded, validated scene.
@@ -492,6 +532,17 @@ struct RawPlugin {
     feed: Option<Spanned<String>>,
     step_ms: Option<Spanned<i64>>,
     params: Option<BTreeMap<String, Spanned<toml::Value>>>,
+    limits: Option<RawPluginLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPluginLimits {
+    memory_mb: Option<Spanned<i64>>,
+    call_ms: Option<Spanned<i64>>,
+    fuel: Option<Spanned<i64>>,
+    output_mb: Option<Spanned<i64>>,
+    host_calls: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -501,6 +552,8 @@ struct RawPluginPolicy {
     #[serde(default)]
     trusted_keys: Vec<Spanned<String>>,
     hot_reload: Option<bool>,
+    max_call_ms: Option<Spanned<i64>>,
+    reenable_after_s: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1253,11 +1306,12 @@ impl Cx<'_> {
             }
             let mut grant = Vec::new();
             for g in &rp.grant {
-                if !matches!(g.get_ref().as_str(), "read-data" | "wall-clock" | "random") {
+                if !matches!(g.get_ref().as_str(), "read-data" | "wall-clock" | "random" | "create-entities") {
                     return Err(self.err(
                         g.span(),
                         format!(
-                            "plugin `{id}`: unknown capability `{}`; a scene may grant read-data, wall-clock or random",
+                            "plugin `{id}`: unknown capability `{}`; a scene may grant read-data, wall-clock, random \
+                             or create-entities",
                             g.get_ref()
                         ),
                     ));
@@ -1301,6 +1355,10 @@ impl Cx<'_> {
                 };
                 params.push((name.clone(), literal));
             }
+            let limits = match &rp.limits {
+                Some(raw) => self.plugin_limits(id, raw)?,
+                None => PluginLimitsDecl::default(),
+            };
             out.push(PluginDecl {
                 id: id.clone(),
                 artifact: rp.artifact.get_ref().clone(),
@@ -1312,6 +1370,7 @@ impl Cx<'_> {
                 feed,
                 step_ms,
                 params,
+                limits,
                 location: self.at(sp.span()),
             });
         }
@@ -1322,10 +1381,46 @@ impl Cx<'_> {
         let Some(raw) = raw else { return Ok(PluginPolicy::default()) };
         let trusted_keys =
             raw.trusted_keys.iter().map(|k| self.existing_file(k, "trusted_keys", false)).collect::<Result<_, _>>()?;
+        let max_call_ms = self
+            .bounded(raw.max_call_ms.as_ref(), "plugin_policy", "max_call_ms", 10_000)?
+            .unwrap_or(DEFAULT_MAX_CALL_MS);
+        let reenable_after_s =
+            self.bounded(raw.reenable_after_s.as_ref(), "plugin_policy", "reenable_after_s", 86_400)?;
         Ok(PluginPolicy {
             allow_unsigned: raw.allow_unsigned.unwrap_or(false),
             trusted_keys,
             hot_reload: raw.hot_reload.unwrap_or(false),
+            max_call_ms,
+            reenable_after_s,
+        })
+    }
+
+    /// A positive integer key of table `table`, at most `max`.
+    fn bounded(
+        &self,
+        value: Option<&Spanned<i64>>,
+        table: &str,
+        key: &str,
+        max: u64,
+    ) -> Result<Option<u64>, SceneError> {
+        let Some(value) = value else { return Ok(None) };
+        let v = *value.get_ref();
+        if v < 1 || v as u64 > max {
+            return Err(self.err(value.span(), format!("{table}: `{key} = {v}` is out of range; use 1 to {max}")));
+        }
+        Ok(Some(v as u64))
+    }
+
+    fn plugin_limits(&self, id: &str, raw: &RawPluginLimits) -> Result<PluginLimitsDecl, SceneError> {
+        // The manifest's bounds (docs/plugin-format.md); whether a value lowers the manifest's is
+        // checked when the plugin is loaded.
+        let table = format!("plugin `{id}` [plugins.limits]");
+        Ok(PluginLimitsDecl {
+            memory_mb: self.bounded(raw.memory_mb.as_ref(), &table, "memory-mb", 4096)?,
+            call_ms: self.bounded(raw.call_ms.as_ref(), &table, "call-ms", 10_000)?,
+            fuel: self.bounded(raw.fuel.as_ref(), &table, "fuel", 1_000_000_000_000)?,
+            output_mb: self.bounded(raw.output_mb.as_ref(), &table, "output-mb", 1024)?,
+            host_calls: self.bounded(raw.host_calls.as_ref(), &table, "host-calls", 10_000_000)?,
         })
     }
 

@@ -309,7 +309,7 @@ fn granted_data_folder_and_clock_are_visible() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("counts.csv"), "a,1\n").unwrap();
     let mut spec = misbehave_spec("probe", "probe");
-    spec.capabilities = Capabilities { read_data: true, wall_clock: true, random: false };
+    spec.capabilities = Capabilities { read_data: true, wall_clock: true, ..Capabilities::default() };
     spec.data_dir = Some(dir.path().to_path_buf());
     let engine = engine();
     let mut instance = LoadedPlugin::load(&engine, spec, &fixture(MISBEHAVE)).unwrap().instantiate().unwrap();
