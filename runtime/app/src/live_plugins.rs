@@ -39,6 +39,11 @@ pub const PLUGIN_PATH_VAR: &str = "SANGAM_PLUGIN_PATH";
 /// History samples per (entity, property) a plugin sees in its twin snapshot.
 pub const SNAPSHOT_HISTORY: usize = 512;
 
+/// History samples one snapshot holds at most, over all its entities and properties (4 MiB of
+/// samples): a snapshot is built on the frame thread, and no plugin (nor the property names other
+/// plugins wrote on shared entities) may make it grow without bound. Latest values are always there.
+pub const SNAPSHOT_SAMPLE_BUDGET: usize = 1 << 18;
+
 /// Fault reports kept for the screen.
 pub const RECENT_FAULTS: usize = 8;
 
@@ -504,9 +509,11 @@ pub fn entity_position(twin: &TwinScene, link: Option<&EntityLink>) -> glam::DVe
     }
 }
 
-/// What a plugin sees of the twin: the granted entities' latest values and recent numeric history.
+/// What a plugin sees of the twin: the granted entities' latest values and recent numeric history
+/// ([`SNAPSHOT_HISTORY`] per series, [`SNAPSHOT_SAMPLE_BUDGET`] in all).
 pub fn snapshot_of(store: &TwinStore, entities: &[EntityId]) -> TwinSnapshot {
     let mut snap = TwinSnapshot::new();
+    let mut budget = SNAPSHOT_SAMPLE_BUDGET;
     for (i, id) in entities.iter().enumerate() {
         let Some(entity) = store.entity(id) else { continue };
         let index = i as u32;
@@ -518,11 +525,15 @@ pub fn snapshot_of(store: &TwinStore, entities: &[EntityId]) -> TwinSnapshot {
                     if let Some(v) = other.as_f64() {
                         snap.set_number(index, name, v);
                     }
-                    if let Some(series) = store.series(id, name) {
+                    if let Some(series) = store.series(id, name)
+                        && budget > 0
+                    {
+                        let take = SNAPSHOT_HISTORY.min(budget).min(series.len());
+                        budget -= take;
                         let recent: Vec<(SimTime, f64)> = series
                             .iter()
                             .rev()
-                            .take(SNAPSHOT_HISTORY)
+                            .take(take)
                             .filter_map(|(t, v)| Some((t, v.as_f64()?)))
                             .collect();
                         for (t, v) in recent.into_iter().rev() {
@@ -627,6 +638,29 @@ mod tests {
         let e = find_plugin_file("missing.wasm", &scene_dir, &[extra]).unwrap_err().to_string();
         assert!(e.contains("missing.wasm") && e.contains(PLUGIN_PATH_VAR) && e.contains("looked in"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_snapshot_holds_at_most_its_sample_budget_and_every_latest_value() {
+        // 600 properties of 512 samples on one entity: 307,200 samples, over the budget.
+        let mut store = TwinStore::new();
+        let id = EntityId::new("tower");
+        store.add_entity(SimTime::ZERO, sangam_twin::Entity::new(id.clone(), "telecom.site")).unwrap();
+        for p in 0..600 {
+            let name = format!("kpi{p}");
+            for t in 0..512 {
+                store.record(&id, &name, SimTime::from_micros(t), PropertyValue::Number(t as f64)).unwrap();
+            }
+        }
+        let snap = snapshot_of(&store, std::slice::from_ref(&id));
+        use sangam_plugins::TwinView;
+        let mut held = 0;
+        for p in 0..600 {
+            let name = format!("kpi{p}");
+            assert_eq!(snap.number(0, &name), Some(511.0), "the latest value of {name} is always there");
+            snap.samples(0, &name, i64::MIN, i64::MAX, &mut |_, _| held += 1);
+        }
+        assert_eq!(held, SNAPSHOT_SAMPLE_BUDGET);
     }
 
     #[test]

@@ -148,11 +148,23 @@ pub struct LoadedPlugin {
     writes: Arc<AdapterGrant>,
 }
 
-/// What an adapter may write, shared by its instances.
+/// What a plugin may write and has written, shared by its instances (so a restart does not reset
+/// its caps).
 #[derive(Debug, Default)]
 struct AdapterGrant {
+    /// Adapters: the granted entity ids.
     granted: HashSet<String>,
+    /// Adapters: the ids it created.
     created: Mutex<HashSet<String>>,
+    /// The property names it wrote ([`crate::output::MAX_PROPERTY_NAMES`] at most).
+    properties: Mutex<HashSet<String>>,
+}
+
+impl AdapterGrant {
+    fn charge_properties(&self, updates: &PropertyUpdates) -> Result<(), FaultCause> {
+        let mut known = self.properties.lock().unwrap_or_else(|p| p.into_inner());
+        crate::output::charge_property_names(updates, &mut known)
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -239,6 +251,7 @@ impl LoadedPlugin {
                 HashSet::new()
             },
             created: Mutex::new(HashSet::new()),
+            properties: Mutex::new(HashSet::new()),
         });
         Ok(LoadedPlugin {
             engine: engine.clone(),
@@ -496,6 +509,22 @@ impl PluginInstance {
         let StepOutput { mut checker, full_columns } = output.unwrap_or_else(fresh);
         let mut updates = checker.updates("", raw).map_err(|cause| self.fault(Call::Step, cause))?;
         updates.numbers.extend(full_columns);
+        // A step's output lies in its step: values at other times would be inserted into the middle
+        // of existing series (each insert a copy of the series' tail).
+        let end = now.saturating_add(dt_us.max(0));
+        if !(now..=end).contains(&updates.time) {
+            let cause = FaultCause::MalformedOutput {
+                field: "time".into(),
+                problem: format!(
+                    "{} is outside this step ({now} to {end}); a step's updates are valid at now + dt-us",
+                    updates.time
+                ),
+            };
+            return Err(self.fault(Call::Step, cause).into());
+        }
+        crate::output::check_value_count(&updates, entity_count)
+            .and_then(|()| self.writes.charge_properties(&updates))
+            .map_err(|cause| self.fault(Call::Step, cause))?;
         Ok(updates)
     }
 
@@ -567,6 +596,9 @@ impl PluginInstance {
             checker.adapter_parts(&raw.keys, raw.entities, writes).map_err(|c| self.fault(Call::Parse, c))?;
         drop(created);
         let updates = checker.updates("updates.", raw.updates).map_err(|c| self.fault(Call::Parse, c))?;
+        crate::output::check_value_count(&updates, raw.keys.len())
+            .and_then(|()| self.writes.charge_properties(&updates))
+            .map_err(|c| self.fault(Call::Parse, c))?;
         Ok(AdapterOutput { keys: raw.keys, entities, updates })
     }
 

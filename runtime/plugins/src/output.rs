@@ -24,6 +24,54 @@ pub const MAX_ALERT_BYTES: usize = 1024;
 pub const MAX_ENTITY_FIELD_BYTES: usize = 256;
 /// Most entities one adapter may create over its life (restarts included).
 pub const MAX_CREATED_ENTITIES: usize = 100_000;
+/// Most distinct property names one plugin may write over its life (restarts included): each name
+/// is a series for every entity it writes, in the store and in every plugin's snapshot.
+pub const MAX_PROPERTY_NAMES: usize = 256;
+
+/// Checks that a batch holds at most one value per entity and property: the values number at most
+/// `entity_count` times the distinct property names. (The store keeps every value; 1.3 million
+/// values for three entities are 1.3 million samples.) Cost: one pass over the column names.
+pub(crate) fn check_value_count(updates: &PropertyUpdates, entity_count: usize) -> Result<(), FaultCause> {
+    let names: std::collections::HashSet<&str> = updates
+        .numbers
+        .iter()
+        .map(|c| c.property.as_str())
+        .chain(updates.texts.iter().map(|t| t.property.as_str()))
+        .collect();
+    let values = updates.value_count();
+    let most = entity_count.saturating_mul(names.len());
+    if values > most {
+        return Err(malformed(
+            "numbers",
+            format!(
+                "the batch holds {values} values for {entity_count} entities and {} properties; a batch has at most \
+                 one value per entity and property",
+                names.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Charges the property names of `updates` to a plugin's `known` names, refusing the batch when
+/// they would pass [`MAX_PROPERTY_NAMES`]. The names are added only when the whole batch passes.
+pub(crate) fn charge_property_names(
+    updates: &PropertyUpdates,
+    known: &mut std::collections::HashSet<String>,
+) -> Result<(), FaultCause> {
+    let new: std::collections::HashSet<&str> = updates
+        .numbers
+        .iter()
+        .map(|c| c.property.as_str())
+        .chain(updates.texts.iter().map(|t| t.property.as_str()))
+        .filter(|name| !known.contains(*name))
+        .collect();
+    if known.len() + new.len() > MAX_PROPERTY_NAMES {
+        return Err(FaultCause::OverCap { what: "property names", limit: MAX_PROPERTY_NAMES as u64 });
+    }
+    known.extend(new.into_iter().map(str::to_owned));
+    Ok(())
+}
 
 /// What an adapter may write: the entities granted to it, those it created, and (with the
 /// `create-entities` grant) new ones that are not the scene's.

@@ -354,3 +354,48 @@ fn a_component_importing_sockets_is_refused_before_it_runs() {
     let reason = sangam_plugins::admission::refused_imports(inspection.wasi_imports.iter().map(String::as_str));
     assert_eq!(text, format!("plugin `netprobe` cannot run: {}", reason.expect("refused")));
 }
+
+// --- Host memory (class 1) -------------------------------------------------------------------------
+
+fn sim10(mode: &str, count: i64) -> sangam_plugins::PluginInstance {
+    let mut spec = PluginSpec::new("hog", sangam_plugins::Role::Simulation, sangam_plugins::SdkVersion::new(1, 0, 0))
+        .param("mode", ParamValue::Text(mode.into()))
+        .param("count", ParamValue::Integer(count));
+    spec.entities = super::common::entities(4);
+    // Time to build and hand over 1.3M values in a debug-built host.
+    spec.limits.call_time = Duration::from_secs(5);
+    LoadedPlugin::load(&engine(), spec, &fixture("sangam-fixture-sim10")).unwrap().instantiate().unwrap()
+}
+
+#[test]
+fn a_step_of_1_3m_values_for_four_entities_is_refused() {
+    // Inside the 16 MiB output cap, and each value would have become a sample in the store.
+    let mut instance = sim10("repeat", 1_300_000);
+    let error = instance.step(0, 100_000, Arc::new(TwinSnapshot::new())).unwrap_err().to_string();
+    assert!(
+        error.contains("the batch holds 1300000 values for 4 entities and 1 properties; a batch has at most one value"),
+        "{error}"
+    );
+}
+
+#[test]
+fn new_property_names_are_capped_per_plugin() {
+    let mut instance = sim10("names", 100);
+    let twin: Arc<dyn TwinView> = Arc::new(TwinSnapshot::new());
+    for step in 0..2 {
+        instance.step(step * 100_000, 100_000, twin.clone()).expect("200 names fit in the cap of 256");
+    }
+    let error = instance.step(200_000, 100_000, twin).unwrap_err();
+    assert!(matches!(&error, PluginError::Fault(f) if f.cause == FaultCause::OverCap { what: "property names", limit: 256 }), "{error}");
+    assert!(error.to_string().contains("is over its cap of 256 property names"), "{error}");
+}
+
+#[test]
+fn a_step_writing_into_the_past_is_refused() {
+    let mut instance = sim10("past", 0);
+    let error = instance.step(20_000_000, 100_000, Arc::new(TwinSnapshot::new())).unwrap_err().to_string();
+    assert!(
+        error.contains("`time`: 10000000 is outside this step (20000000 to 20100000); a step's updates are valid at now + dt-us"),
+        "{error}"
+    );
+}

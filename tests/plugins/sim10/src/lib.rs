@@ -2,7 +2,9 @@
 //!
 //! Parameters: `rate` (number, per second, default 0.5); `mode` (text): `ok` (default), `nan`
 //! (first value NaN), `inf` (first value infinite), `oob` (entity index out of range), `mismatch`
-//! (fewer values than entities), `returned-error` (step returns an error).
+//! (fewer values than entities), `returned-error` (step returns an error). Hostile modes (issue 12):
+//! `repeat` (`count` values, all for entity 0), `names` (`count` new property names every step),
+//! `past` (values dated 10 s before the step, inside the existing series).
 
 wit_bindgen::generate!({ path: "../../../sdk/wit/v1.0.0", world: "simulation-plugin" });
 
@@ -16,10 +18,14 @@ struct State {
     count: u32,
     rate: f64,
     mode: String,
+    /// `count` parameter of the hostile modes.
+    many: u32,
+    steps: u32,
 }
 
 thread_local! {
-    static STATE: RefCell<State> = const { RefCell::new(State { count: 0, rate: 0.5, mode: String::new() }) };
+    static STATE: RefCell<State> =
+        const { RefCell::new(State { count: 0, rate: 0.5, mode: String::new(), many: 0, steps: 0 }) };
 }
 
 struct Plugin;
@@ -36,13 +42,18 @@ impl Guest for Plugin {
             _ => "ok".into(),
         };
         log::log(log::Level::Info, &format!("decay 1.0 with {} entities", entities.ids.len()));
-        STATE.with(|s| *s.borrow_mut() = State { count: entities.ids.len() as u32, rate, mode });
+        let many = match params::get("count") {
+            Some(ParamValue::Integer(n)) => n.clamp(0, u32::MAX as i64) as u32,
+            _ => 1_300_000,
+        };
+        STATE.with(|s| *s.borrow_mut() = State { count: entities.ids.len() as u32, rate, mode, many, steps: 0 });
         Ok(())
     }
 
     fn step(now: i64, dt_us: i64) -> Result<Updates, String> {
         STATE.with(|s| {
-            let s = s.borrow();
+            let mut s = s.borrow_mut();
+            s.steps += 1;
             let entities: Vec<u32> = (0..s.count).collect();
             let levels = twin::numbers("level", &entities);
             let factor = (-s.rate * dt_us as f64 * 1e-6).exp();
@@ -59,10 +70,26 @@ impl Guest for Plugin {
                     values.pop();
                 }
                 "returned-error" => return Err("the model diverged".into()),
+                "repeat" => {
+                    entities = vec![0; s.many as usize];
+                    values = vec![1.0; s.many as usize];
+                }
+                "names" => {
+                    let numbers = (0..s.many)
+                        .map(|i| NumberColumn {
+                            property: format!("p{}-{i}", s.steps),
+                            unit: String::new(),
+                            entities: vec![0],
+                            values: vec![1.0],
+                        })
+                        .collect();
+                    return Ok(Updates { time: now + dt_us, numbers, texts: Vec::new() });
+                }
                 _ => {}
             }
+            let time = if s.mode == "past" { now - 10_000_000 } else { now + dt_us };
             Ok(Updates {
-                time: now + dt_us,
+                time,
                 numbers: vec![NumberColumn { property: "level".into(), unit: "m".into(), entities, values }],
                 texts: Vec::new(),
             })
