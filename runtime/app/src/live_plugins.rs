@@ -530,12 +530,8 @@ pub fn snapshot_of(store: &TwinStore, entities: &[EntityId]) -> TwinSnapshot {
                     {
                         let take = SNAPSHOT_HISTORY.min(budget).min(series.len());
                         budget -= take;
-                        let recent: Vec<(SimTime, f64)> = series
-                            .iter()
-                            .rev()
-                            .take(take)
-                            .filter_map(|(t, v)| Some((t, v.as_f64()?)))
-                            .collect();
+                        let recent: Vec<(SimTime, f64)> =
+                            series.iter().rev().take(take).filter_map(|(t, v)| Some((t, v.as_f64()?))).collect();
                         for (t, v) in recent.into_iter().rev() {
                             snap.push_sample(index, name, t.as_micros(), v);
                         }

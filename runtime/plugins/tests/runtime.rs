@@ -121,6 +121,65 @@ fn compiled_components_are_cached_and_damaged_entries_recompiled() {
 }
 
 #[test]
+fn a_compiled_component_planted_in_the_cache_is_never_loaded() {
+    // Another cache's valid entry (native code with a correct checksum) copied where this cache would
+    // look for the component: without this cache's key its MAC fails, and it is recompiled.
+    let bytes = fixture("sangam-fixture-sim10");
+    let options = |dir: &std::path::Path| EngineOptions {
+        max_instances: 4,
+        cache_dir: Some(dir.to_path_buf()),
+        ..EngineOptions::default()
+    };
+    let (theirs, ours) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let planter = PluginEngine::new(options(theirs.path())).unwrap();
+    assert_eq!(LoadedPlugin::load(&planter, sim10_spec(), &bytes).unwrap().cache_outcome(), CacheOutcome::Miss);
+    let engine = PluginEngine::new(options(ours.path())).unwrap();
+    let target = engine.cache().unwrap().path_for(&bytes);
+    std::fs::copy(planter.cache().unwrap().path_for(&bytes), &target).unwrap();
+    assert_eq!(LoadedPlugin::load(&engine, sim10_spec(), &bytes).unwrap().cache_outcome(), CacheOutcome::Miss);
+    // Rewritten under our key, it loads next time.
+    let again = PluginEngine::new(options(ours.path())).unwrap();
+    assert_eq!(LoadedPlugin::load(&again, sim10_spec(), &bytes).unwrap().cache_outcome(), CacheOutcome::Hit);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_cache_directory_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("components");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let engine = sangam_plugins::PluginEngine::new(EngineOptions {
+        max_instances: 2,
+        cache_dir: Some(cache.clone()),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    assert!(engine.cache().is_some());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o700, "tightened: nobody else may plant files");
+    assert_eq!(mode(&cache.join("key")), 0o600);
+    // A key file others can read is refused: no cache rather than a forgeable one.
+    std::fs::set_permissions(cache.join("key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let engine = PluginEngine::new(EngineOptions {
+        max_instances: 2,
+        cache_dir: Some(cache.clone()),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    assert!(engine.cache().is_none());
+    // A directory owned by another user is refused (checkable where the test may chown: as root, as CI runs).
+    std::fs::remove_file(cache.join("key")).unwrap();
+    if std::os::unix::fs::chown(&cache, Some(65534), None).is_ok() {
+        let engine =
+            PluginEngine::new(EngineOptions { max_instances: 2, cache_dir: Some(cache), ..EngineOptions::default() })
+                .unwrap();
+        assert!(engine.cache().is_none(), "a cache folder owned by uid 65534 must not be used");
+    }
+}
+
+#[test]
 fn hot_reload_replaces_one_plugin_and_keeps_the_old_one_on_bad_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("overlay.wasm");

@@ -386,7 +386,10 @@ fn new_property_names_are_capped_per_plugin() {
         instance.step(step * 100_000, 100_000, twin.clone()).expect("200 names fit in the cap of 256");
     }
     let error = instance.step(200_000, 100_000, twin).unwrap_err();
-    assert!(matches!(&error, PluginError::Fault(f) if f.cause == FaultCause::OverCap { what: "property names", limit: 256 }), "{error}");
+    assert!(
+        matches!(&error, PluginError::Fault(f) if f.cause == FaultCause::OverCap { what: "property names", limit: 256 }),
+        "{error}"
+    );
     assert!(error.to_string().contains("is over its cap of 256 property names"), "{error}");
 }
 
@@ -395,7 +398,9 @@ fn a_step_writing_into_the_past_is_refused() {
     let mut instance = sim10("past", 0);
     let error = instance.step(20_000_000, 100_000, Arc::new(TwinSnapshot::new())).unwrap_err().to_string();
     assert!(
-        error.contains("`time`: 10000000 is outside this step (20000000 to 20100000); a step's updates are valid at now + dt-us"),
+        error.contains(
+            "`time`: 10000000 is outside this step (20000000 to 20100000); a step's updates are valid at now + dt-us"
+        ),
         "{error}"
     );
 }
