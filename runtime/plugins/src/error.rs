@@ -71,8 +71,9 @@ pub enum FaultCause {
         /// The size it asked for.
         requested: u64,
     },
-    /// The call used up its fuel budget.
-    #[error("ran out of fuel ({fuel} units per call)")]
+    /// The call used up its fuel budget (the wasm's instructions plus one unit per entity or sample
+    /// the host read for it).
+    #[error("ran out of fuel ({fuel} units per call, host reads included)")]
     OutOfFuel {
         /// Fuel per call.
         fuel: u64,

@@ -184,6 +184,8 @@ pub(crate) struct PluginState {
     call_time: Duration,
     /// Host work charged to the running call (entities named, samples visited).
     work: u64,
+    /// The call's fuel budget, when fuel is metered: host work is charged against it too.
+    fuel_budget: Option<u64>,
     /// Whether the scene granted `wall-clock` (which lets the plugin wait on WASI timers).
     pub(crate) timers_granted: bool,
     /// Why a host function stopped the plugin, if one did.
@@ -207,6 +209,7 @@ pub(crate) struct StateInit {
     pub(crate) memory_limit: u64,
     pub(crate) host_call_limit: u32,
     pub(crate) call_time: Duration,
+    pub(crate) fuel_budget: Option<u64>,
     pub(crate) timers_granted: bool,
     pub(crate) step_us: i64,
     pub(crate) recent: Arc<Mutex<VecDeque<LogLine>>>,
@@ -228,6 +231,7 @@ impl PluginState {
             deadline: Instant::now(),
             call_time: init.call_time,
             work: 0,
+            fuel_budget: init.fuel_budget,
             timers_granted: init.timers_granted,
             stopped: None,
             step_output: None,
@@ -260,6 +264,11 @@ impl PluginState {
         self.deadline
     }
 
+    /// Host work charged to the running call so far.
+    pub(crate) fn work(&self) -> u64 {
+        self.work
+    }
+
     /// Stops the plugin with `cause` (the host function returns the error this gives).
     pub(crate) fn stop(&mut self, cause: FaultCause) -> wasmtime::Error {
         let message = cause.to_string();
@@ -274,6 +283,13 @@ impl PluginState {
         self.work = self.work.saturating_add(units);
         if self.work > MAX_HOST_WORK_PER_CALL {
             return Err(self.stop(FaultCause::HostWorkExceeded { limit: MAX_HOST_WORK_PER_CALL }));
+        }
+        // With fuel metered, host work is paid in fuel too (one unit per entity or sample): the
+        // wasm's own use is added when the call returns.
+        if let Some(fuel) = self.fuel_budget
+            && self.work > fuel
+        {
+            return Err(self.stop(FaultCause::OutOfFuel { fuel }));
         }
         if before / DEADLINE_CHECK_EVERY != self.work / DEADLINE_CHECK_EVERY && Instant::now() > self.deadline {
             return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.call_time }));

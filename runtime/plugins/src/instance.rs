@@ -326,6 +326,7 @@ impl LoadedPlugin {
             memory_limit: limits.memory_bytes,
             host_call_limit: limits.host_calls_per_call,
             call_time: limits.call_time,
+            fuel_budget: if self.engine.options().fuel { limits.fuel_per_call } else { None },
             timers_granted: self.spec.capabilities.wall_clock,
             step_us: self.spec.step.as_micros().min(i64::MAX as u128) as i64,
             recent: self.recent.clone(),
@@ -472,7 +473,17 @@ impl PluginInstance {
         }
         let result = f(&mut self.store);
         self.store.data_mut().end_call();
-        result.map_err(|error| self.classify(call, error))
+        let result = result.map_err(|error| self.classify(call, error))?;
+        // Fuel pays for the wasm's instructions and for the host's work on its behalf.
+        if self.engine.options().fuel
+            && let Some(fuel) = limits.fuel_per_call
+        {
+            let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+            if used.saturating_add(self.store.data().work()) > fuel {
+                return Err(self.fault(call, FaultCause::OutOfFuel { fuel }));
+            }
+        }
+        Ok(result)
     }
 
     fn wrong_role(&self, call: Call) -> PluginError {

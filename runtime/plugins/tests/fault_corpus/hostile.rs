@@ -335,8 +335,33 @@ fn a_plugin_runs_out_of_fuel() {
         matches!(&error, PluginError::Fault(f) if f.cause == FaultCause::OutOfFuel { fuel: 20_000_000 }),
         "{error}"
     );
-    assert!(error.to_string().contains("ran out of fuel (20000000 units per call)"), "{error}");
+    assert!(error.to_string().contains("ran out of fuel (20000000 units per call"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(10), "fuel, not the 30 s deadline, stopped it");
+}
+
+#[test]
+fn host_reads_are_paid_in_fuel() {
+    // One aggregate over one entity with a million samples: a few thousand instructions of wasm, a
+    // million units of host work.
+    let mut history = TwinSnapshot::new();
+    for t in 0..1_000_000 {
+        history.push_sample(0, "load", t, 1.0);
+    }
+    let history: Arc<dyn TwinView> = Arc::new(history);
+    let engine = PluginEngine::new(EngineOptions { max_instances: 4, fuel: true, ..EngineOptions::default() }).unwrap();
+    let draw = |fuel: u64| {
+        let mut spec = misbehave_spec("reader", "read-aggregate").param("count", ParamValue::Integer(1));
+        spec.limits.fuel_per_call = Some(fuel);
+        spec.limits.call_time = Duration::from_secs(5);
+        let mut instance = LoadedPlugin::load(&engine, spec, &fixture(MISBEHAVE)).unwrap().instantiate().unwrap();
+        instance.draw(0, history.clone()).unwrap_err()
+    };
+    // With 5M units the read completes (the fixture then returns an error saying what it read).
+    let done = draw(5_000_000);
+    assert!(done.to_string().contains("returned an error: read 1"), "{done}");
+    // With 500k, the wasm's share fits but the host's million samples do not.
+    let error = draw(500_000);
+    assert!(matches!(&error, PluginError::Fault(f) if f.cause == FaultCause::OutOfFuel { fuel: 500_000 }), "{error}");
 }
 
 // --- Admission (class 7) ---------------------------------------------------------------------------
