@@ -826,6 +826,54 @@ impl Checker {
 mod tests {
     use super::*;
 
+    fn entity(id: &str) -> (String, String, String, f64, f64, f64) {
+        (id.into(), "sensor".into(), String::new(), 28.5, 77.2, 0.0)
+    }
+
+    /// Runs the adapter write checks for `keys` and new `entities`, with `may_create`.
+    fn writes(
+        keys: &[&str],
+        entities: &[&str],
+        may_create: bool,
+        created: &mut std::collections::HashSet<String>,
+    ) -> Result<(), String> {
+        let granted: std::collections::HashSet<String> = ["s1".to_string()].into();
+        let foreign: std::collections::HashSet<String> = ["s2".to_string()].into();
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let writes = AdapterWrites { granted: &granted, foreign: &foreign, created, may_create };
+        Checker::new(1 << 20, 0)
+            .adapter_parts(&keys, entities.iter().map(|e| entity(e)).collect(), writes)
+            .map(drop)
+            .map_err(|cause| cause.to_string())
+    }
+
+    #[test]
+    fn adapters_write_granted_entities_and_create_only_with_the_grant() {
+        let mut created = std::collections::HashSet::new();
+        assert_eq!(writes(&["s1"], &[], false, &mut created), Ok(()));
+        let e = writes(&["s1", "s2"], &[], false, &mut created).unwrap_err();
+        assert!(e.contains("`keys[1]`: entity `s2` is not granted to this adapter"), "{e}");
+        let e = writes(&["new"], &["new"], false, &mut created).unwrap_err();
+        assert!(e.contains("`entities[0]`: entity `new` would be created, but this adapter may not"), "{e}");
+        // With the grant: a new entity, and later writes to it; never the scene's ungranted one.
+        assert_eq!(writes(&["new"], &["new"], true, &mut created), Ok(()));
+        assert_eq!(writes(&["new", "s1"], &[], true, &mut created), Ok(()));
+        let e = writes(&["s2"], &["s2"], true, &mut created).unwrap_err();
+        assert!(e.contains("entity `s2` is the scene's and not granted to this adapter"), "{e}");
+        // A refused output creates nothing.
+        let e = writes(&["other", "s2"], &["other"], true, &mut created).unwrap_err();
+        assert!(e.contains("`keys[1]`"), "{e}");
+        assert!(!created.contains("other"), "{created:?}");
+    }
+
+    #[test]
+    fn an_adapter_creates_at_most_its_cap_of_entities() {
+        let mut created: std::collections::HashSet<String> =
+            (0..MAX_CREATED_ENTITIES).map(|i| format!("made-{i}")).collect();
+        let e = writes(&["one-more"], &["one-more"], true, &mut created).unwrap_err();
+        assert!(e.contains("is over its cap of 100000 entities created"), "{e}");
+    }
+
     fn named(check: Check<()>) -> String {
         match check {
             Err(FaultCause::MalformedOutput { field, .. }) => field,

@@ -162,6 +162,19 @@ fn plugin_version_must_be_semver() {
 }
 
 #[test]
+fn control_characters_in_manifest_text_are_refused_at_their_line() {
+    // ANSI sequences (set title, clear screen) in the description, as TOML escapes.
+    let e = err(&MINIMAL.replace("description = \"", "description = \"\\u001b]0;pwned\\u0007\\u001b[2J"));
+    assert!(e.contains(":5:15: `description` holds the control character U+001B at byte 0"), "{e}");
+    assert!(!e.contains('\u{1b}'), "the message itself is clean: {e:?}");
+    // A newline in a parameter's unit or description, or in a text default.
+    let param = "[[parameter]]\nname = \"p\"\ntype = \"number\"\ndefault = 1.0\nunit = \"m\\nERROR forged\"\n";
+    assert!(err(&minimal_with(param)).contains("`unit` holds the control character U+000A"), "{param}");
+    let param = "[[parameter]]\nname = \"p\"\ntype = \"text\"\ndefault = \"a\\u202eb\"\n";
+    assert!(err(&minimal_with(param)).contains("`default` holds the control character U+202E"));
+}
+
+#[test]
 fn sdk_must_be_a_version_and_role_a_known_one() {
     let e = err(&MINIMAL.replace("sdk = \"1.0.0\"", "sdk = \"one\""));
     assert!(e.contains(":3:7:") && e.contains("1.0.0") && e.contains("1.1.0"), "{e}");
