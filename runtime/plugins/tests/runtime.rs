@@ -303,3 +303,23 @@ fn more_plugins_than_pool_threads_all_run_and_a_looping_one_only_delays_them() {
     assert!(faults.iter().all(|f| f.plugin_id == "spinner"));
     assert_eq!(supervisor.stats("good").unwrap().faults, 0);
 }
+
+#[test]
+fn outputs_the_frame_loop_never_drains_are_dropped_oldest_first_and_counted() {
+    let mut supervisor = Supervisor::new(engine(), RestartPolicy::default());
+    supervisor.add(sim10_spec(), &fixture("sangam-fixture-sim10")).unwrap();
+    let steps = sangam_plugins::supervisor::MAX_PENDING_UPDATES as u64 + 44;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut t = 0;
+    while supervisor.stats("decay-1.0").unwrap().completed < steps {
+        assert!(Instant::now() < deadline, "{:?}", supervisor.stats("decay-1.0"));
+        if supervisor.submit_step("decay-1.0", t, 1_000, twin()).unwrap() == Submit::Queued {
+            t += 1_000;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert_eq!(supervisor.stats("decay-1.0").unwrap().dropped_outputs, 44);
+    let kept = supervisor.drain_updates("decay-1.0");
+    assert_eq!(kept.len(), sangam_plugins::supervisor::MAX_PENDING_UPDATES);
+    assert_eq!(kept[0].time, 45 * 1_000, "the oldest 44 went");
+}

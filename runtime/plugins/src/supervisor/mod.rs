@@ -145,6 +145,9 @@ pub struct PluginStats {
     pub reloads: u64,
     /// Hot reloads refused (unreadable or invalid build); the old version kept running.
     pub failed_reloads: u64,
+    /// Completed outputs dropped because [`MAX_PENDING_UPDATES`] were already waiting for the frame
+    /// loop (the oldest goes; each drop is counted and logged, never silent).
+    pub dropped_outputs: u64,
 }
 
 /// How a submission went.

@@ -106,10 +106,12 @@ impl WorkerLoop {
                 {
                     let result = instance.step(now, dt_us, twin);
                     self.finish(Call::Step, result, |outputs, updates| {
-                        if outputs.updates.len() == MAX_PENDING_UPDATES {
+                        let full = outputs.updates.len() == MAX_PENDING_UPDATES;
+                        if full {
                             outputs.updates.pop_front();
                         }
                         outputs.updates.push_back(Arc::new(updates));
+                        full
                     });
                 }
                 self.shared.busy.store(false, Ordering::Release);
@@ -119,7 +121,11 @@ impl WorkerLoop {
                     && let Some(instance) = &mut self.instance
                 {
                     let result = instance.draw(now, twin);
-                    self.finish(Call::Draw, result, |outputs, frame| outputs.overlay = Some(Arc::new(frame)));
+                    // Latched: a newer frame replaces the last one (nothing queues).
+                    self.finish(Call::Draw, result, |outputs, frame| {
+                        outputs.overlay = Some(Arc::new(frame));
+                        false
+                    });
                 }
                 self.shared.busy.store(false, Ordering::Release);
             }
@@ -130,10 +136,12 @@ impl WorkerLoop {
                 {
                     let result = instance.parse(&source, &payload);
                     self.finish(Call::Parse, result, |outputs, out| {
-                        if outputs.adapter.len() == MAX_PENDING_UPDATES {
+                        let full = outputs.adapter.len() == MAX_PENDING_UPDATES;
+                        if full {
                             outputs.adapter.pop_front();
                         }
                         outputs.adapter.push_back(Arc::new(out));
+                        full
                     });
                 }
             }
@@ -190,13 +198,24 @@ impl WorkerLoop {
         *lock(&self.shared.status) = PluginStatus::Disabled(reason);
     }
 
-    fn finish<T>(&mut self, call: Call, result: Result<T, PluginError>, store: impl FnOnce(&mut Outputs, T)) {
+    /// Stores a completed call's output with `store` (which says whether it had to drop the oldest
+    /// waiting one), or handles its fault.
+    fn finish<T>(&mut self, call: Call, result: Result<T, PluginError>, store: impl FnOnce(&mut Outputs, T) -> bool) {
         match result {
             Ok(value) => {
                 // A good call does not reset the fault window: a plugin that faults after every
                 // restart still backs off and is disabled.
-                store(&mut lock(&self.shared.outputs), value);
-                lock(&self.shared.stats).completed += 1;
+                let dropped = store(&mut lock(&self.shared.outputs), value);
+                let mut stats = lock(&self.shared.stats);
+                stats.completed += 1;
+                if dropped {
+                    stats.dropped_outputs += 1;
+                    // The first drop and every 100th after: counted always, logged without flooding.
+                    if stats.dropped_outputs % 100 == 1 {
+                        let (id, n) = (self.loaded.spec().id.clone(), stats.dropped_outputs);
+                        tracing::warn!(plugin = %id, dropped = n, "{MAX_PENDING_UPDATES} outputs were waiting for the frame loop: the oldest was dropped");
+                    }
+                }
             }
             Err(PluginError::Fault(fault)) => self.fault(fault),
             Err(other) => {
