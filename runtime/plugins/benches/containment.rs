@@ -9,7 +9,8 @@
 //! the plugins' caps.
 //!
 //! Needs the fixture plugins (`cargo xtask build-plugins`). `cargo bench -p sangam-plugins --bench
-//! containment`; about 40 s.
+//! containment`: 3 s per case, about 40 s. Under `cargo test --all-targets` (no `--bench` argument)
+//! each case runs for 0.2 s, as a smoke test.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,8 +21,10 @@ use sangam_plugins::{
     TwinSnapshot, TwinView,
 };
 
-/// How long each case runs.
+/// How long each case runs (`cargo bench`); a smoke run under `cargo test` takes [`SMOKE_CASE`].
 const CASE: Duration = Duration::from_secs(3);
+/// How long each case runs as a smoke test.
+const SMOKE_CASE: Duration = Duration::from_millis(200);
 /// The frame period.
 const FRAME: Duration = Duration::from_millis(16);
 
@@ -77,7 +80,7 @@ struct Outcome {
 }
 
 /// Runs the frame loop with the good plugins and, when given, the hostile one.
-fn case(hostile: Option<(PluginSpec, &[u8])>) -> Outcome {
+fn case(hostile: Option<(PluginSpec, &[u8])>, length: Duration) -> Outcome {
     let engine =
         PluginEngine::new(EngineOptions { max_instances: 16, max_memory_bytes: 256 << 20, ..Default::default() })
             .expect("engine");
@@ -100,7 +103,7 @@ fn case(hostile: Option<(PluginSpec, &[u8])>) -> Outcome {
     let mut faults = 0;
     let mut now = 0i64;
     let start = Instant::now();
-    while start.elapsed() < CASE {
+    while start.elapsed() < length {
         let frame = Instant::now();
         let _ = supervisor.request_draw("good-overlay", now, twin.clone());
         let _ = supervisor.submit_step("good-sim", now, 16_000, twin.clone());
@@ -156,14 +159,19 @@ fn main() {
         ("100 new property names per step", with(sim("bad", "names"), "count", 100), &sim10),
         ("alloc 2 GiB", overlay("bad", "alloc"), &misbehave),
     ];
-    let base = case(None);
-    println!("\n== sangam-plugins containment: same-run results (3 s per case, 60 Hz, 2 pool threads) ==");
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this briefly as a smoke test.
+    let length = if std::env::args().any(|a| a == "--bench") { CASE } else { SMOKE_CASE };
+    let base = case(None, length);
+    println!(
+        "\n== sangam-plugins containment: same-run results ({} ms per case, 60 Hz, 2 pool threads) ==",
+        length.as_millis()
+    );
     println!(
         "no hostile plugin: frame-loop work median {:.1} us, p99 {:.1} us; good overlay {} draws, good simulation {} steps; RSS {:.0} MiB",
         base.median_us, base.p99_us, base.good_draws, base.good_steps, base.rss
     );
     for (name, spec, bytes) in cases {
-        let r = case(Some((spec, bytes)));
+        let r = case(Some((spec, bytes)), length);
         println!(
             "{name}: frame-loop work median {:.1} us ({:.2}x), p99 {:.1} us ({:.2}x); good overlay {} draws ({:.2}x), good simulation {} steps ({:.2}x); {} faults; RSS {:.0} MiB ({:+.0})",
             r.median_us,
