@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use glam::DVec3;
 use sangam_render::gpu::{RenderTarget, Renderer};
-use sangam_twin::{SimClock, SimTime, TwinStore};
+use sangam_session::{Session, TickReport, TimeCommand, TimeEvent};
+use sangam_twin::TwinStore;
 
 use crate::headless::ShotSize;
 use crate::interaction::camera::Camera;
 use crate::interaction::layout::SiteLayout;
-use crate::interaction::{InputFrame, Interaction, NamedCamera};
-use crate::live_plugins::LivePlugins;
+use crate::interaction::{FrameOutcome, InputFrame, Interaction, InteractionEvent, NamedCamera};
 use crate::site::{self, Site};
 
 /// The front ends.
@@ -360,20 +360,25 @@ fn run_flat(
     }
 }
 
-/// A loaded site ready for a frame loop: the render scene, the twin store, the interaction.
+/// A loaded site ready for a frame loop: the render scene, the running twin session, the interaction.
 pub struct SiteSession {
     /// The site (twin scene and render scene).
     pub site: Site,
-    /// The live twin: the scene's entities, then whatever updates arrive.
-    pub store: TwinStore,
-    /// Selection, camera, twin pose, layers, time.
+    /// The running twin: store, clock, plugins, inbox. Every front end calls its tick through
+    /// [`SiteSession::frame`].
+    pub core: Session,
+    /// Selection, camera, twin pose, layers.
     pub interaction: Interaction,
-    /// The scene's plugins, loaded and running on their worker threads.
-    pub plugins: LivePlugins,
 }
 
-/// The fixed simulation step of a session.
-pub const SIM_STEP: Duration = Duration::from_millis(10);
+/// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
+#[derive(Clone, Debug, Default)]
+pub struct FrameUpdate {
+    /// Interaction and time events, placements changed.
+    pub outcome: FrameOutcome,
+    /// What the session's tick did.
+    pub tick: TickReport,
+}
 
 impl SiteSession {
     /// Loads a scene file and prepares everything a frame loop needs.
@@ -388,10 +393,6 @@ impl SiteSession {
     /// Prepares an already loaded site.
     pub fn from_site(site: Site) -> Result<SiteSession> {
         let layout = SiteLayout::of(&site)?;
-        let mut store = TwinStore::new();
-        for e in &site.twin.entities {
-            store.add_entity(SimTime::ZERO, e.clone()).with_context(|| format!("{}", site.twin.path.display()))?;
-        }
         let bookmarks: Vec<NamedCamera> = site
             .twin
             .bookmarks
@@ -402,18 +403,79 @@ impl SiteSession {
             })
             .collect();
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
-        let clock = SimClock::new(SimTime::ZERO, SIM_STEP)?;
-        let interaction = Interaction::new(layout, camera, bookmarks, clock);
-        let plugins = LivePlugins::load(&site.twin)?;
-        Ok(SiteSession { site, store, interaction, plugins })
+        let interaction = Interaction::new(layout, camera, bookmarks);
+        let core = Session::load(&site.twin)?;
+        Ok(SiteSession { site, core, interaction })
     }
 
-    /// The per-frame plugin work (never waits on a plugin): feeds, due simulation steps and overlay
-    /// draws submitted, completed updates applied to the twin.
-    pub fn tick_plugins(&mut self) -> crate::live_plugins::TickReport {
-        let now = self.interaction.time().clock().now();
-        self.plugins.tick(now, &mut self.store)
+    /// One frame's update, the same for every front end: the input's time requests to the session,
+    /// the session's tick (clock, plugins; never waits on a plugin), then the interaction.
+    pub fn frame(&mut self, input: &InputFrame) -> FrameUpdate {
+        let mut events = Vec::new();
+        for command in time_commands(input) {
+            match self.core.command(command) {
+                Ok(Some(event)) => events.push(match event {
+                    TimeEvent::PlayPause { playing } => InteractionEvent::PlayPause { playing },
+                    TimeEvent::Stepped(t) => InteractionEvent::Stepped(t),
+                    TimeEvent::Rate(r) => InteractionEvent::Rate(r),
+                    TimeEvent::Scrubbed(t) => InteractionEvent::Scrubbed(t),
+                }),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "time request refused"),
+            }
+        }
+        let tick = self.core.tick(input.dt);
+        let mut outcome = self.interaction.update(input);
+        events.append(&mut outcome.events);
+        outcome.events = events;
+        FrameUpdate { outcome, tick }
     }
+
+    /// The store, the plugins' twin (shorthand).
+    pub fn store(&self) -> &TwinStore {
+        self.core.store()
+    }
+}
+
+/// The clock for the screen: displayed time, rate, paused, replaying, and whether (and why) the last
+/// tick ran slower than the rate, e.g. `t 12.3 s x10 (replay) | clock slowed: held by sim`.
+pub fn clock_line(core: &Session, tick: &TickReport) -> String {
+    let time = core.time();
+    let mut line = format!(
+        "t {:.1} s x{}{}{}",
+        time.display_time().as_secs_f64(),
+        time.clock().rate(),
+        if time.is_paused() { " paused" } else { "" },
+        if time.is_scrubbed() { " (replay)" } else { "" }
+    );
+    if !tick.slowed.is_zero() {
+        match &tick.held_by {
+            Some(id) => line.push_str(&format!(" | clock slowed: held by {id}")),
+            None => line.push_str(" | clock slowed: over its catch-up budget"),
+        }
+    }
+    line
+}
+
+/// The time requests of one input frame, in the order they apply.
+fn time_commands(input: &InputFrame) -> Vec<TimeCommand> {
+    let mut out = Vec::new();
+    if input.play_pause {
+        out.push(TimeCommand::TogglePlay);
+    }
+    if let Some(rate) = input.set_rate {
+        out.push(TimeCommand::SetRate(rate));
+    }
+    if input.step_once {
+        out.push(TimeCommand::StepOnce);
+    }
+    if input.go_live {
+        out.push(TimeCommand::GoLive);
+    }
+    if input.scrub_seconds != 0.0 {
+        out.push(TimeCommand::Scrub(input.scrub_seconds));
+    }
+    out
 }
 
 /// A camera from the south-west above the site's extent, for sites without bookmarks.
@@ -540,9 +602,9 @@ pub struct HeadlessReport {
     pub timer: FrameTimer,
     /// Draw calls and triangles of the last frame.
     pub last: sangam_render::gpu::FrameStats,
-    /// One line per plugin: state, calls, late ticks, faults.
+    /// The session's clock line, then one line per plugin: state, calls, late ticks, faults.
     pub plugins: Vec<String>,
-    /// CPU time per frame of the update (input, interaction, plugin tick, overlay composition).
+    /// CPU time per frame of the update (input, session tick, interaction, overlay composition).
     pub update: TimeStats,
 }
 
@@ -609,15 +671,18 @@ pub fn run_headless_until(
         let input = InputFrame { dt: now - previous, orbit: glam::DVec2::new(0.005, 0.0), ..Default::default() };
         let update_start = Instant::now();
         previous = now;
-        let outcome = session.interaction.update(&input);
-        session.tick_plugins();
-        if outcome.placements_changed {
+        let update = session.frame(&input);
+        if update.outcome.placements_changed {
             gpu.set_placements(session.interaction.placements(&session.site.scene.placements));
         }
         let view = session.interaction.camera.view(args.size.aspect());
         let gpu_ms =
             last_gpu.map_or_else(|| "n/a".to_string(), |g: Duration| format!("{:.1} ms", g.as_secs_f64() * 1e3));
-        let hud = format!("{} | frame {frame} | gpu {gpu_ms}", session.site.twin.name);
+        let hud = format!(
+            "{} | frame {frame} | gpu {gpu_ms} | {}",
+            session.site.twin.name,
+            clock_line(&session.core, &update.tick)
+        );
         let overlay = crate::overlay_compose::compose(&session, Some(&hud));
         if update_times.len() == TIMER_WINDOW {
             update_times.pop_front();
@@ -646,7 +711,7 @@ pub fn run_headless_until(
     if !errors.is_empty() {
         anyhow::bail!("wgpu reported errors during the headless run: {}", errors.join("; "));
     }
-    let plugins = session.plugins.status_lines();
+    let plugins = session.core.status_lines();
     let update = TimeStats::of(update_times.make_contiguous());
     let report =
         HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins, update };
@@ -692,7 +757,7 @@ mod tests {
         if XR_RUNS.fetch_add(1, Ordering::SeqCst) == 0 {
             Ok(XrEnd::Lost { session: Box::new(session), reason: "the runtime was lost".into() })
         } else {
-            assert!(session.plugins.total_faults() == 0, "the site came back with its plugins running");
+            assert!(session.core.plugins().total_faults() == 0, "the site came back with its plugins running");
             Ok(XrEnd::Finished)
         }
     }

@@ -28,7 +28,7 @@ const CHART_LINE: [f32; 4] = [0.3, 0.85, 1.0, 1.0];
 pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     let pose = *session.interaction.twin_pose();
     let mut overlay = Overlay::default();
-    for (_, frame) in session.plugins.overlays() {
+    for (_, frame) in session.core.plugins().overlays() {
         add_plugin_frame(&mut overlay, frame, &pose);
     }
     add_inspector(&mut overlay, session);
@@ -41,11 +41,11 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
         overlay.hud.push(HudText { text: top_left.join("\n"), corner: HudCorner::TopLeft, color: WHITE });
     }
     // Faults first: a faulty plugin is reported on screen, with its id and cause.
-    for fault in session.plugins.recent_faults() {
+    for fault in session.core.plugins().recent_faults() {
         overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });
     }
     let mut alerts: Vec<_> =
-        session.plugins.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
+        session.core.plugins().overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
     alerts.sort_by_key(|a| std::cmp::Reverse(a.1.severity));
     for (id, alert) in alerts.into_iter().take(MAX_HUD_ALERTS) {
         let (tag, color) = match alert.severity {
@@ -129,7 +129,11 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
 /// selection point, and its history chart as a line beside it (facing the viewer's heading).
 fn add_inspector(overlay: &mut Overlay, session: &SiteSession) {
     let ia = &session.interaction;
-    let (Some(selection), Some(inspector)) = (ia.selection(), ia.inspector(&session.store)) else { return };
+    let (Some(selection), Some(inspector)) =
+        (ia.selection(), ia.inspector(session.store(), session.core.display_time()))
+    else {
+        return;
+    };
     let distance = (selection.point - ia.camera.eye).length().max(1.0);
     // About 2.5 % of the distance per text line: readable from where it was picked.
     let line_h = (distance * 0.025) as f32;

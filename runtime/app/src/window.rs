@@ -21,7 +21,7 @@ use winit::keyboard::{KeyCode, PhysicalKey};
 use winit::platform::run_on_demand::EventLoopExtRunOnDemand;
 use winit::window::{Window, WindowId};
 
-use crate::frontend::{FrameTimer, RunArgs, SiteSession};
+use crate::frontend::{FrameTimer, FrameUpdate, RunArgs, SiteSession};
 use crate::interaction::desktop::{Button, DesktopInput, Key};
 use crate::interaction::{InteractionEvent, TwinMode};
 
@@ -66,6 +66,7 @@ pub fn run_until(
         skipped: 0,
         reconfigured: 0,
         last_frame: None,
+        last_tick: Default::default(),
         last_title: Instant::now(),
         last_stats: FrameStats::default(),
         status: String::new(),
@@ -101,7 +102,7 @@ pub fn run_until(
             app.last_stats.instances_culled,
             app.last_stats.triangles
         );
-        for line in app.session.plugins.status_lines() {
+        for line in app.session.core.status_lines() {
             println!("stats: {line}");
         }
     }
@@ -135,6 +136,8 @@ struct WindowApp<'w> {
     skipped: u64,
     reconfigured: u64,
     last_frame: Option<Instant>,
+    /// The session's last tick (for the clock on screen).
+    last_tick: sangam_session::TickReport,
     last_title: Instant,
     last_stats: FrameStats,
     status: String,
@@ -238,8 +241,8 @@ impl WindowApp<'_> {
         let dt = self.last_frame.map_or(Duration::ZERO, |t| now - t);
         let (w, h) = (gfx.config.width, gfx.config.height);
         let input = self.input.take_frame(dt, &self.session.interaction.camera, w, h);
-        let outcome = self.session.interaction.update(&input);
-        self.session.tick_plugins();
+        let FrameUpdate { outcome, tick } = self.session.frame(&input);
+        self.last_tick = tick;
         if outcome.placements_changed {
             gfx.scene.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }
@@ -319,13 +322,7 @@ impl WindowApp<'_> {
         let f = self.timer.frame_stats();
         let e = self.timer.encode_stats();
         let fps = if f.mean.is_zero() { 0.0 } else { 1.0 / f.mean.as_secs_f64() };
-        let time = ia.time();
-        let clock = format!(
-            "t {:.1} s{}{}",
-            time.display_time().as_secs_f64(),
-            if time.is_paused() { " paused" } else { "" },
-            if time.is_scrubbed() { " (replay)" } else { "" }
-        );
+        let clock = crate::frontend::clock_line(&self.session.core, &self.last_tick);
         let mode = match ia.mode() {
             TwinMode::WalkThrough => "1:1",
             TwinMode::Tabletop => "tabletop",
@@ -382,7 +379,7 @@ pub(crate) fn report(event: &InteractionEvent, session: &SiteSession) {
         InteractionEvent::Selected(s) => {
             let what = s.entity.as_ref().map_or_else(|| s.target.to_string(), |e| format!("{e} ({})", s.target));
             println!("selected: {what}");
-            if let Some(ins) = session.interaction.inspector(&session.store) {
+            if let Some(ins) = session.interaction.inspector(session.store(), session.core.display_time()) {
                 println!("  {} [{}] at {}", ins.name, ins.kind, ins.at);
                 for row in &ins.rows {
                     println!("  {}: {}", row.property, row.value);
@@ -398,6 +395,8 @@ pub(crate) fn report(event: &InteractionEvent, session: &SiteSession) {
         }
         InteractionEvent::PlayPause { playing } => println!("{}", if *playing { "playing" } else { "paused" }),
         InteractionEvent::Scrubbed(t) => println!("playhead at {t}"),
+        InteractionEvent::Stepped(t) => println!("stepped to {t}"),
+        InteractionEvent::Rate(r) => println!("clock rate x{r}"),
         InteractionEvent::Bookmark(name) => println!("bookmark: {name}"),
     }
 }

@@ -84,7 +84,7 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<XrEnd> {
     if args.stats {
         println!("stats: {}", summary.timing);
         println!("stats: app update {}", crate::frontend::TimeStats::of(app.update_times.make_contiguous()));
-        for line in app.session.plugins.status_lines() {
+        for line in app.session.core.status_lines() {
             println!("stats: {line}");
         }
     }
@@ -101,6 +101,8 @@ pub struct SiteXrApp {
     /// Where the stage stands in the world (yaw about world up, then translation).
     stage: StagePlacement,
     previous: Option<Instant>,
+    /// The session's last tick (the clock line on the HUD).
+    last_tick: sangam_session::TickReport,
     /// CPU time of the latest [`XrApp::update`]s (input mapping, interaction, plugin tick, overlay), at
     /// most [`crate::frontend::TIMER_WINDOW`].
     pub update_times: VecDeque<Duration>,
@@ -216,6 +218,7 @@ impl SiteXrApp {
             scene: None,
             stage,
             previous: None,
+            last_tick: Default::default(),
             update_times: VecDeque::new(),
             events: Vec::new(),
             overlay: Overlay::default(),
@@ -332,8 +335,9 @@ impl XrApp for SiteXrApp {
             control.world_from_stage = Some(self.stage.world_from_stage());
         }
         let input = self.input_frame(frame.input, dt);
-        let outcome = self.session.interaction.update(&input);
-        self.session.tick_plugins();
+        let update = self.session.frame(&input);
+        self.last_tick = update.tick;
+        let outcome = update.outcome;
         for event in &outcome.events {
             match event {
                 InteractionEvent::Haptic(h) => control.haptics.push(HapticPulse {
@@ -357,12 +361,13 @@ impl XrApp for SiteXrApp {
             gpu.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }
         let mut stats = format!(
-            "{} | frame {} | cpu {:.1} ms | gpu {} | missed {}",
+            "{} | frame {} | cpu {:.1} ms | gpu {} | missed {} | {}",
             self.session.site.twin.name,
             frame.index,
             frame.previous_cpu_time.as_secs_f64() * 1e3,
             frame.previous_gpu_time.map_or_else(|| "n/a".to_string(), |g| format!("{:.1} ms", g.as_secs_f64() * 1e3)),
-            frame.missed_frames
+            frame.missed_frames,
+            crate::frontend::clock_line(&self.session.core, &self.last_tick)
         );
         if let Some(hint) = self.layer_hint() {
             stats.push_str(" | ");

@@ -49,5 +49,7 @@ pub use output::{
     AdapterOutput, Alert, ColumnEntities, Heatmap, Labels, Markers, NewEntity, NumberColumn, OverlayFrame, Palette,
     ParameterSpec, Polyline, PropertyUpdates, Severity, TextValue, Volume, VolumeShape,
 };
-pub use supervisor::{FaultAction, FaultReport, PluginStats, PluginStatus, RestartPolicy, Submit, Supervisor};
-pub use twin::{EmptyTwin, TwinSnapshot, TwinView};
+pub use supervisor::{
+    FaultAction, FaultReport, MAX_STEPS_PER_BATCH, PluginStats, PluginStatus, RestartPolicy, Submit, Supervisor,
+};
+pub use twin::{BatchView, EmptyTwin, TwinSnapshot, TwinView};

@@ -3,6 +3,9 @@
 //! a bulk read of one property costs one map lookup plus one array read per entity.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::output::PropertyUpdates;
 
 /// Read access to the granted part of the twin, by entity index into the plugin's entity table.
 /// Implementations must be cheap to query; they are called from the plugin's worker thread while
@@ -121,5 +124,95 @@ impl TwinView for TwinSnapshot {
             }
             visit(t, v);
         }
+    }
+}
+
+/// The twin as the later steps of a catch-up batch see it: the view the batch was submitted with,
+/// with the values the batch's earlier steps wrote laid over it. A model that reads its state from
+/// the twin (`x(t + dt) = f(x(t))`) thus steps from its own last output, as it would one step per
+/// tick. History samples written within the batch appear once the batch is applied, not here.
+/// Cost: one column per written numeric property (the entity count of f64) and one map entry per
+/// written text, both bounded by what one step may write.
+pub struct BatchView {
+    base: Arc<dyn TwinView>,
+    numbers: HashMap<String, Vec<f64>>,
+    texts: HashMap<String, HashMap<u32, String>>,
+    count: u32,
+}
+
+impl BatchView {
+    /// A view over `base` for a plugin with `count` entities, nothing laid over it yet.
+    pub fn new(base: Arc<dyn TwinView>, count: u32) -> BatchView {
+        BatchView { base, numbers: HashMap::new(), texts: HashMap::new(), count }
+    }
+
+    /// Lays a step's checked output over the view (its values become the latest ones).
+    pub fn lay(&mut self, updates: &PropertyUpdates) {
+        for column in &updates.numbers {
+            let slot =
+                self.numbers.entry(column.property.clone()).or_insert_with(|| vec![f64::NAN; self.count as usize]);
+            for (e, &v) in column.entity_indices().zip(&column.values) {
+                if let Some(cell) = slot.get_mut(e as usize) {
+                    *cell = v;
+                }
+            }
+        }
+        for text in &updates.texts {
+            self.texts.entry(text.property.clone()).or_default().insert(text.entity, text.value.clone());
+        }
+    }
+}
+
+impl TwinView for BatchView {
+    fn number(&self, entity: u32, property: &str) -> Option<f64> {
+        let laid = self.numbers.get(property).and_then(|c| c.get(entity as usize)).copied().filter(|v| !v.is_nan());
+        laid.or_else(|| self.base.number(entity, property))
+    }
+
+    fn text(&self, entity: u32, property: &str) -> Option<String> {
+        self.texts.get(property).and_then(|m| m.get(&entity)).cloned().or_else(|| self.base.text(entity, property))
+    }
+
+    fn samples(&self, entity: u32, property: &str, start: i64, end: i64, visit: &mut dyn FnMut(i64, f64)) {
+        self.base.samples(entity, property, start, end, visit);
+    }
+
+    fn numbers(&self, property: &str, entities: &[u32], count: u32, out: &mut Vec<f64>) {
+        let from = out.len();
+        self.base.numbers(property, entities, count, out);
+        let Some(column) = self.numbers.get(property) else { return };
+        for (slot, &e) in out[from..].iter_mut().zip(entities) {
+            if let Some(&v) = column.get(e as usize).filter(|v| !v.is_nan())
+                && e < count
+            {
+                *slot = v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use crate::output::NumberColumn;
+
+    #[test]
+    fn a_batch_view_shows_the_batch_s_own_values_over_the_base() {
+        let mut base = TwinSnapshot::new();
+        base.set_numbers("level", vec![10.0, 20.0]);
+        base.set_text(0, "state", "ok");
+        let mut view = BatchView::new(Arc::new(base), 2);
+        assert_eq!(view.number(1, "level"), Some(20.0));
+        view.lay(&PropertyUpdates {
+            time: 1,
+            numbers: vec![NumberColumn::listed("level", "", vec![1], vec![15.0])],
+            texts: vec![crate::output::TextValue { entity: 0, property: "state".into(), value: "alarm".into() }],
+        });
+        assert_eq!((view.number(0, "level"), view.number(1, "level")), (Some(10.0), Some(15.0)));
+        let mut out = Vec::new();
+        view.numbers("level", &[0, 1, 5], 2, &mut out);
+        assert_eq!(out[..2], [10.0, 15.0]);
+        assert!(out[2].is_nan(), "an index past the table reads NaN");
+        assert_eq!(view.text(0, "state").as_deref(), Some("alarm"));
     }
 }

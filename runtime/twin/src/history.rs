@@ -1,7 +1,10 @@
 //! The twin store: entities, per-property time series and the event log.
 //!
 //! Every change goes through [`TwinStore::apply`] as a timestamped [`TwinEvent`] and is appended to
-//! the event log, so applying the same events to an empty store replays a session exactly.
+//! the event log, so applying the same events to an empty store replays a session exactly. The log
+//! is bounded ([`TwinStore::DEFAULT_EVENT_LIMIT`] events unless set): a recorder drains it
+//! ([`TwinStore::take_events`]); what nobody drained is evicted oldest first and counted
+//! ([`TwinStore::events_evicted`]), so a kiosk that runs for days keeps flat memory.
 //! Each (entity, property) series is kept sorted by time (out-of-order samples are inserted in
 //! place) and bounded: when full, the oldest sample is dropped and counted.
 
@@ -120,7 +123,9 @@ pub struct TwinStore {
     entities: BTreeMap<EntityId, Entity>,
     history: BTreeMap<EntityId, BTreeMap<String, Series>>,
     capacity: usize,
-    events: Vec<TwinEvent>,
+    events: VecDeque<TwinEvent>,
+    event_limit: usize,
+    events_evicted: u64,
 }
 
 impl Default for TwinStore {
@@ -133,6 +138,9 @@ impl TwinStore {
     /// Default number of samples kept per (entity, property) series.
     pub const DEFAULT_CAPACITY: usize = 100_000;
 
+    /// Default number of events the log keeps for a recorder to drain (a few MiB).
+    pub const DEFAULT_EVENT_LIMIT: usize = 65_536;
+
     /// An empty store with the default series capacity.
     pub fn new() -> Self {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
@@ -140,7 +148,37 @@ impl TwinStore {
 
     /// An empty store keeping at most `capacity` samples per series (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { entities: BTreeMap::new(), history: BTreeMap::new(), capacity: capacity.max(1), events: Vec::new() }
+        Self {
+            entities: BTreeMap::new(),
+            history: BTreeMap::new(),
+            capacity: capacity.max(1),
+            events: VecDeque::new(),
+            event_limit: Self::DEFAULT_EVENT_LIMIT,
+            events_evicted: 0,
+        }
+    }
+
+    /// Keeps at most `limit` events in the log (at least 1); older ones are evicted and counted.
+    pub fn set_event_limit(&mut self, limit: usize) {
+        self.event_limit = limit.max(1);
+        self.evict_events();
+    }
+
+    /// The most events the log holds.
+    pub fn event_limit(&self) -> usize {
+        self.event_limit
+    }
+
+    /// Events evicted from the log because nobody drained them before it was full.
+    pub fn events_evicted(&self) -> u64 {
+        self.events_evicted
+    }
+
+    fn evict_events(&mut self) {
+        while self.events.len() > self.event_limit {
+            self.events.pop_front();
+            self.events_evicted += 1;
+        }
     }
 
     /// A store rebuilt by applying `events` in order (a replay).
@@ -188,7 +226,8 @@ impl TwinStore {
                 }
             }
         }
-        self.events.push(event);
+        self.events.push_back(event);
+        self.evict_events();
         Ok(())
     }
 
@@ -257,14 +296,14 @@ impl TwinStore {
         self.series(entity, property).map_or(0, Series::dropped)
     }
 
-    /// The event log, in the order changes were applied.
-    pub fn events(&self) -> &[TwinEvent] {
-        &self.events
+    /// The event log (what was not drained or evicted), in the order changes were applied.
+    pub fn events(&self) -> impl ExactSizeIterator<Item = &TwinEvent> + '_ {
+        self.events.iter()
     }
 
     /// Moves the event log out (for writing a recording), leaving it empty.
     pub fn take_events(&mut self) -> Vec<TwinEvent> {
-        std::mem::take(&mut self.events)
+        std::mem::take(&mut self.events).into()
     }
 }
 
@@ -365,6 +404,21 @@ mod tests {
     }
 
     #[test]
+    fn the_event_log_is_bounded_and_counts_what_it_evicts() {
+        let (mut s, id) = store_with_cell();
+        s.set_event_limit(100);
+        for t in 0..1_000 {
+            s.record(&id, "load", SimTime::from_secs(t), PropertyValue::Integer(t)).unwrap();
+        }
+        assert_eq!(s.events().len(), 100);
+        assert_eq!(s.events_evicted(), 901, "the entity's addition and 900 samples");
+        assert_eq!(s.events().next().unwrap().t, SimTime::from_secs(900), "the newest are kept");
+        assert_eq!(s.take_events().len(), 100);
+        assert_eq!(s.events().len(), 0);
+        assert_eq!(TwinStore::new().event_limit(), TwinStore::DEFAULT_EVENT_LIMIT);
+    }
+
+    #[test]
     fn replay_reproduces_the_session() {
         let (mut s, id) = store_with_cell();
         s.add_entity(SimTime::from_secs(1), Entity::new("road-1", "road.segment")).unwrap();
@@ -373,7 +427,7 @@ mod tests {
         s.record(&id, "tx_power", SimTime::from_secs(4), dbm(42.0)).unwrap();
         s.remove_entity(SimTime::from_secs(6), &EntityId::new("road-1")).unwrap();
         // Through JSON, as a recording on disk would be.
-        let json = serde_json::to_string(s.events()).unwrap();
+        let json = serde_json::to_string(&s.events().collect::<Vec<_>>()).unwrap();
         let events: Vec<TwinEvent> = serde_json::from_str(&json).unwrap();
         let r = TwinStore::replay(events, TwinStore::DEFAULT_CAPACITY).unwrap();
         assert_eq!(r, s);

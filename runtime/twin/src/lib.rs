@@ -23,13 +23,14 @@ pub mod history;
 pub mod property;
 pub mod scene;
 
-pub use clock::{ClockError, SimClock, SimTime};
+pub use clock::{Advance, ClockEnd, ClockError, SimClock, SimTime};
 pub use entity::{Entity, EntityId, EntityLink};
 pub use geo::{EnuFrame, GeoError, Geodetic};
 pub use geojson::{BuildingFootprint, GeoJsonError, HeightSource, Layer, LayerOptions, Road};
 pub use history::{Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    Asset, Bookmark, BookmarkAim, DEFAULT_MAX_CALL_MS, Environment, InstanceGroup, InstanceMember, ParamLiteral,
-    Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene, SceneError, world_from_model,
+    Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, InstanceGroup,
+    InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene, SceneError,
+    world_from_model,
 };

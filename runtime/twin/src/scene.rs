@@ -33,6 +33,9 @@ use crate::geo::{EnuFrame, Geodetic};
 use crate::geojson::{BuildingOptions, GeoJsonError, Layer, LayerOptions, RoadOptions};
 use crate::property::{PropertyValue, Unit};
 
+mod clock;
+pub use clock::{ClockDecl, DEFAULT_CLOCK_STEP};
+
 /// Scene format versions this crate reads.
 pub const SUPPORTED_FORMATS: &[i64] = &[1];
 /// Largest scene file accepted, in bytes (16 MiB).
@@ -416,6 +419,8 @@ pub struct Scene {
     pub plugins: Vec<PluginDecl>,
     /// How plugins are admitted.
     pub plugin_policy: PluginPolicy,
+    /// The session clock (`[clock]`).
+    pub clock: ClockDecl,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -514,6 +519,7 @@ struct RawScene {
     #[serde(default)]
     plugins: Vec<Spanned<RawPlugin>>,
     plugin_policy: Option<RawPluginPolicy>,
+    clock: Option<clock::RawClock>,
 }
 
 #[derive(Deserialize)]
@@ -1238,6 +1244,7 @@ impl Cx<'_> {
 
         let plugins = self.plugins(&raw.plugins, &entities)?;
         let plugin_policy = self.plugin_policy(raw.plugin_policy.as_ref())?;
+        let clock = self.clock(raw.clock.as_ref())?;
 
         Ok(Scene {
             path: self.path.to_path_buf(),
@@ -1256,6 +1263,7 @@ impl Cx<'_> {
             bookmarks,
             plugins,
             plugin_policy,
+            clock,
             warnings,
         })
     }

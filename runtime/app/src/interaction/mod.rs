@@ -1,5 +1,5 @@
-//! Interaction shared by every front end: select, inspect, move around, grab the twin, toggle layers,
-//! play and scrub time.
+//! Interaction shared by every front end: select, inspect, move around, grab the twin, toggle layers.
+//! Time (play, pause, step, rate, scrub) is the session's: the input frame carries the requests.
 //!
 //! A front end (the desktop window's mouse and keyboard, an OpenXR session's actions, a test script)
 //! turns its input into one [`InputFrame`] per frame, all in world space, and hands it to
@@ -10,7 +10,6 @@
 //! - [`camera`]: the viewer (orbit, pan, zoom, fly, teleport; the XR rig).
 //! - [`desktop`]: mouse and keyboard to input frames (the window's bindings).
 //! - [`twin_pose`]: where the whole twin sits (walk-through 1:1 or tabletop), grabbing it.
-//! - [`time`]: play, pause, scrub.
 //! - [`inspector`]: the selected entity's values and history chart.
 //! - [`layout`]: layers, pickables and entity links derived from a loaded site.
 
@@ -19,7 +18,6 @@ pub mod desktop;
 pub mod inspector;
 pub mod layout;
 pub mod pick;
-pub mod time;
 pub mod twin_pose;
 
 use std::collections::VecDeque;
@@ -27,7 +25,7 @@ use std::time::Duration;
 
 use glam::{DVec2, DVec3};
 use sangam_render::scene::Placement;
-use sangam_twin::{EntityId, SimClock, SimTime, TwinStore};
+use sangam_twin::{EntityId, SimTime, TwinStore};
 
 use camera::Camera;
 use inspector::Inspector;
@@ -80,6 +78,10 @@ pub struct InputFrame {
     pub scrub_seconds: f64,
     /// Jump the playhead back to live time.
     pub go_live: bool,
+    /// Run one simulation step (paused or not).
+    pub step_once: bool,
+    /// Set the clock's rate (times real time, 0.1 to 100).
+    pub set_rate: Option<f64>,
     /// Jump to a camera bookmark (index into [`Interaction::bookmarks`]).
     pub bookmark: Option<usize>,
 }
@@ -172,6 +174,10 @@ pub enum InteractionEvent {
     },
     /// The playhead moved (scrub or go-live).
     Scrubbed(SimTime),
+    /// One simulation step was run; live time is now this.
+    Stepped(SimTime),
+    /// The clock's rate changed.
+    Rate(f64),
     /// The camera jumped to a bookmark.
     Bookmark(String),
 }
@@ -181,8 +187,6 @@ pub enum InteractionEvent {
 pub struct FrameOutcome {
     /// Events, in the order they happened.
     pub events: Vec<InteractionEvent>,
-    /// Fixed simulation steps the live twin should run now.
-    pub sim_steps: u32,
     /// The render placements changed (twin pose or layer visibility): call
     /// [`Interaction::placements`] and hand them to the renderer.
     pub placements_changed: bool,
@@ -209,16 +213,13 @@ pub struct Interaction {
     pose: TwinPose,
     walk_camera: Option<Camera>,
     tabletop_scale: f64,
-    time: TimeControl,
-    history_start: SimTime,
     selection: Option<Selection>,
 }
 
-pub use time::TimeControl;
-
 impl Interaction {
-    /// Interaction over a site layout, starting at `camera`, with a clock (paused or running).
-    pub fn new(layout: SiteLayout, camera: Camera, bookmarks: Vec<NamedCamera>, clock: SimClock) -> Interaction {
+    /// Interaction over a site layout, starting at `camera`. Time is the session's: a front end hands
+    /// the input's time fields to `sangam_session::Session::command` (see `crate::frontend::SiteSession::frame`).
+    pub fn new(layout: SiteLayout, camera: Camera, bookmarks: Vec<NamedCamera>) -> Interaction {
         let visible = vec![true; layout.layers.len()];
         Interaction {
             layout,
@@ -229,8 +230,6 @@ impl Interaction {
             pose: TwinPose::IDENTITY,
             walk_camera: None,
             tabletop_scale: DEFAULT_TABLETOP_SCALE,
-            history_start: clock.start(),
-            time: TimeControl::new(clock),
             selection: None,
         }
     }
@@ -242,31 +241,10 @@ impl Interaction {
         }
     }
 
-    /// Sets the earliest time scrubbing may reach (default: the clock's start), e.g. the first sample of
-    /// a replayed recording.
-    pub fn set_history_start(&mut self, t: SimTime) {
-        self.history_start = t;
-    }
-
     /// Handles one frame of input.
     pub fn update(&mut self, input: &InputFrame) -> FrameOutcome {
         let mut out = FrameOutcome::default();
         let dt = input.dt.as_secs_f64();
-
-        // Time first, so everything else this frame sees the new time.
-        if input.play_pause {
-            let playing = self.time.toggle_play();
-            out.events.push(InteractionEvent::PlayPause { playing });
-        }
-        out.sim_steps = self.time.advance(input.dt);
-        if input.go_live && self.time.is_scrubbed() {
-            self.time.go_live();
-            out.events.push(InteractionEvent::Scrubbed(self.time.display_time()));
-        }
-        if input.scrub_seconds != 0.0 && input.scrub_seconds.is_finite() {
-            let t = self.time.scrub(input.scrub_seconds, self.history_start);
-            out.events.push(InteractionEvent::Scrubbed(t));
-        }
 
         if let Some(i) = input.bookmark
             && let Some(b) = self.bookmarks.get(i)
@@ -422,10 +400,11 @@ impl Interaction {
             .collect()
     }
 
-    /// The inspector of the selected entity at the displayed time, if an entity is selected.
-    pub fn inspector(&self, store: &TwinStore) -> Option<Inspector> {
+    /// The inspector of the selected entity at time `t` (the session's displayed time), if an entity
+    /// is selected.
+    pub fn inspector(&self, store: &TwinStore, t: SimTime) -> Option<Inspector> {
         let id = self.selection.as_ref()?.entity.as_ref()?;
-        inspector::inspect(store, id, self.time.display_time(), None, CHART_WINDOW)
+        inspector::inspect(store, id, t, None, CHART_WINDOW)
     }
 
     /// The current selection.
@@ -451,11 +430,6 @@ impl Interaction {
     /// The bookmarks.
     pub fn bookmarks(&self) -> &[NamedCamera] {
         &self.bookmarks
-    }
-
-    /// Play, pause and the playhead.
-    pub fn time(&self) -> &TimeControl {
-        &self.time
     }
 
     /// The site layout this interaction works on.

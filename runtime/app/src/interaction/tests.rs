@@ -5,7 +5,7 @@ use std::time::Duration;
 use glam::{DMat4, DQuat, DVec2, DVec3, Vec3};
 use sangam_render::model::Aabb;
 use sangam_render::scene::Placement;
-use sangam_twin::{Entity, EntityId, EntityLink, PropertyValue, SimClock, SimTime, TwinStore, Unit};
+use sangam_twin::{Entity, EntityId, EntityLink, PropertyValue, SimTime, TwinStore, Unit};
 
 use super::camera::Camera;
 use super::layout::{LayerGroup, SiteLayout};
@@ -65,8 +65,7 @@ fn interaction() -> Interaction {
         name: "roof".into(),
         camera: Camera::looking_at(DVec3::new(60.0, 40.0, 20.0), DVec3::new(60.0, 60.0, 9.0), 1.0),
     }];
-    let clock = SimClock::new(SimTime::ZERO, Duration::from_millis(100)).unwrap();
-    Interaction::new(layout(), camera, bookmarks, clock)
+    Interaction::new(layout(), camera, bookmarks)
 }
 
 fn north_ray(z: f64) -> Ray {
@@ -211,28 +210,7 @@ fn teleport_lands_on_roofs_and_the_ground() {
 }
 
 #[test]
-fn play_pause_and_scrub_drive_the_clock() {
-    let mut ia = interaction();
-    let out = ia.update(&InputFrame { dt: Duration::from_millis(1000), ..Default::default() });
-    assert_eq!(out.sim_steps, 8, "capped at SimClock::DEFAULT_MAX_STEPS");
-    let live = ia.time().clock().now();
-    let out = ia.update(&InputFrame { play_pause: true, dt: Duration::from_millis(500), ..Default::default() });
-    assert_eq!(out.events, vec![InteractionEvent::PlayPause { playing: false }]);
-    assert_eq!(out.sim_steps, 0);
-    let out = ia.update(&InputFrame { scrub_seconds: -100.0, ..Default::default() });
-    assert_eq!(out.events, vec![InteractionEvent::Scrubbed(SimTime::ZERO)], "clamped to the start of history");
-    ia.set_history_start(SimTime::from_millis(300));
-    let out = ia.update(&InputFrame { scrub_seconds: -1.0, ..Default::default() });
-    assert_eq!(out.events, vec![InteractionEvent::Scrubbed(SimTime::from_millis(300))]);
-    let out = ia.update(&InputFrame { go_live: true, ..Default::default() });
-    assert_eq!(out.events, vec![InteractionEvent::Scrubbed(live)]);
-    let out = ia.update(&InputFrame { play_pause: true, dt: Duration::from_millis(100), ..Default::default() });
-    assert_eq!(out.events, vec![InteractionEvent::PlayPause { playing: true }]);
-    assert_eq!(out.sim_steps, 1);
-}
-
-#[test]
-fn inspector_follows_selection_and_playhead() {
+fn inspector_follows_selection_and_the_displayed_time() {
     let mut store = TwinStore::new();
     let mut e = Entity::new("site-1", "telecom.site");
     e.link = Some(EntityLink::Placement("t1".into()));
@@ -243,21 +221,21 @@ fn inspector_follows_selection_and_playhead() {
     store.record(&id, "tx_power", SimTime::from_millis(400), dbm(40.0)).unwrap();
 
     let mut ia = interaction();
-    assert!(ia.inspector(&store).is_none(), "nothing selected");
-    ia.update(&InputFrame { dt: Duration::from_millis(800), ..Default::default() });
+    let live = SimTime::from_millis(800);
+    assert!(ia.inspector(&store, live).is_none(), "nothing selected");
     ia.update(&select(north_ray(20.0)));
-    let now = ia.inspector(&store).expect("site-1 is selected");
+    let now = ia.inspector(&store, live).expect("site-1 is selected");
     assert_eq!(now.entity, id);
     assert_eq!(now.rows[0].numeric, Some(40.0));
     assert_eq!(now.chart.as_ref().map(|c| c.points.len()), Some(2));
-    ia.update(&InputFrame { scrub_seconds: -0.5, ..Default::default() });
-    let past = ia.inspector(&store).unwrap();
+    // The session's playhead half a second back.
+    let past = ia.inspector(&store, SimTime::from_millis(300)).unwrap();
     assert_eq!(past.at, SimTime::from_millis(300));
     assert_eq!(past.rows[0].numeric, Some(43.0), "the value before the 0.4 s change");
     // The second tower has no entity: selected, but no inspector.
     ia.update(&select(Ray::new(DVec3::new(0.0, 105.0, 20.0), DVec3::Y).unwrap()));
     assert_eq!(ia.selection().map(|s| s.entity.clone()), Some(None));
-    assert!(ia.inspector(&store).is_none());
+    assert!(ia.inspector(&store, live).is_none());
 }
 
 #[test]

@@ -165,12 +165,17 @@ pub enum Submit {
 pub const MAX_QUEUED_MESSAGES: u64 = 256;
 /// Largest number of completed update batches kept for [`Supervisor::drain_updates`] per plugin.
 pub const MAX_PENDING_UPDATES: usize = 256;
+
+/// The most steps one catch-up batch runs ([`Supervisor::submit_steps_with`]).
+pub const MAX_STEPS_PER_BATCH: u32 = 64;
 /// Largest number of fault reports kept.
 pub const MAX_FAULT_REPORTS: usize = 256;
 pub(crate) enum Job {
+    /// `count` consecutive steps from `now` (a catch-up batch), all reading `twin`.
     Step {
         now: i64,
         dt_us: i64,
+        count: u32,
         twin: Arc<dyn TwinView>,
     },
     Draw {
@@ -404,7 +409,25 @@ impl Supervisor {
         dt_us: i64,
         twin: impl FnOnce() -> Arc<dyn TwinView>,
     ) -> Result<Submit, PluginError> {
-        self.submit_exclusive(id, || Job::Step { now, dt_us, twin: twin() })
+        self.submit_steps_with(id, now, dt_us, 1, twin)
+    }
+
+    /// Submits `count` consecutive simulation steps (`now`, `now + dt`, ...) as one batch: a clock
+    /// that ran several fixed steps in one frame catches up without losing simulated time. The steps
+    /// run one after the other on one pool thread, each a call with its own time budget, all reading
+    /// the twin as `twin` was built (the plugin's own state carries from step to step); the batch stops
+    /// at the first step that fails. At most [`MAX_STEPS_PER_BATCH`]. Never blocks: skipped (late)
+    /// while the previous batch runs.
+    pub fn submit_steps_with(
+        &self,
+        id: &str,
+        now: i64,
+        dt_us: i64,
+        count: u32,
+        twin: impl FnOnce() -> Arc<dyn TwinView>,
+    ) -> Result<Submit, PluginError> {
+        let count = count.clamp(1, MAX_STEPS_PER_BATCH);
+        self.submit_exclusive(id, || Job::Step { now, dt_us, count, twin: twin() })
     }
 
     /// Asks an overlay for a new frame. Never blocks: skipped (late) while the previous draw runs.
@@ -437,6 +460,16 @@ impl Supervisor {
         }
         worker.actor.send(&self.pool, Job::Parse { source, payload });
         Ok(Submit::Queued)
+    }
+
+    /// Whether adapter `id` would take a message now (running or starting, fewer than
+    /// [`MAX_QUEUED_MESSAGES`] waiting): a caller that holds messages checks before it submits, so
+    /// nothing it holds is refused and lost.
+    pub fn can_take_message(&self, id: &str) -> bool {
+        let Some(worker) = self.workers.get(id) else { return false };
+        let shared = worker.shared();
+        (!shared.disabled.load(Ordering::Relaxed) || self.reenable_if_due(worker))
+            && shared.queued_messages.load(Ordering::Acquire) < MAX_QUEUED_MESSAGES
     }
 
     /// The newest completed overlay frame of `id` (latched: stays until a newer one replaces it, and

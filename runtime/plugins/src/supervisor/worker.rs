@@ -16,6 +16,7 @@ use super::{
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
 use crate::instance::{LoadedPlugin, PluginInstance};
+use crate::twin::{BatchView, TwinView};
 
 /// A plugin's instance and restart state, run by one pool thread at a time.
 pub(crate) struct WorkerLoop {
@@ -100,19 +101,39 @@ impl WorkerLoop {
                     }
                 }
             }
-            Job::Step { now, dt_us, twin } => {
-                if self.ensure_instance()
-                    && let Some(instance) = &mut self.instance
-                {
-                    let result = instance.step(now, dt_us, twin);
+            Job::Step { now, dt_us, count, twin } => {
+                // Later steps of a batch read the earlier steps' output laid over the batch's view.
+                let entity_count = u32::try_from(self.loaded.spec().entities.ids.len()).unwrap_or(u32::MAX);
+                let mut view = (count > 1).then(|| Arc::new(BatchView::new(twin.clone(), entity_count)));
+                for k in 0..i64::from(count) {
+                    if !self.ensure_instance() {
+                        break;
+                    }
+                    let Some(instance) = &mut self.instance else { break };
+                    let read: Arc<dyn TwinView> = match &view {
+                        Some(v) => v.clone(),
+                        None => twin.clone(),
+                    };
+                    let result = instance.step(now.saturating_add(dt_us.saturating_mul(k)), dt_us, read).map(Arc::new);
+                    let updates = result.as_ref().ok().cloned();
+                    let failed = result.is_err();
                     self.finish(Call::Step, result, |outputs, updates| {
                         let full = outputs.updates.len() == MAX_PENDING_UPDATES;
                         if full {
                             outputs.updates.pop_front();
                         }
-                        outputs.updates.push_back(Arc::new(updates));
+                        outputs.updates.push_back(updates);
                         full
                     });
+                    if failed {
+                        break;
+                    }
+                    // The call released its view, so the batch holds the only reference.
+                    match (view.as_mut().map(Arc::get_mut), &updates) {
+                        (Some(Some(v)), Some(u)) if k + 1 < i64::from(count) => v.lay(u),
+                        (Some(None), _) => break,
+                        _ => {}
+                    }
                 }
                 self.shared.busy.store(false, Ordering::Release);
             }

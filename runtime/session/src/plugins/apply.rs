@@ -1,0 +1,125 @@
+//! Applying plugin output to the twin store: a simulation's checked updates (entity indices into its
+//! granted list) and an adapter's discovered entities and updates. Refusals are counted and logged
+//! once per batch. Cost: one store write per value.
+
+use sangam_plugins::PropertyUpdates;
+use sangam_twin::{EntityId, PropertyValue, SimTime, TwinStore, Unit};
+
+fn value_with_unit(value: f64, unit: &str) -> PropertyValue {
+    if unit.is_empty() {
+        PropertyValue::Number(value)
+    } else {
+        PropertyValue::Quantity { value, unit: Unit::parse(unit) }
+    }
+}
+
+/// Applies checked updates (entity indices into `entities`) to the store; returns (applied, refused).
+pub fn apply_updates(store: &mut TwinStore, entities: &[EntityId], updates: &PropertyUpdates) -> (usize, usize) {
+    apply(store, entities, updates)
+}
+
+/// Applies a simulation's checked updates (entity indices into its granted list) to the store;
+/// returns (applied, refused).
+pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &PropertyUpdates) -> (usize, usize) {
+    let mut applied = 0usize;
+    let t = SimTime::from_micros(updates.time);
+    // Refusals are counted, and logged once per batch with the first reason (a batch may hold a
+    // million values; a line each would flood the log from the frame thread).
+    let mut refused = 0usize;
+    let mut first: Option<String> = None;
+    let mut refuse = |why: &dyn Fn() -> String| {
+        refused += 1;
+        if first.is_none() {
+            first = Some(why());
+        }
+    };
+    for column in &updates.numbers {
+        for (e, &v) in column.entity_indices().zip(&column.values) {
+            let Some(id) = entities.get(e as usize) else {
+                refuse(&|| format!("entity index {e} is not granted"));
+                continue;
+            };
+            match store.record(id, &column.property, t, value_with_unit(v, &column.unit)) {
+                Ok(()) => applied += 1,
+                Err(error) => refuse(&|| format!("{id} {}: {error}", column.property)),
+            }
+        }
+    }
+    for text in &updates.texts {
+        let Some(id) = entities.get(text.entity as usize) else {
+            refuse(&|| format!("entity index {} is not granted", text.entity));
+            continue;
+        };
+        match store.record(id, &text.property, t, PropertyValue::Text(text.value.clone())) {
+            Ok(()) => applied += 1,
+            Err(error) => refuse(&|| format!("{id} {}: {error}", text.property)),
+        }
+    }
+    if let Some(first) = first {
+        tracing::warn!("{refused} plugin updates refused by the twin store (first: {first})");
+    }
+    (applied, refused)
+}
+
+/// Applies an adapter's output: entities it discovered (kept out when the id exists), then its
+/// updates (entity indices into its own keys).
+pub(super) fn apply_adapter(store: &mut TwinStore, out: &sangam_plugins::AdapterOutput) -> (usize, usize) {
+    let t = SimTime::from_micros(out.updates.time);
+    for e in &out.entities {
+        let id = EntityId::new(e.id.clone());
+        if store.entity(&id).is_none() {
+            let mut entity = sangam_twin::Entity::new(id, e.kind.clone());
+            if !e.name.is_empty() {
+                entity.name = Some(e.name.clone());
+            }
+            if let Err(error) = store.add_entity(t, entity) {
+                tracing::warn!(entity = %e.id, %error, "adapter entity refused");
+            }
+        }
+    }
+    // The host checked every key against the adapter's grant (granted, or created by it): a key the
+    // store does not have is refused and counted, never created here.
+    let keys: Vec<EntityId> = out.keys.iter().map(|k| EntityId::new(k.clone())).collect();
+    apply(store, &keys, &out.updates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::snapshot_of;
+
+    #[test]
+    fn updates_land_in_the_store_and_bad_indices_are_refused() {
+        let mut store = TwinStore::new();
+        let ids = vec![EntityId::new("a"), EntityId::new("b")];
+        for id in &ids {
+            store.add_entity(SimTime::ZERO, sangam_twin::Entity::new(id.clone(), "sensor")).unwrap();
+        }
+        let updates = PropertyUpdates {
+            time: 1_000_000,
+            numbers: vec![
+                sangam_plugins::NumberColumn::listed("load", "%", vec![0, 1, 7], vec![10.0, 20.0, 30.0]),
+                // A full column (SDK 1.2): one value per granted entity, in order.
+                sangam_plugins::NumberColumn {
+                    property: "temperature".into(),
+                    unit: String::new(),
+                    entities: sangam_plugins::ColumnEntities::All,
+                    values: vec![31.5, 29.0],
+                },
+            ],
+            texts: vec![],
+        };
+        assert_eq!(apply(&mut store, &ids, &updates), (4, 1));
+        let (_, full) = store.latest(&ids[1], "temperature").unwrap();
+        assert_eq!(full.as_f64(), Some(29.0));
+        let (t, v) = store.latest(&ids[1], "load").unwrap();
+        assert_eq!((t, v.as_f64()), (SimTime::from_secs(1), Some(20.0)));
+        // The snapshot a plugin sees next has the value and its history.
+        let snap = snapshot_of(&store, &ids);
+        use sangam_plugins::TwinView;
+        assert_eq!(snap.number(1, "load"), Some(20.0));
+        let mut seen = Vec::new();
+        snap.samples(0, "load", 0, i64::MAX, &mut |t, v| seen.push((t, v)));
+        assert_eq!(seen, vec![(1_000_000, 10.0)]);
+    }
+}

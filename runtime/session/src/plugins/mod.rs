@@ -1,0 +1,391 @@
+//! The scene's plugins, live: loaded before the first tick, fed and read by [`Session::tick`] without
+//! waiting.
+//!
+//! [`LivePlugins::load`] does all the disk and compile work ([`load`]): every `[[plugins]]` entry of
+//! the scene is found, admitted by the one verdict `sangam plugin check` also gives, checked, given
+//! the manifest's limits lowered by the scene's and handed to the [`Supervisor`], which runs each
+//! plugin on its pool of worker threads.
+//!
+//! [`LivePlugins::tick`] is one tick's plugin work; each submission is a channel send that never
+//! blocks, and a plugin still busy waits for the next tick:
+//! - **simulations** are stepped in fixed steps from where they left off up to the clock's time, in
+//!   catch-up batches of up to the clock's budget ([`Supervisor::submit_steps_with`]): a step shorter
+//!   than a frame loses no simulated time. A simulation that cannot keep up holds the clock back
+//!   ([`LivePlugins::clock_limit`]) rather than falling behind without a word; one that is restarting
+//!   or disabled does not hold it, and the steps it misses are counted;
+//! - **adapters** get the inbox's messages, oldest first, while their queue has room;
+//! - **overlays** draw at the displayed time (live, or the scrubbed playhead, with the twin as it was);
+//! - completed updates are applied to the [`TwinStore`] ([`apply`]) and faults collected for the
+//!   screen (the supervisor logged each, once, off the frame thread).
+//!
+//! [`Session::tick`]: crate::Session::tick
+
+mod apply;
+mod load;
+mod snapshot;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use sangam_plugins::signing::TrustedKeys;
+use sangam_plugins::{
+    EngineOptions, FaultReport, OverlayFrame, PluginEngine, PluginStatus, RestartPolicy, Role, SourceInfo, Submit,
+    Supervisor,
+};
+use sangam_twin::{EntityId, Scene as TwinScene, SimTime, TwinStore};
+
+pub use apply::apply_updates;
+pub use load::{PLUGIN_PATH_VAR, component_cache_dir, entity_position, find_plugin_file, scene_limits, spec_for};
+pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, snapshot_at, snapshot_of};
+
+use crate::inbox::{Inbox, Message};
+use load::{open_plugin, start_plugin};
+
+/// Fault reports kept for the screen.
+pub const RECENT_FAULTS: usize = 8;
+
+/// One plugin of the scene.
+struct LivePlugin {
+    /// The scene's id for it (the supervisor's id).
+    id: String,
+    role: Role,
+    /// Granted entities, in the order the plugin indexes them.
+    entities: Vec<EntityId>,
+    /// Simulation step (microseconds).
+    step_us: i64,
+    /// Simulation time of the next step to submit (microseconds).
+    next_step: i64,
+    /// Steps not run because the plugin was restarting or disabled.
+    missed_steps: u64,
+    /// Latest overlay frame.
+    overlay: Option<Arc<OverlayFrame>>,
+    /// How it was admitted, for the status lines.
+    admission: String,
+}
+
+/// What one tick's plugin work did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PluginTick {
+    /// Property values applied to the twin.
+    pub values_applied: usize,
+    /// Updates refused by the twin store (unknown entity, bad time), logged.
+    pub values_refused: usize,
+    /// Submissions queued (a catch-up batch counts once).
+    pub submitted: usize,
+    /// Simulation steps submitted (every step of every batch).
+    pub steps_submitted: usize,
+    /// Submissions skipped because the plugin was still busy.
+    pub skipped: usize,
+    /// Messages handed from the inbox to adapters.
+    pub messages_delivered: usize,
+    /// New faults.
+    pub faults: usize,
+}
+
+/// The scene's plugins under supervision.
+pub struct LivePlugins {
+    supervisor: Option<Supervisor>,
+    plugins: Vec<LivePlugin>,
+    hot_reload: bool,
+    last_reload_poll: Instant,
+    recent_faults: VecDeque<FaultReport>,
+    total_faults: u64,
+    /// Recorded feeds read at load, handed to the session's inbox once.
+    feeds: Vec<(String, Message)>,
+}
+
+impl LivePlugins {
+    /// Loads the plugins `twin` declares (none: no engine is started). Every failure names the
+    /// plugin, the scene line and the fix.
+    pub fn load(twin: &TwinScene) -> Result<LivePlugins> {
+        let decls = &twin.plugins;
+        if decls.is_empty() {
+            return Ok(LivePlugins {
+                supervisor: None,
+                plugins: Vec::new(),
+                hot_reload: false,
+                last_reload_poll: Instant::now(),
+                recent_faults: VecDeque::new(),
+                total_faults: 0,
+                feeds: Vec::new(),
+            });
+        }
+        let mut trusted = TrustedKeys::new();
+        for key in &twin.plugin_policy.trusted_keys {
+            trusted.load(key).with_context(|| format!("{}: trusted_keys", twin.path.display()))?;
+        }
+        // Read, admit and check every plugin first: the engine is sized from their manifests.
+        let mut opened = Vec::with_capacity(decls.len());
+        for decl in decls {
+            let open = open_plugin(twin, decl, &trusted)
+                .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
+            opened.push((decl, open));
+        }
+        let limits = || opened.iter().map(|(_, o)| o.package.manifest.limits());
+        let engine = PluginEngine::new(EngineOptions {
+            max_instances: (decls.len() as u32 * 2).max(4),
+            // Fuel metering costs every plugin some speed: on only when a manifest sets a fuel budget.
+            fuel: limits().any(|l| l.fuel_per_call.is_some()),
+            max_memory_bytes: limits()
+                .map(|l| l.memory_bytes)
+                .max()
+                .unwrap_or(0)
+                .max(EngineOptions::default().max_memory_bytes),
+            cache_dir: component_cache_dir(),
+            ..EngineOptions::default()
+        })
+        .context("starting the plugin engine")?;
+        let policy = RestartPolicy {
+            reenable_after: twin.plugin_policy.reenable_after_s.map(Duration::from_secs),
+            ..RestartPolicy::default()
+        };
+        let mut supervisor = Supervisor::new(engine, policy);
+        let mut plugins = Vec::with_capacity(decls.len());
+        let mut feeds = Vec::new();
+        for (decl, open) in opened {
+            let (plugin, feed) = start_plugin(&mut supervisor, twin, decl, open)
+                .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
+            tracing::info!(plugin = %plugin.id, role = %plugin.role, "{}", plugin.admission);
+            if let Some(message) = feed {
+                feeds.push((plugin.id.clone(), message));
+            }
+            plugins.push(plugin);
+        }
+        Ok(LivePlugins {
+            supervisor: Some(supervisor),
+            plugins,
+            hot_reload: twin.plugin_policy.hot_reload,
+            last_reload_poll: Instant::now(),
+            recent_faults: VecDeque::new(),
+            total_faults: 0,
+            feeds,
+        })
+    }
+
+    /// Number of plugins.
+    pub fn len(&self) -> usize {
+        self.plugins.len()
+    }
+
+    /// Whether the scene runs no plugins.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+
+    /// The adapters' ids (each has an inbox).
+    pub fn adapter_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.plugins.iter().filter(|p| p.role == Role::Adapter).map(|p| p.id.as_str())
+    }
+
+    /// The recorded feeds read at load, each for its adapter (taken once, by the session).
+    pub fn take_feeds(&mut self) -> Vec<(String, Message)> {
+        std::mem::take(&mut self.feeds)
+    }
+
+    /// How far the clock may run: no simulation that is running may fall more than `budget` of its
+    /// steps behind. `None` when none holds it; else the limit and the plugin that sets it.
+    pub fn clock_limit(&self, budget: u32) -> Option<(SimTime, &str)> {
+        let supervisor = self.supervisor.as_ref()?;
+        self.plugins
+            .iter()
+            .filter(|p| p.role == Role::Simulation && holds_clock(supervisor.status(&p.id)))
+            .map(|p| (p.next_step.saturating_add(p.step_us.saturating_mul(i64::from(budget))), p.id.as_str()))
+            .min_by_key(|(limit, _)| *limit)
+            .map(|(limit, id)| (SimTime::from_micros(limit), id))
+    }
+
+    /// Simulation steps due up to `now` and not yet submitted, over all simulations.
+    pub fn steps_due(&self, now: SimTime) -> u64 {
+        self.plugins
+            .iter()
+            .filter(|p| p.role == Role::Simulation && p.next_step <= now.as_micros())
+            .map(|p| ((now.as_micros() - p.next_step) / p.step_us + 1) as u64)
+            .sum()
+    }
+
+    /// The clock jumped (a loop back to the start, a seek): every simulation goes on from `now`.
+    pub fn rewind(&mut self, now: SimTime) {
+        for p in &mut self.plugins {
+            p.next_step = now.as_micros();
+        }
+    }
+
+    /// One tick's plugin work, never waiting on a plugin: simulation steps due up to `now` (in
+    /// batches of at most `budget`), inbox messages to adapters, overlay draws at `display`,
+    /// completed updates applied to `store`, faults collected.
+    pub fn tick(
+        &mut self,
+        now: SimTime,
+        display: SimTime,
+        budget: u32,
+        store: &mut TwinStore,
+        inbox: &mut Inbox,
+    ) -> PluginTick {
+        let mut report = PluginTick::default();
+        let Some(supervisor) = self.supervisor.as_mut() else { return report };
+        if self.hot_reload && self.last_reload_poll.elapsed() >= Duration::from_secs(1) {
+            self.last_reload_poll = Instant::now();
+            for id in supervisor.poll_reload() {
+                tracing::info!(plugin = %id, "hot reload: a new build was found; compiling it off the frame thread");
+            }
+        }
+        let now_us = now.as_micros();
+        let scrubbed = display < now;
+        for plugin in &mut self.plugins {
+            let entities = &plugin.entities;
+            let submitted = match plugin.role {
+                Role::Adapter => {
+                    let id = plugin.id.as_str();
+                    let sup = &*supervisor;
+                    let delivered = inbox.deliver(id, |m| {
+                        if !sup.can_take_message(id) {
+                            return false;
+                        }
+                        let info = SourceInfo {
+                            source: m.source.clone(),
+                            content_type: m.content_type.clone(),
+                            received: m.received.as_micros(),
+                        };
+                        sup.submit_message(id, info, m.payload.clone()).is_ok_and(|s| s == Submit::Queued)
+                    });
+                    report.messages_delivered += delivered;
+                    None
+                }
+                Role::Simulation => {
+                    let step = plugin.step_us;
+                    if !holds_clock(supervisor.status(&plugin.id)) && plugin.next_step <= now_us {
+                        // Restarting or disabled: it does not hold the twin's time; what it misses is
+                        // counted, and it goes on from now when it is back.
+                        let missed = (now_us - plugin.next_step) / step + 1;
+                        plugin.missed_steps += missed as u64;
+                        plugin.next_step = plugin.next_step.saturating_add(missed.saturating_mul(step));
+                        None
+                    } else if plugin.next_step <= now_us {
+                        let due = (now_us - plugin.next_step) / step + 1;
+                        let count = due.min(i64::from(budget.clamp(1, sangam_plugins::MAX_STEPS_PER_BATCH))) as u32;
+                        let sup = &*supervisor;
+                        let (id, report) = (plugin.id.as_str(), &mut report);
+                        // Called once the previous batch has let go of the plugin, so all its output is
+                        // in: applied first, this batch steps from it (not from the state before it).
+                        let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
+                            for updates in sup.drain_updates(id) {
+                                let (applied, refused) = apply::apply(store, entities, &updates);
+                                report.values_applied += applied;
+                                report.values_refused += refused;
+                            }
+                            Arc::new(snapshot_of(store, entities))
+                        };
+                        let s = supervisor.submit_steps_with(&plugin.id, plugin.next_step, step, count, snapshot).ok();
+                        if s == Some(Submit::Queued) {
+                            plugin.next_step = plugin.next_step.saturating_add(step.saturating_mul(i64::from(count)));
+                            report.steps_submitted += count as usize;
+                        }
+                        s
+                    } else {
+                        None
+                    }
+                }
+                Role::Overlay => {
+                    // Scrubbed: the overlay draws the twin as it was at the playhead.
+                    let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
+                        Arc::new(if scrubbed {
+                            snapshot_at(store, entities, display)
+                        } else {
+                            snapshot_of(store, entities)
+                        })
+                    };
+                    supervisor.request_draw_with(&plugin.id, display.as_micros(), snapshot).ok()
+                }
+            };
+            match submitted {
+                Some(Submit::Queued) => report.submitted += 1,
+                Some(Submit::Skipped) => report.skipped += 1,
+                _ => {}
+            }
+            // Completed work.
+            match plugin.role {
+                Role::Simulation => {
+                    for updates in supervisor.drain_updates(&plugin.id) {
+                        let (applied, refused) = apply::apply(store, &plugin.entities, &updates);
+                        report.values_applied += applied;
+                        report.values_refused += refused;
+                    }
+                }
+                Role::Adapter => {
+                    for out in supervisor.drain_adapter_outputs(&plugin.id) {
+                        let (applied, refused) = apply::apply_adapter(store, &out);
+                        report.values_applied += applied;
+                        report.values_refused += refused;
+                    }
+                }
+                Role::Overlay => {
+                    if let Some(frame) = supervisor.latest_overlay(&plugin.id) {
+                        plugin.overlay = Some(frame);
+                    }
+                }
+            }
+        }
+        // Each report was logged once by the supervisor, on its pool thread: none here.
+        for fault in supervisor.drain_faults() {
+            report.faults += 1;
+            self.total_faults += 1;
+            if self.recent_faults.len() == RECENT_FAULTS {
+                self.recent_faults.pop_front();
+            }
+            self.recent_faults.push_back(fault);
+        }
+        report
+    }
+
+    /// Each overlay plugin's latest frame, with its id.
+    pub fn overlays(&self) -> impl Iterator<Item = (&str, &OverlayFrame)> + '_ {
+        self.plugins.iter().filter_map(|p| Some((p.id.as_str(), p.overlay.as_deref()?)))
+    }
+
+    /// The most recent fault reports, oldest first.
+    pub fn recent_faults(&self) -> impl Iterator<Item = &FaultReport> + '_ {
+        self.recent_faults.iter()
+    }
+
+    /// Faults since loading.
+    pub fn total_faults(&self) -> u64 {
+        self.total_faults
+    }
+
+    /// One status line per plugin: id, role, state, completed calls, late ticks, faults.
+    pub fn status_lines(&self) -> Vec<String> {
+        let Some(supervisor) = self.supervisor.as_ref() else { return Vec::new() };
+        self.plugins
+            .iter()
+            .map(|p| {
+                let status = match supervisor.status(&p.id) {
+                    Some(PluginStatus::Running) => "running".to_string(),
+                    Some(PluginStatus::Starting) => "starting".to_string(),
+                    Some(PluginStatus::Backoff) => "restarting".to_string(),
+                    Some(PluginStatus::Disabled(why)) => format!("disabled ({why})"),
+                    None => "unknown".to_string(),
+                };
+                let s = supervisor.stats(&p.id).unwrap_or_default();
+                let missed =
+                    if p.missed_steps > 0 { format!(", {} steps missed", p.missed_steps) } else { String::new() };
+                format!(
+                    "plugin {} ({}): {status}; {} calls, {} late, {} faults, {} restarts{missed}",
+                    p.id, p.role, s.completed, s.late, s.faults, s.restarts
+                )
+            })
+            .collect()
+    }
+
+    /// The supervisor, when the scene runs plugins (tests and benchmarks).
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.supervisor.as_ref()
+    }
+}
+
+/// Whether a simulation in this state holds the clock: one that is running or starting does; one
+/// that is restarting after a fault, or disabled, does not.
+fn holds_clock(status: Option<PluginStatus>) -> bool {
+    matches!(status, Some(PluginStatus::Running | PluginStatus::Starting))
+}
