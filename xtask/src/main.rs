@@ -88,10 +88,16 @@ fn workspace_root() -> PathBuf {
 
 /// Runs `cargo ARGS` in the workspace root, failing with the step's name when it fails.
 fn cargo(step: &str, args: &[&str]) -> Result<()> {
+    cargo_with(step, args, &[])
+}
+
+/// Runs cargo with `args` and the environment variables `envs` set for it.
+fn cargo_with(step: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: {step}: cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("could not start `{cargo}`"))?;
@@ -113,9 +119,12 @@ fn test() -> Result<()> {
     plugins::build_plugins()?;
     cargo("format check", &["fmt", "--all", "--check"])?;
     cargo("lints", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo("tests", &["test", "--workspace", "--all-targets"])?;
+    // CI=true for the tests whatever the caller's environment: a test that finds no GPU adapter, or a
+    // golden image that is missing, fails instead of skipping or blessing, locally as in CI.
+    let ci = [("CI", "true")];
+    cargo_with("tests", &["test", "--workspace", "--all-targets"], &ci)?;
     // Doc tests are not part of --all-targets.
-    cargo("doc tests", &["test", "--workspace", "--doc"])?;
+    cargo_with("doc tests", &["test", "--workspace", "--doc"], &ci)?;
     // The OpenXR tests need a real runtime: Monado in a chroot (built once, cached outside the clone).
     if std::env::var("SANGAM_XR_TESTS").is_ok_and(|v| v == "skip") {
         eprintln!("xtask: WARNING: SANGAM_XR_TESTS=skip: the OpenXR runtime tests were NOT run");
@@ -161,6 +170,7 @@ fn bench() -> Result<()> {
     cargo("benchmarks (demo site)", &["bench", "--package", "sangam"])?;
     plugins::build_plugins()?;
     cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
+    cargo("benchmarks (history store)", &["bench", "--package", "sangam-twin"])?;
     eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
     Ok(())
 }

@@ -98,7 +98,11 @@ impl Session {
     /// A session of `scene` running `plugins` (already loaded for it).
     pub fn with_plugins(scene: &TwinScene, mut plugins: LivePlugins) -> Result<Session> {
         let clock = scene.clock.build().with_context(|| format!("{}: [clock]", scene.path.display()))?;
-        let mut store = TwinStore::new();
+        // A budget that cannot hold the scene's own properties is an error now, not an OOM later.
+        let series = scene.entities.iter().map(|e| e.properties.len()).sum();
+        TwinStore::check_budget(scene.history.budget_bytes, series)
+            .with_context(|| format!("{}: [history]", scene.path.display()))?;
+        let mut store = TwinStore::with_budget(scene.history.budget_bytes);
         for e in &scene.entities {
             store.add_entity(clock.start(), e.clone()).with_context(|| format!("{}", scene.path.display()))?;
         }
@@ -218,11 +222,12 @@ impl Session {
         &self.totals
     }
 
-    /// The `--stats` lines: the clock, then one per plugin.
+    /// The `--stats` lines: the clock, the history store, then one per plugin.
     pub fn status_lines(&self) -> Vec<String> {
         let clock = self.time.clock();
         let t = &self.totals;
         let held = self.last_held_by.as_ref().map_or_else(String::new, |id| format!("; held back by `{id}`"));
+        let store = &self.store;
         let mut lines = vec![format!(
             "clock: {} after {} ticks at {}x{}; {} steps; ran slower than its rate in {} ticks ({:.3} s of simulated \
              time not run{held}); {} values applied, {} refused; {} messages delivered, {} waiting",
@@ -238,6 +243,16 @@ impl Session {
             t.messages_delivered,
             self.inbox.total_waiting(),
         )];
+        lines.push(format!(
+            "history: {} series, {:.1} of {:.1} MiB, {} samples each at full resolution, {} folded into buckets, {} \
+             events evicted from the log",
+            store.series_count(),
+            store.memory_bytes() as f64 / f64::from(1 << 20),
+            store.budget() as f64 / f64::from(1 << 20),
+            store.series_capacity(),
+            store.folded(),
+            store.events_evicted(),
+        ));
         lines.extend(self.plugins.status_lines());
         lines
     }

@@ -8,7 +8,8 @@
 //! * [`scene`]: the TOML scene file, [`Scene::load`], [`SceneError`].
 //! * [`geojson`]: building footprints and roads from GeoJSON, [`Layer`].
 //! * [`entity`], [`property`]: [`Entity`], [`PropertyValue`], [`Unit`].
-//! * [`history`]: [`TwinStore`] (entities, bounded time series, event log for replay).
+//! * [`history`]: [`TwinStore`] (entities, time series down-sampled within a memory budget, a bounded
+//!   event log for recording and replay).
 //! * [`clock`]: [`SimTime`], [`SimClock`] (fixed-step simulation clock).
 
 #![forbid(unsafe_code)]
@@ -27,10 +28,10 @@ pub use clock::{Advance, ClockEnd, ClockError, SimClock, SimTime};
 pub use entity::{Entity, EntityId, EntityLink};
 pub use geo::{EnuFrame, GeoError, Geodetic};
 pub use geojson::{BuildingFootprint, GeoJsonError, HeightSource, Layer, LayerOptions, Road};
-pub use history::{Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
+pub use history::{Aggregate, Bucket, BudgetError, Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, InstanceGroup,
-    InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene, SceneError,
-    world_from_model,
+    Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, HistoryDecl,
+    InstanceGroup, InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene,
+    SceneError, world_from_model,
 };

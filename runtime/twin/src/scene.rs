@@ -34,7 +34,9 @@ use crate::geojson::{BuildingOptions, GeoJsonError, Layer, LayerOptions, RoadOpt
 use crate::property::{PropertyValue, Unit};
 
 mod clock;
+mod history;
 pub use clock::{ClockDecl, DEFAULT_CLOCK_STEP};
+pub use history::HistoryDecl;
 
 /// Scene format versions this crate reads.
 pub const SUPPORTED_FORMATS: &[i64] = &[1];
@@ -421,6 +423,8 @@ pub struct Scene {
     pub plugin_policy: PluginPolicy,
     /// The session clock (`[clock]`).
     pub clock: ClockDecl,
+    /// The history store's budget (`[history]`).
+    pub history: HistoryDecl,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -520,6 +524,7 @@ struct RawScene {
     plugins: Vec<Spanned<RawPlugin>>,
     plugin_policy: Option<RawPluginPolicy>,
     clock: Option<clock::RawClock>,
+    history: Option<history::RawHistory>,
 }
 
 #[derive(Deserialize)]
@@ -1245,6 +1250,7 @@ impl Cx<'_> {
         let plugins = self.plugins(&raw.plugins, &entities)?;
         let plugin_policy = self.plugin_policy(raw.plugin_policy.as_ref())?;
         let clock = self.clock(raw.clock.as_ref())?;
+        let history = self.history(raw.history.as_ref())?;
 
         Ok(Scene {
             path: self.path.to_path_buf(),
@@ -1264,6 +1270,7 @@ impl Cx<'_> {
             plugins,
             plugin_policy,
             clock,
+            history,
             warnings,
         })
     }

@@ -3,6 +3,8 @@
 //! plugin takes a submission; its cost is bounded by [`SNAPSHOT_SAMPLE_BUDGET`] history samples plus
 //! one latest value per (entity, property).
 
+use std::borrow::Cow;
+
 use sangam_plugins::TwinSnapshot;
 use sangam_twin::{EntityId, PropertyValue, SimTime, TwinStore};
 
@@ -35,11 +37,11 @@ fn snapshot(store: &TwinStore, entities: &[EntityId], at: Option<SimTime>) -> Tw
         let index = i as u32;
         for (name, latest) in &entity.properties {
             let value = match at {
-                None => Some(latest),
-                Some(t) => store.value_at(id, name, t),
+                None => Some(Cow::Borrowed(latest)),
+                Some(t) => store.value_at(id, name, t).map(Cow::Owned),
             };
             let Some(value) = value else { continue };
-            match value {
+            match value.as_ref() {
                 PropertyValue::Text(t) => snap.set_text(index, name, t.clone()),
                 PropertyValue::Bool(b) => snap.set_number(index, name, if *b { 1.0 } else { 0.0 }),
                 other => {
@@ -49,12 +51,8 @@ fn snapshot(store: &TwinStore, entities: &[EntityId], at: Option<SimTime>) -> Tw
                     if let Some(series) = store.series(id, name)
                         && budget > 0
                     {
-                        let window = series.window(SimTime(i64::MIN), until);
-                        let recent: Vec<(SimTime, f64)> = window
-                            .rev()
-                            .take(SNAPSHOT_HISTORY.min(budget))
-                            .filter_map(|(t, v)| Some((t, v.as_f64()?)))
-                            .collect();
+                        let recent: Vec<(SimTime, f64)> =
+                            series.numbers(SimTime(i64::MIN), until).rev().take(SNAPSHOT_HISTORY.min(budget)).collect();
                         budget -= recent.len();
                         for (t, v) in recent.into_iter().rev() {
                             snap.push_sample(index, name, t.as_micros(), v);

@@ -6,6 +6,7 @@
 
 mod catch_up;
 mod inbox;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

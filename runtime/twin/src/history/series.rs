@@ -1,0 +1,365 @@
+//! One property's history: a bounded, time-sorted series. Numbers (plain, integer, boolean or with a
+//! unit) are kept as one `f64` per sample (16 bytes with its time); when the series is full its oldest
+//! samples are folded into min / max / mean [`Bucket`]s instead of being dropped, and when the buckets
+//! are full the two oldest merge, so old history grows coarser, never unbounded. Other values (text)
+//! are kept as they are and the oldest dropped, counted. Insert is amortised O(1) at the end (O(n) for
+//! an out-of-order sample); a lookup by time is a binary search.
+
+use std::collections::VecDeque;
+
+use crate::clock::SimTime;
+use crate::property::{PropertyValue, Unit};
+
+/// Bytes one recent numeric sample takes (its time and value).
+pub const SAMPLE_BYTES: usize = 16;
+
+/// Bytes one bucket takes.
+pub const BUCKET_BYTES: usize = std::mem::size_of::<Bucket>();
+
+/// Down-sampled history: what `count` samples from `t0` to `t1` were.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Time of the first sample folded in.
+    pub t0: SimTime,
+    /// Time of the last sample folded in.
+    pub t1: SimTime,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Samples folded in.
+    pub count: u64,
+}
+
+impl Bucket {
+    fn of(samples: impl Iterator<Item = (SimTime, f64)>) -> Option<Bucket> {
+        let mut b: Option<Bucket> = None;
+        for (t, v) in samples {
+            b = Some(match b {
+                None => Bucket { t0: t, t1: t, min: v, max: v, mean: v, count: 1 },
+                Some(b) => b.merge(&Bucket { t0: t, t1: t, min: v, max: v, mean: v, count: 1 }),
+            });
+        }
+        b
+    }
+
+    fn merge(&self, other: &Bucket) -> Bucket {
+        let count = self.count + other.count;
+        let mean = (self.mean * self.count as f64 + other.mean * other.count as f64) / count as f64;
+        Bucket {
+            t0: self.t0.min(other.t0),
+            t1: self.t1.max(other.t1),
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+            mean,
+            count,
+        }
+    }
+}
+
+/// Min, max, mean and count of a series (or of several) over a time window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregate {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean over the samples (a bucket counts with its sample count).
+    pub mean: f64,
+    /// Samples in the window (down-sampled ones included).
+    pub count: u64,
+}
+
+impl Aggregate {
+    /// Combines two aggregates.
+    pub fn merge(self, other: Aggregate) -> Aggregate {
+        let b = |a: Aggregate| Bucket {
+            t0: SimTime::ZERO,
+            t1: SimTime::ZERO,
+            min: a.min,
+            max: a.max,
+            mean: a.mean,
+            count: a.count,
+        };
+        let m = b(self).merge(&b(other));
+        Aggregate { min: m.min, max: m.max, mean: m.mean, count: m.count }
+    }
+}
+
+/// How a numeric series' `f64`s turn back into values.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Number,
+    Integer,
+    Bool,
+    Quantity(Unit),
+}
+
+impl Kind {
+    fn of(value: &PropertyValue) -> Option<(Kind, f64)> {
+        Some(match value {
+            PropertyValue::Number(x) => (Kind::Number, *x),
+            PropertyValue::Integer(i) => (Kind::Integer, *i as f64),
+            PropertyValue::Bool(b) => (Kind::Bool, if *b { 1.0 } else { 0.0 }),
+            PropertyValue::Quantity { value, unit } => (Kind::Quantity(unit.clone()), *value),
+            _ => return None,
+        })
+    }
+
+    fn value(&self, x: f64) -> PropertyValue {
+        match self {
+            Kind::Number => PropertyValue::Number(x),
+            Kind::Integer => PropertyValue::Integer(x.round() as i64),
+            Kind::Bool => PropertyValue::Bool(x >= 0.5),
+            Kind::Quantity(unit) => PropertyValue::Quantity { value: x, unit: unit.clone() },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Samples {
+    Numeric { kind: Kind, recent: VecDeque<(SimTime, f64)>, buckets: VecDeque<Bucket> },
+    Other(VecDeque<(SimTime, PropertyValue)>),
+}
+
+/// One bounded, time-sorted series of samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    samples: Samples,
+    folded: u64,
+    dropped: u64,
+}
+
+impl Series {
+    /// A series holding its first sample.
+    pub(crate) fn new(t: SimTime, value: PropertyValue) -> Series {
+        let samples = match Kind::of(&value) {
+            Some((kind, x)) => Samples::Numeric { kind, recent: VecDeque::from([(t, x)]), buckets: VecDeque::new() },
+            None => Samples::Other(VecDeque::from([(t, value)])),
+        };
+        Series { samples, folded: 0, dropped: 0 }
+    }
+
+    /// Samples held at full resolution.
+    pub fn len(&self) -> usize {
+        match &self.samples {
+            Samples::Numeric { recent, .. } => recent.len(),
+            Samples::Other(v) => v.len(),
+        }
+    }
+
+    /// Whether the series holds no sample at full resolution.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Samples folded into buckets (numbers only: their min, max and mean are kept).
+    pub fn folded(&self) -> u64 {
+        self.folded
+    }
+
+    /// Samples dropped (non-numeric values past the series' capacity).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The down-sampled buckets, oldest first (empty for non-numeric series).
+    pub fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> + '_ {
+        let buckets = match &self.samples {
+            Samples::Numeric { buckets, .. } => Some(buckets),
+            Samples::Other(_) => None,
+        };
+        buckets.into_iter().flat_map(|b| b.iter())
+    }
+
+    /// Bytes this series holds (its samples and buckets).
+    pub fn bytes(&self) -> usize {
+        match &self.samples {
+            Samples::Numeric { recent, buckets, .. } => recent.len() * SAMPLE_BYTES + buckets.len() * BUCKET_BYTES,
+            Samples::Other(v) => v.iter().map(|(_, v)| 16 + value_bytes(v)).sum(),
+        }
+    }
+
+    /// The full-resolution samples, oldest first.
+    pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = (SimTime, PropertyValue)> + '_> {
+        match &self.samples {
+            Samples::Numeric { kind, recent, .. } => Box::new(recent.iter().map(move |&(t, x)| (t, kind.value(x)))),
+            Samples::Other(v) => Box::new(v.iter().map(|(t, v)| (*t, v.clone()))),
+        }
+    }
+
+    /// The time of the latest sample.
+    pub fn latest_time(&self) -> Option<SimTime> {
+        match &self.samples {
+            Samples::Numeric { recent, .. } => recent.back().map(|s| s.0),
+            Samples::Other(v) => v.back().map(|s| s.0),
+        }
+    }
+
+    /// The sample with the greatest time (the last written among equal times).
+    pub fn latest(&self) -> Option<(SimTime, PropertyValue)> {
+        match &self.samples {
+            Samples::Numeric { kind, recent, .. } => recent.back().map(|&(t, x)| (t, kind.value(x))),
+            Samples::Other(v) => v.back().map(|(t, v)| (*t, v.clone())),
+        }
+    }
+
+    /// The value at `t`: the last full-resolution sample at or before it; before those, the mean of
+    /// the bucket that covers `t` (or the last one before it); `None` before the first sample.
+    pub fn value_at(&self, t: SimTime) -> Option<PropertyValue> {
+        match &self.samples {
+            Samples::Numeric { kind, recent, buckets } => {
+                let i = recent.partition_point(|(st, _)| *st <= t);
+                if i > 0 {
+                    return Some(kind.value(recent[i - 1].1));
+                }
+                let j = buckets.partition_point(|b| b.t0 <= t);
+                (j > 0).then(|| kind.value(buckets[j - 1].mean))
+            }
+            Samples::Other(v) => {
+                let i = v.partition_point(|(st, _)| *st <= t);
+                (i > 0).then(|| v[i - 1].1.clone())
+            }
+        }
+    }
+
+    /// Full-resolution samples with `t0 <= t <= t1`, oldest first.
+    pub fn window(
+        &self,
+        t0: SimTime,
+        t1: SimTime,
+    ) -> Box<dyn DoubleEndedIterator<Item = (SimTime, PropertyValue)> + '_> {
+        match &self.samples {
+            Samples::Numeric { kind, recent, .. } => {
+                let start = recent.partition_point(|(st, _)| *st < t0);
+                let end = recent.partition_point(|(st, _)| *st <= t1).max(start);
+                Box::new(recent.range(start..end).map(move |&(t, x)| (t, kind.value(x))))
+            }
+            Samples::Other(v) => {
+                let start = v.partition_point(|(st, _)| *st < t0);
+                let end = v.partition_point(|(st, _)| *st <= t1).max(start);
+                Box::new(v.range(start..end).map(|(t, v)| (*t, v.clone())))
+            }
+        }
+    }
+
+    /// Numeric samples with `t0 <= t <= t1` as plain numbers, oldest first (empty for text).
+    pub fn numbers(&self, t0: SimTime, t1: SimTime) -> impl DoubleEndedIterator<Item = (SimTime, f64)> + '_ {
+        let recent: &VecDeque<(SimTime, f64)> = match &self.samples {
+            Samples::Numeric { recent, .. } => recent,
+            Samples::Other(_) => &EMPTY,
+        };
+        let start = recent.partition_point(|(st, _)| *st < t0);
+        let end = recent.partition_point(|(st, _)| *st <= t1).max(start);
+        recent.range(start..end).copied()
+    }
+
+    /// Min, max, mean and count over `t0..=t1`, buckets (wholly inside the window) included; `None`
+    /// for text or when nothing lies in the window.
+    pub fn aggregate(&self, t0: SimTime, t1: SimTime) -> Option<Aggregate> {
+        let Samples::Numeric { buckets, .. } = &self.samples else { return None };
+        let from_buckets = buckets.iter().filter(|b| b.t0 >= t0 && b.t1 <= t1).fold(None::<Bucket>, |a, b| {
+            Some(match a {
+                None => *b,
+                Some(a) => a.merge(b),
+            })
+        });
+        let from_recent = Bucket::of(self.numbers(t0, t1));
+        let merged = match (from_buckets, from_recent) {
+            (Some(a), Some(b)) => a.merge(&b),
+            (a, b) => a.or(b)?,
+        };
+        Some(Aggregate { min: merged.min, max: merged.max, mean: merged.mean, count: merged.count })
+    }
+
+    /// Inserts a sample (after any with the same time: the later write wins there), keeping at most
+    /// `capacity` full-resolution samples and `capacity / 8` buckets (at least 4).
+    pub(crate) fn insert(&mut self, t: SimTime, value: PropertyValue, capacity: usize) {
+        let capacity = capacity.max(2);
+        if let Samples::Numeric { kind, recent, .. } = &mut self.samples {
+            match Kind::of(&value) {
+                Some((k, x)) if k == *kind => {
+                    insert_sorted(recent, t, x);
+                    self.fit(capacity);
+                    return;
+                }
+                // Another type than the series had: from now on it is kept as values.
+                _ => self.keep_as_values(),
+            }
+        }
+        if let Samples::Other(v) = &mut self.samples {
+            insert_sorted(v, t, value);
+        }
+        self.fit(capacity);
+    }
+
+    /// Brings the series within `capacity` (folding or dropping its oldest samples).
+    pub(crate) fn fit(&mut self, capacity: usize) {
+        let capacity = capacity.max(2);
+        match &mut self.samples {
+            Samples::Numeric { recent, buckets, .. } => {
+                if recent.len() <= capacity {
+                    return;
+                }
+                // Fold an eighth of the capacity at a time (at least two samples) into one bucket.
+                let fold = (capacity / 8).max(2);
+                while recent.len() > capacity {
+                    let n = fold.min(recent.len());
+                    if let Some(b) = Bucket::of(recent.drain(..n)) {
+                        buckets.push_back(b);
+                        self.folded += b.count;
+                    }
+                }
+                // Too many buckets: merge the adjacent pair holding the fewest samples, so resolution
+                // thins out evenly over the past instead of one bucket swallowing all of it.
+                let max_buckets = (capacity / 8).max(4);
+                while buckets.len() > max_buckets {
+                    let Some(i) = (0..buckets.len() - 1).min_by_key(|&i| buckets[i].count + buckets[i + 1].count)
+                    else {
+                        break;
+                    };
+                    let merged = buckets[i].merge(&buckets[i + 1]);
+                    buckets[i] = merged;
+                    buckets.remove(i + 1);
+                }
+            }
+            Samples::Other(v) => {
+                while v.len() > capacity {
+                    v.pop_front();
+                    self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    fn keep_as_values(&mut self) {
+        if let Samples::Numeric { kind, recent, buckets } = &self.samples {
+            let values = recent.iter().map(|&(t, x)| (t, kind.value(x))).collect();
+            self.dropped += buckets.iter().map(|b| b.count).sum::<u64>();
+            self.samples = Samples::Other(values);
+        }
+    }
+}
+
+static EMPTY: VecDeque<(SimTime, f64)> = VecDeque::new();
+
+fn insert_sorted<V>(samples: &mut VecDeque<(SimTime, V)>, t: SimTime, value: V) {
+    match samples.back() {
+        Some((last, _)) if *last > t => {
+            let i = samples.partition_point(|(st, _)| *st <= t);
+            samples.insert(i, (t, value));
+        }
+        _ => samples.push_back((t, value)),
+    }
+}
+
+/// Heap bytes of a value beyond its inline size (text and unit names).
+fn value_bytes(value: &PropertyValue) -> usize {
+    std::mem::size_of::<PropertyValue>()
+        + match value {
+            PropertyValue::Text(t) => t.len(),
+            _ => 0,
+        }
+}
