@@ -171,6 +171,7 @@ fn bench() -> Result<()> {
     plugins::build_plugins()?;
     cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
     cargo("benchmarks (history store)", &["bench", "--package", "sangam-twin"])?;
+    cargo("benchmarks (session tick)", &["bench", "--package", "sangam-session"])?;
     eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
     Ok(())
 }

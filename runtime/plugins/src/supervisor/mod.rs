@@ -190,6 +190,8 @@ pub(crate) enum Job {
     /// Dev-mode hot reload: read and compile the file on the pool thread, then swap it in.
     ReloadFrom(PathBuf),
     Start,
+    /// Start the instance if its backoff has passed (holds the busy flag, like a call).
+    Wake,
     /// Kiosk re-enable: a fresh fault window, then start.
     Reenable,
 }
@@ -428,6 +430,13 @@ impl Supervisor {
     ) -> Result<Submit, PluginError> {
         let count = count.clamp(1, MAX_STEPS_PER_BATCH);
         self.submit_exclusive(id, || Job::Step { now, dt_us, count, twin: twin() })
+    }
+
+    /// Lets a plugin that is backing off after a fault start its new instance once the backoff has
+    /// passed, without a call (a caller that does not step a restarting plugin calls this instead, so
+    /// that no twin view is built for a call that would be dropped). Never blocks.
+    pub fn wake(&self, id: &str) -> Result<Submit, PluginError> {
+        self.submit_exclusive(id, || Job::Wake)
     }
 
     /// Asks an overlay for a new frame. Never blocks: skipped (late) while the previous draw runs.

@@ -96,7 +96,7 @@ impl Actor {
             Job::Draw { .. } => (Call::Draw, self.call_time),
             Job::Parse { .. } => (Call::Parse, self.call_time),
             // Instantiation and `init` run under a budget each; a first call may follow.
-            Job::Start | Job::Reenable | Job::Replace(_) => (Call::Init, self.call_time.saturating_mul(3)),
+            Job::Start | Job::Wake | Job::Reenable | Job::Replace(_) => (Call::Init, self.call_time.saturating_mul(3)),
             Job::ReloadFrom(_) => (Call::Instantiate, COMPILE_BUDGET),
         }
     }

@@ -78,6 +78,10 @@ impl WorkerLoop {
             Job::Start => {
                 self.ensure_instance();
             }
+            Job::Wake => {
+                self.ensure_instance();
+                self.shared.busy.store(false, Ordering::Release);
+            }
             Job::Reenable => {
                 self.fault_times.clear();
                 self.error_times.clear();

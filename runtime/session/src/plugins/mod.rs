@@ -255,12 +255,17 @@ impl LivePlugins {
                 }
                 Role::Simulation => {
                     let step = plugin.step_us;
-                    if !holds_clock(supervisor.status(&plugin.id)) && plugin.next_step <= now_us {
-                        // Restarting or disabled: it does not hold the twin's time; what it misses is
-                        // counted, and it goes on from now when it is back.
+                    let status = supervisor.status(&plugin.id);
+                    if !holds_clock(status.clone()) && plugin.next_step <= now_us {
+                        // Restarting or disabled: it does not hold the twin's time, and what it misses
+                        // is counted; it goes on from now when it is back. A restarting one is woken
+                        // (no call, no twin view built) so that it starts once its backoff has passed.
                         let missed = (now_us - plugin.next_step) / step + 1;
                         plugin.missed_steps += missed as u64;
                         plugin.next_step = plugin.next_step.saturating_add(missed.saturating_mul(step));
+                        if matches!(status, Some(PluginStatus::Backoff)) {
+                            let _ = supervisor.wake(&plugin.id);
+                        }
                         None
                     } else if plugin.next_step <= now_us {
                         let due = (now_us - plugin.next_step) / step + 1;
