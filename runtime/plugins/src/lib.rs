@@ -50,6 +50,7 @@ pub use output::{
     ParameterSpec, Polyline, PropertyUpdates, Severity, TextValue, Volume, VolumeShape,
 };
 pub use supervisor::{
-    FaultAction, FaultReport, MAX_STEPS_PER_BATCH, PluginStats, PluginStatus, RestartPolicy, Submit, Supervisor,
+    FaultAction, FaultReport, MAX_STEPS_PER_BATCH, NotQueued, PluginStats, PluginStatus, RestartPolicy, Submit,
+    Supervisor, Unqueued,
 };
 pub use twin::{BatchView, EmptyTwin, TwinSnapshot, TwinView};

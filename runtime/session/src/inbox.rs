@@ -103,18 +103,18 @@ impl Inbox {
         Ok(())
     }
 
-    /// Hands `adapter`'s waiting messages, oldest first, to `deliver` until it declines one (returns
-    /// `false`: the adapter's queue is full); that one stays first in line. Returns how many went.
-    pub fn deliver(&mut self, adapter: &str, mut deliver: impl FnMut(&Message) -> bool) -> usize {
+    /// Hands `adapter`'s waiting messages, oldest first, to `send` until it hands one back (`Err`:
+    /// the adapter's queue is full); that one stays first in line. Returns how many went.
+    pub fn deliver(&mut self, adapter: &str, mut send: impl FnMut(Message) -> Result<(), Message>) -> usize {
         let Some(queue) = self.queues.get_mut(adapter) else { return 0 };
         let mut n = 0;
-        while let Some(message) = queue.messages.front() {
-            if !deliver(message) {
+        while let Some(message) = queue.messages.pop_front() {
+            let bytes = message.payload.len();
+            if let Err(back) = send(message) {
+                queue.messages.push_front(back);
                 break;
             }
-            if let Some(message) = queue.messages.pop_front() {
-                queue.bytes -= message.payload.len();
-            }
+            queue.bytes -= bytes;
             queue.stats.delivered += 1;
             n += 1;
         }
@@ -166,11 +166,11 @@ mod tests {
             let mut room = 100;
             inbox.deliver("csv", |m| {
                 if room == 0 {
-                    return false;
+                    return Err(m);
                 }
                 room -= 1;
                 seen.push(m.received.as_micros());
-                true
+                Ok(())
             });
         }
         assert_eq!(seen, (0..INBOX_MESSAGES as i64).collect::<Vec<_>>(), "all delivered, in order");

@@ -161,6 +161,28 @@ pub enum Submit {
     Disabled,
 }
 
+/// Why [`Supervisor::queue_message`] did not queue a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+    /// [`MAX_QUEUED_MESSAGES`] are already waiting.
+    Full,
+    /// The plugin is disabled.
+    Disabled,
+    /// No plugin has this id.
+    UnknownPlugin,
+}
+
+/// A message [`Supervisor::queue_message`] did not queue, handed back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unqueued {
+    /// Why.
+    pub why: NotQueued,
+    /// The message's metadata, as given.
+    pub source: SourceInfo,
+    /// The message's bytes, as given.
+    pub payload: Vec<u8>,
+}
+
 /// Largest number of adapter messages queued per plugin.
 pub const MAX_QUEUED_MESSAGES: u64 = 256;
 /// Largest number of completed update batches kept for [`Supervisor::drain_updates`] per plugin.
@@ -454,31 +476,37 @@ impl Supervisor {
         self.submit_exclusive(id, || Job::Draw { now, twin: twin() })
     }
 
-    /// Queues one message for an adapter. Never blocks: refused (`Skipped`) when
+    /// Queues one message for an adapter. Never blocks: refused (`Skipped`, counted as late) when
     /// [`MAX_QUEUED_MESSAGES`] are already waiting.
     pub fn submit_message(&self, id: &str, source: SourceInfo, payload: Vec<u8>) -> Result<Submit, PluginError> {
-        let worker = self.worker(id)?;
+        match self.queue_message(id, source, payload) {
+            Ok(()) => Ok(Submit::Queued),
+            Err(Unqueued { why: NotQueued::Full, .. }) => {
+                lock(&self.worker(id)?.shared().stats).late += 1;
+                Ok(Submit::Skipped)
+            }
+            Err(Unqueued { why: NotQueued::Disabled, .. }) => Ok(Submit::Disabled),
+            Err(Unqueued { why: NotQueued::UnknownPlugin, .. }) => Err(PluginError::UnknownPlugin(id.to_owned())),
+        }
+    }
+
+    /// Like [`Supervisor::submit_message`], but a message that is not queued comes back with the
+    /// reason and is not counted as late: a caller that holds messages keeps it for later and loses
+    /// none. Never blocks.
+    pub fn queue_message(&self, id: &str, source: SourceInfo, payload: Vec<u8>) -> Result<(), Unqueued> {
+        let Ok(worker) = self.worker(id) else {
+            return Err(Unqueued { why: NotQueued::UnknownPlugin, source, payload });
+        };
         let shared = worker.shared();
         if shared.disabled.load(Ordering::Relaxed) && !self.reenable_if_due(worker) {
-            return Ok(Submit::Disabled);
+            return Err(Unqueued { why: NotQueued::Disabled, source, payload });
         }
         if shared.queued_messages.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED_MESSAGES {
             shared.queued_messages.fetch_sub(1, Ordering::AcqRel);
-            lock(&shared.stats).late += 1;
-            return Ok(Submit::Skipped);
+            return Err(Unqueued { why: NotQueued::Full, source, payload });
         }
         worker.actor.send(&self.pool, Job::Parse { source, payload });
-        Ok(Submit::Queued)
-    }
-
-    /// Whether adapter `id` would take a message now (running or starting, fewer than
-    /// [`MAX_QUEUED_MESSAGES`] waiting): a caller that holds messages checks before it submits, so
-    /// nothing it holds is refused and lost.
-    pub fn can_take_message(&self, id: &str) -> bool {
-        let Some(worker) = self.workers.get(id) else { return false };
-        let shared = worker.shared();
-        (!shared.disabled.load(Ordering::Relaxed) || self.reenable_if_due(worker))
-            && shared.queued_messages.load(Ordering::Acquire) < MAX_QUEUED_MESSAGES
+        Ok(())
     }
 
     /// The newest completed overlay frame of `id` (latched: stays until a newer one replaces it, and

@@ -65,6 +65,13 @@ struct LivePlugin {
     admission: String,
 }
 
+impl LivePlugin {
+    /// Steps due up to `now_us` and not yet submitted (a step is due once the clock reaches its start).
+    fn due(&self, now_us: i64) -> i64 {
+        if self.next_step <= now_us { (now_us - self.next_step) / self.step_us + 1 } else { 0 }
+    }
+}
+
 /// What one tick's plugin work did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PluginTick {
@@ -82,6 +89,14 @@ pub struct PluginTick {
     pub messages_delivered: usize,
     /// New faults.
     pub faults: usize,
+}
+
+impl PluginTick {
+    /// Counts an apply's (applied, refused) values.
+    fn count(&mut self, (applied, refused): (usize, usize)) {
+        self.values_applied += applied;
+        self.values_refused += refused;
+    }
 }
 
 /// The scene's plugins under supervision.
@@ -190,7 +205,7 @@ impl LivePlugins {
         let supervisor = self.supervisor.as_ref()?;
         self.plugins
             .iter()
-            .filter(|p| p.role == Role::Simulation && holds_clock(supervisor.status(&p.id)))
+            .filter(|p| p.role == Role::Simulation && holds_clock(supervisor.status(&p.id).as_ref()))
             .map(|p| (p.next_step.saturating_add(p.step_us.saturating_mul(i64::from(budget))), p.id.as_str()))
             .min_by_key(|(limit, _)| *limit)
             .map(|(limit, id)| (SimTime::from_micros(limit), id))
@@ -198,11 +213,7 @@ impl LivePlugins {
 
     /// Simulation steps due up to `now` and not yet submitted, over all simulations.
     pub fn steps_due(&self, now: SimTime) -> u64 {
-        self.plugins
-            .iter()
-            .filter(|p| p.role == Role::Simulation && p.next_step <= now.as_micros())
-            .map(|p| ((now.as_micros() - p.next_step) / p.step_us + 1) as u64)
-            .sum()
+        self.plugins.iter().filter(|p| p.role == Role::Simulation).map(|p| p.due(now.as_micros()) as u64).sum()
     }
 
     /// The clock jumped (a loop back to the start, a seek): every simulation goes on from `now`.
@@ -240,46 +251,47 @@ impl LivePlugins {
                     let id = plugin.id.as_str();
                     let sup = &*supervisor;
                     let delivered = inbox.deliver(id, |m| {
-                        if !sup.can_take_message(id) {
-                            return false;
-                        }
+                        let received = m.received;
                         let info = SourceInfo {
-                            source: m.source.clone(),
-                            content_type: m.content_type.clone(),
-                            received: m.received.as_micros(),
+                            source: m.source,
+                            content_type: m.content_type,
+                            received: received.as_micros(),
                         };
-                        sup.submit_message(id, info, m.payload.clone()).is_ok_and(|s| s == Submit::Queued)
+                        // Not queued (queue full, disabled): the message comes back and waits.
+                        sup.queue_message(id, info, m.payload).map_err(|back| Message {
+                            source: back.source.source,
+                            content_type: back.source.content_type,
+                            received,
+                            payload: back.payload,
+                        })
                     });
                     report.messages_delivered += delivered;
                     None
                 }
                 Role::Simulation => {
                     let step = plugin.step_us;
+                    let due = plugin.due(now_us);
                     let status = supervisor.status(&plugin.id);
-                    if !holds_clock(status.clone()) && plugin.next_step <= now_us {
+                    if due == 0 {
+                        None
+                    } else if !holds_clock(status.as_ref()) {
                         // Restarting or disabled: it does not hold the twin's time, and what it misses
                         // is counted; it goes on from now when it is back. A restarting one is woken
                         // (no call, no twin view built) so that it starts once its backoff has passed.
-                        let missed = (now_us - plugin.next_step) / step + 1;
-                        plugin.missed_steps += missed as u64;
-                        plugin.next_step = plugin.next_step.saturating_add(missed.saturating_mul(step));
+                        plugin.missed_steps += due as u64;
+                        plugin.next_step = plugin.next_step.saturating_add(due.saturating_mul(step));
                         if matches!(status, Some(PluginStatus::Backoff)) {
                             let _ = supervisor.wake(&plugin.id);
                         }
                         None
-                    } else if plugin.next_step <= now_us {
-                        let due = (now_us - plugin.next_step) / step + 1;
+                    } else {
                         let count = due.min(i64::from(budget.clamp(1, sangam_plugins::MAX_STEPS_PER_BATCH))) as u32;
                         let sup = &*supervisor;
                         let (id, report) = (plugin.id.as_str(), &mut report);
                         // Called once the previous batch has let go of the plugin, so all its output is
                         // in: applied first, this batch steps from it (not from the state before it).
                         let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
-                            for updates in sup.drain_updates(id) {
-                                let (applied, refused) = apply::apply(store, entities, &updates);
-                                report.values_applied += applied;
-                                report.values_refused += refused;
-                            }
+                            apply_completed_steps(sup, id, store, entities, report);
                             Arc::new(snapshot_of(store, entities))
                         };
                         let s = supervisor.submit_steps_with(&plugin.id, plugin.next_step, step, count, snapshot).ok();
@@ -288,8 +300,6 @@ impl LivePlugins {
                             report.steps_submitted += count as usize;
                         }
                         s
-                    } else {
-                        None
                     }
                 }
                 Role::Overlay => {
@@ -311,18 +321,10 @@ impl LivePlugins {
             }
             // Completed work.
             match plugin.role {
-                Role::Simulation => {
-                    for updates in supervisor.drain_updates(&plugin.id) {
-                        let (applied, refused) = apply::apply(store, &plugin.entities, &updates);
-                        report.values_applied += applied;
-                        report.values_refused += refused;
-                    }
-                }
+                Role::Simulation => apply_completed_steps(supervisor, &plugin.id, store, &plugin.entities, &mut report),
                 Role::Adapter => {
                     for out in supervisor.drain_adapter_outputs(&plugin.id) {
-                        let (applied, refused) = apply::apply_adapter(store, &out);
-                        report.values_applied += applied;
-                        report.values_refused += refused;
+                        report.count(apply::apply_adapter(store, &out));
                     }
                 }
                 Role::Overlay => {
@@ -389,8 +391,21 @@ impl LivePlugins {
     }
 }
 
+/// Applies the completed steps of simulation `id` (indices into `entities`) to the store.
+fn apply_completed_steps(
+    supervisor: &Supervisor,
+    id: &str,
+    store: &mut TwinStore,
+    entities: &[EntityId],
+    report: &mut PluginTick,
+) {
+    for updates in supervisor.drain_updates(id) {
+        report.count(apply::apply(store, entities, &updates));
+    }
+}
+
 /// Whether a simulation in this state holds the clock: one that is running or starting does; one
 /// that is restarting after a fault, or disabled, does not.
-fn holds_clock(status: Option<PluginStatus>) -> bool {
+fn holds_clock(status: Option<&PluginStatus>) -> bool {
     matches!(status, Some(PluginStatus::Running | PluginStatus::Starting))
 }

@@ -227,8 +227,9 @@ impl TwinStore {
         }
     }
 
-    /// Records a sample in its series (creating it), keeping every series within its share.
-    fn insert_sample(&mut self, entity: &EntityId, property: &str, t: SimTime, value: PropertyValue) {
+    /// Records a sample in its series (creating it), keeping every series within its share; returns
+    /// whether it is now the series' latest.
+    fn insert_sample(&mut self, entity: &EntityId, property: &str, t: SimTime, value: PropertyValue) -> bool {
         let capacity = self.series_capacity();
         // The entity's series exist once it has any: look up without cloning its id.
         let series = match self.history.get_mut(entity) {
@@ -249,6 +250,7 @@ impl TwinStore {
                     }
                     self.fitted_capacity = capacity;
                 }
+                true
             }
         }
     }
@@ -261,7 +263,7 @@ impl TwinStore {
                     return Err(StoreError::DuplicateEntity(entity.id.clone()));
                 }
                 for (name, value) in &entity.properties {
-                    self.insert_sample(&entity.id, name, event.t, value.clone());
+                    let _ = self.insert_sample(&entity.id, name, event.t, value.clone());
                 }
                 self.entities.insert(entity.id.clone(), entity.clone());
             }
@@ -277,9 +279,7 @@ impl TwinStore {
                 if !self.entities.contains_key(entity) {
                     return Err(StoreError::UnknownEntity(entity.clone()));
                 }
-                let newest =
-                    self.series(entity, property).and_then(Series::latest_time).is_none_or(|last| last <= event.t);
-                self.insert_sample(entity, property, event.t, value.clone());
+                let newest = self.insert_sample(entity, property, event.t, value.clone());
                 // The entity's current value is the latest sample in time (a late, older sample is not).
                 if newest && let Some(e) = self.entities.get_mut(entity) {
                     match e.properties.get_mut(property) {

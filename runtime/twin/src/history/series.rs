@@ -190,14 +190,6 @@ impl Series {
         }
     }
 
-    /// The time of the latest sample.
-    pub fn latest_time(&self) -> Option<SimTime> {
-        match &self.samples {
-            Samples::Numeric { recent, .. } => recent.back().map(|s| s.0),
-            Samples::Other(v) => v.back().map(|s| s.0),
-        }
-    }
-
     /// The sample with the greatest time (the last written among equal times).
     pub fn latest(&self) -> Option<(SimTime, PropertyValue)> {
         match &self.samples {
@@ -276,23 +268,26 @@ impl Series {
 
     /// Inserts a sample (after any with the same time: the later write wins there), keeping at most
     /// `capacity` full-resolution samples and `capacity / 8` buckets (at least 4).
-    pub(crate) fn insert(&mut self, t: SimTime, value: PropertyValue, capacity: usize) {
+    /// Returns whether the sample is now the series' latest (not an older one arriving late).
+    pub(crate) fn insert(&mut self, t: SimTime, value: PropertyValue, capacity: usize) -> bool {
         let capacity = capacity.max(2);
         if let Samples::Numeric { kind, recent, .. } = &mut self.samples {
             match Kind::of(&value) {
                 Some((k, x)) if k == *kind => {
-                    insert_sorted(recent, t, x);
+                    let latest = insert_sorted(recent, t, x);
                     self.fit(capacity);
-                    return;
+                    return latest;
                 }
                 // Another type than the series had: from now on it is kept as values.
                 _ => self.keep_as_values(),
             }
         }
-        if let Samples::Other(v) = &mut self.samples {
-            insert_sorted(v, t, value);
-        }
+        let latest = match &mut self.samples {
+            Samples::Other(v) => insert_sorted(v, t, value),
+            Samples::Numeric { .. } => false,
+        };
         self.fit(capacity);
+        latest
     }
 
     /// Brings the series within `capacity` (folding or dropping its oldest samples).
@@ -345,13 +340,18 @@ impl Series {
 
 static EMPTY: VecDeque<(SimTime, f64)> = VecDeque::new();
 
-fn insert_sorted<V>(samples: &mut VecDeque<(SimTime, V)>, t: SimTime, value: V) {
+/// Inserts in time order; returns whether the sample went last (it is the latest).
+fn insert_sorted<V>(samples: &mut VecDeque<(SimTime, V)>, t: SimTime, value: V) -> bool {
     match samples.back() {
         Some((last, _)) if *last > t => {
             let i = samples.partition_point(|(st, _)| *st <= t);
             samples.insert(i, (t, value));
+            false
         }
-        _ => samples.push_back((t, value)),
+        _ => {
+            samples.push_back((t, value));
+            true
+        }
     }
 }
 
