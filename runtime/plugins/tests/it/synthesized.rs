@@ -2,9 +2,7 @@
 //! major this runtime does not have, and one that imports an interface the host does not provide.
 //! Both are refused at link time with a message naming the import.
 
-mod common;
-
-use common::engine;
+use crate::common::engine;
 use sangam_plugins::{LoadedPlugin, PluginError, PluginSpec, Role, SdkVersion};
 
 const WIT_1_1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/wit/v1.1.0");

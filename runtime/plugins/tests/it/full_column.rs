@@ -3,12 +3,10 @@
 //! index list), mix with returned columns, share the output cap, and every misuse must stop the
 //! plugin with a message that names the call and the rule.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{engine, entities, fixture};
+use crate::common::{engine, entities, fixture};
 use sangam_plugins::{
     ColumnEntities, FaultCause, LoadedPlugin, ParamValue, PluginEngine, PluginError, PluginInstance, PluginSpec,
     RestartPolicy, Role, SdkVersion, Supervisor, TwinSnapshot,

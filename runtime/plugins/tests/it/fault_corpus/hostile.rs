@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::common::{engine, fixture, misbehave_spec};
 use super::{MISBEHAVE, twin};
+use crate::common::{engine, fixture, misbehave_spec};
 use sangam_plugins::text::is_unsafe_char;
 use sangam_plugins::{
     Call, EngineOptions, FaultAction, FaultCause, FaultReport, LoadedPlugin, ParamValue, PluginEngine, PluginError,
@@ -386,7 +386,7 @@ fn sim10(mode: &str, count: i64) -> sangam_plugins::PluginInstance {
     let mut spec = PluginSpec::new("hog", sangam_plugins::Role::Simulation, sangam_plugins::SdkVersion::new(1, 0, 0))
         .param("mode", ParamValue::Text(mode.into()))
         .param("count", ParamValue::Integer(count));
-    spec.entities = super::common::entities(4);
+    spec.entities = crate::common::entities(4);
     // Time to build and hand over 1.3M values in a debug-built host.
     spec.limits.call_time = Duration::from_secs(5);
     LoadedPlugin::load(&engine(), spec, &fixture("sangam-fixture-sim10")).unwrap().instantiate().unwrap()

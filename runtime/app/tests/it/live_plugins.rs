@@ -311,7 +311,7 @@ fn an_adapter_cannot_write_an_entity_it_was_not_granted() {
     // The real CSV adapter, granted sensor s1, fed real counts (Minnesota I-94) for entity s2.
     let dir = std::env::temp_dir().join(format!("sangam-live-grant-{}", std::process::id()));
     let scene = scene(&dir, "ok");
-    let rows: Vec<&str> = include_str!("../../../plugins/csv-adapter/tests/data/i94_traffic_first_2000_rows.csv")
+    let rows: Vec<&str> = include_str!("../../../../plugins/csv-adapter/tests/data/i94_traffic_first_2000_rows.csv")
         .lines()
         .take(4)
         .collect();

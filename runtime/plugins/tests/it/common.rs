@@ -1,5 +1,4 @@
 //! Helpers shared by the plugin host tests.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::time::Duration;

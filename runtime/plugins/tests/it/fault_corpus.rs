@@ -6,14 +6,12 @@
 //!
 //! [`hostile`] holds the plugins written by a vendor trying to break the runtime (issue 12).
 
-#[path = "../common/mod.rs"]
-mod common;
 mod hostile;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{engine, entities, fixture, misbehave_spec};
+use crate::common::{engine, entities, fixture, misbehave_spec};
 use sangam_plugins::{
     Call, Capabilities, FaultAction, FaultCause, LoadedPlugin, ParamValue, PluginError, PluginSpec, RestartPolicy,
     Role, SdkVersion, Submit, Supervisor, TwinSnapshot, TwinView,

@@ -1,12 +1,10 @@
 //! The runtime side: 1.0 and 1.1 plugins side by side, the 1.1 additions (aggregate, describe),
 //! the compiled-component cache, hot reload and late ticks.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{engine, entities, fixture, misbehave_spec};
+use crate::common::{engine, entities, fixture, misbehave_spec};
 use sangam_plugins::{
     CacheOutcome, ColumnEntities, EngineOptions, LoadedPlugin, ParamValue, PluginEngine, PluginSpec, PropertyUpdates,
     RestartPolicy, Role, SdkVersion, Submit, Supervisor, TwinSnapshot, TwinView,

@@ -2,7 +2,7 @@
 //! computes what the plain formula says, at every length around its chunk size: the chunked,
 //! vectorised loop must not change a single bit of the result.
 
-#[path = "../../../tests/plugins/kernel/diffusion.rs"]
+#[path = "../../../../tests/plugins/kernel/diffusion.rs"]
 mod diffusion;
 
 /// The formula written the obvious way: each value moves toward its neighbours (an end is its own
