@@ -209,6 +209,34 @@ pub struct RunArgs {
     pub resolution_scale: f32,
     /// Headless: where to save the last frame as a PNG.
     pub screenshot: Option<PathBuf>,
+    /// Live, recorded to a file, or a replay of one.
+    pub mode: SessionMode,
+}
+
+/// What the session does with time and data: run live, run live and record, or replay a recording.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum SessionMode {
+    /// Live: sources and plugins run.
+    #[default]
+    Live,
+    /// Live, and recorded to this MCAP file (`run --record`).
+    Record(PathBuf),
+    /// A replay of a recording (`sangam replay`).
+    Replay {
+        /// The recording.
+        recording: PathBuf,
+        /// How fast.
+        speed: ReplaySpeed,
+    },
+}
+
+/// How fast a replay runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReplaySpeed {
+    /// This many times real time (0.1 to 100, the clock's rates).
+    Times(f64),
+    /// Everything at once, before the first frame.
+    Max,
 }
 
 /// Frames a headless run renders when `--frames` is not given.
@@ -307,7 +335,7 @@ pub fn run_with_display(
 ) -> Result<()> {
     let choice = choose(args.requested, &xr.probe, display_probe)?;
     println!("front end: {} ({})", choice.front_end, choice.reason);
-    let mut session = SiteSession::load(&args.scene)?;
+    let mut session = SiteSession::open(args)?;
     if choice.front_end != FrontEnd::Xr {
         return run_flat(choice.front_end, session, args, None).map(drop);
     }
@@ -390,8 +418,48 @@ impl SiteSession {
         SiteSession::from_site(site)
     }
 
+    /// Loads the scene of `args` and prepares its session in the mode asked for (live, recorded, or
+    /// a replay: the recording is read and checked against the scene here, before any frame).
+    pub fn open(args: &RunArgs) -> Result<SiteSession> {
+        let site = site::load(&args.scene)?;
+        for w in &site.warnings {
+            tracing::warn!("{w}");
+        }
+        match &args.mode {
+            SessionMode::Live => SiteSession::from_site(site),
+            SessionMode::Record(path) => {
+                let mut session = SiteSession::from_site(site)?;
+                session.core.start_recording(&session.site.twin, path)?;
+                println!("recording: {}", path.display());
+                Ok(session)
+            }
+            SessionMode::Replay { recording, speed } => {
+                let rec = sangam_session::Recording::open(recording)?;
+                print_recording(&rec);
+                let core = Session::replay(&site.twin, rec)?;
+                let mut session = SiteSession::with_core(site, core)?;
+                match speed {
+                    ReplaySpeed::Max => {
+                        let n = session.core.replay_to_end();
+                        println!("replay: {n} changes applied at once (--speed max)");
+                    }
+                    ReplaySpeed::Times(rate) => {
+                        session.core.command(TimeCommand::SetRate(*rate))?;
+                    }
+                }
+                Ok(session)
+            }
+        }
+    }
+
     /// Prepares an already loaded site.
     pub fn from_site(site: Site) -> Result<SiteSession> {
+        let core = Session::load(&site.twin)?;
+        SiteSession::with_core(site, core)
+    }
+
+    /// Prepares an already loaded site around a session made for it.
+    pub fn with_core(site: Site, core: Session) -> Result<SiteSession> {
         let layout = SiteLayout::of(&site)?;
         let bookmarks: Vec<NamedCamera> = site
             .twin
@@ -404,7 +472,6 @@ impl SiteSession {
             .collect();
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
-        let core = Session::load(&site.twin)?;
         Ok(SiteSession { site, core, interaction })
     }
 
@@ -434,6 +501,29 @@ impl SiteSession {
     /// The store, the plugins' twin (shorthand).
     pub fn store(&self) -> &TwinStore {
         self.core.store()
+    }
+}
+
+/// Says what a recording holds (stdout): scene, runtime, messages, span, and what was recovered.
+pub fn print_recording(rec: &sangam_session::Recording) {
+    let info = &rec.info;
+    let span = rec
+        .time_span()
+        .map_or_else(|| "no changes".to_string(), |(a, b)| format!("{:.1} s of simulated time", (b - a) as f64 / 1e6));
+    let inputs: u64 = rec.inputs.values().sum();
+    println!(
+        "recording: {} ({} bytes, written by {}): scene {} ({}); {} messages: {} ticks of changes, {inputs} inputs; {span}{}",
+        info.path.display(),
+        info.file_bytes,
+        info.runtime,
+        info.scene_name,
+        info.scene,
+        rec.messages,
+        rec.changes.len(),
+        if rec.end.is_some() { "" } else { "; no end record (cut short)" }
+    );
+    for w in &rec.warnings {
+        println!("recording: warning: {w}");
     }
 }
 
@@ -775,6 +865,7 @@ mod tests {
             size: ShotSize { width: 32, height: 24 },
             resolution_scale: 1.0,
             screenshot: None,
+            mode: SessionMode::Live,
         };
         let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
         let started = Instant::now();

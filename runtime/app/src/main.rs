@@ -6,6 +6,10 @@
 //! `sangam run SCENE [--xr | --window | --headless] [--stats] [--frames N]` opens the site in a front end:
 //! XR when an OpenXR runtime is active, else a window when a display is, else headless; it says which and why.
 //!
+//! `sangam record SCENE -o FILE [--duration D]` runs a scene live without a GPU and records it to MCAP;
+//! `sangam replay FILE [--speed N|max] [--headless --frames N | --window]` replays one (`run --record
+//! FILE` records while showing). `--stats` prints the twin's state hash: a replay reaches the recorded one.
+//!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
 //!
@@ -13,6 +17,7 @@
 //! machine (printed), or a plugin this runtime cannot run; a panic is a bug.
 
 mod plugin_cmd;
+mod record_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,12 +82,75 @@ enum Command {
         /// Headless: save the last frame (scene and overlays) as a PNG.
         #[arg(long)]
         screenshot: Option<PathBuf>,
+        /// Record the session to this MCAP file while it runs.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Run a scene live without a GPU or window and record it to an MCAP file.
+    Record {
+        /// A scene file (`scene.toml`).
+        scene: PathBuf,
+        /// The recording to write (MCAP; replaced if it exists).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// How long to record (seconds, or 30s, 5m, 2h). Default: until Ctrl-C or the clock's stop.
+        #[arg(long, value_parser = record_cmd::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Print the session's state (hash, plugins) at the end.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
+    Replay {
+        /// The recording (MCAP).
+        recording: PathBuf,
+        /// The scene it was recorded from (default: the one the recording names).
+        #[arg(long)]
+        scene: Option<PathBuf>,
+        /// Times real time (0.1 to 100), or `max`: everything applied before the first frame.
+        #[arg(long, default_value = "1", value_parser = record_cmd::parse_speed)]
+        speed: sangam::frontend::ReplaySpeed,
+        /// Insist on OpenXR.
+        #[arg(long, conflicts_with_all = ["window", "headless"])]
+        xr: bool,
+        /// Insist on a desktop window.
+        #[arg(long, conflicts_with = "headless")]
+        window: bool,
+        /// Render offscreen.
+        #[arg(long)]
+        headless: bool,
+        /// Stop after this many frames (headless default: 60).
+        #[arg(long)]
+        frames: Option<u64>,
+        /// Headless image size / initial window size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+        size: ShotSize,
+        /// Print timing and the session's state (hash, replay verdict) at the end.
+        #[arg(long)]
+        stats: bool,
+        /// Headless: save the last frame as a PNG.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
     },
     /// Check, package, sign and scaffold plugins.
     Plugin {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
     },
+}
+
+fn requested(xr: bool, window: bool, headless: bool) -> sangam::frontend::Requested {
+    use sangam::frontend::Requested;
+    match (xr, window, headless) {
+        (true, _, _) => Requested::Xr,
+        (_, true, _) => Requested::Window,
+        (_, _, true) => Requested::Headless,
+        _ => Requested::Auto,
+    }
+}
+
+fn xr_hooks() -> sangam::frontend::XrHooks {
+    sangam::frontend::XrHooks { probe: sangam::xr_front::probe, run: Some(sangam::xr_front::run) }
 }
 
 fn parse_resolution_scale(s: &str) -> Result<f32, String> {
@@ -136,16 +204,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, xr, window, headless, stats, frames, size, resolution_scale, screenshot } => {
-            use sangam::frontend::{self, Requested, RunArgs, XrHooks};
-            let requested = match (xr, window, headless) {
-                (true, _, _) => Requested::Xr,
-                (_, true, _) => Requested::Window,
-                (_, _, true) => Requested::Headless,
-                _ => Requested::Auto,
-            };
-            let hooks = XrHooks { probe: sangam::xr_front::probe, run: Some(sangam::xr_front::run) };
-            frontend::run(&RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot }, &hooks)?;
+        Command::Run { scene, xr, window, headless, stats, frames, size, resolution_scale, screenshot, record } => {
+            use sangam::frontend::{self, RunArgs, SessionMode};
+            let mode = record.map_or(SessionMode::Live, SessionMode::Record);
+            let requested = requested(xr, window, headless);
+            let args = RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode };
+            frontend::run(&args, &xr_hooks())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Record { scene, output, duration, stats } => {
+            record_cmd::record(&scene, &output, duration, stats)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { recording, scene, speed, xr, window, headless, stats, frames, size, screenshot } => {
+            use sangam::frontend::{self, RunArgs, SessionMode};
+            let scene = record_cmd::recorded_scene(&recording, scene)?;
+            let mode = SessionMode::Replay { recording, speed };
+            let requested = requested(xr, window, headless);
+            let args = RunArgs { scene, requested, stats, frames, size, resolution_scale: 1.0, screenshot, mode };
+            frontend::run(&args, &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output } => {

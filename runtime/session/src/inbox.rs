@@ -121,6 +121,11 @@ impl Inbox {
         n
     }
 
+    /// Every waiting message with its adapter, adapter by adapter, oldest first.
+    pub fn messages(&self) -> impl Iterator<Item = (&str, &Message)> + '_ {
+        self.queues.iter().flat_map(|(id, q)| q.messages.iter().map(move |m| (id.as_str(), m)))
+    }
+
     /// Messages waiting for `adapter`.
     pub fn waiting(&self, adapter: &str) -> usize {
         self.queues.get(adapter).map_or(0, |q| q.messages.len())

@@ -19,22 +19,37 @@
 //! - [`time`]: the clock and the playhead, and the commands of every front end.
 //! - [`plugins`]: the scene's plugins under supervision and their schedule.
 //! - [`inbox`]: messages from sources waiting for their adapter, bounded, never dropped.
+//! - [`record`]: recording to MCAP (every accepted message and every tick's changes, off the frame
+//!   thread) and reading a recording back; [`replay`]: a session that replays one.
+//!
+//! A recorded session ([`Session::start_recording`]) writes every message it accepts before any
+//! plugin sees it, and after each tick what the tick changed; a replayed one ([`Session::replay`])
+//! applies those changes at the same points and reaches the same state hash.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod inbox;
 pub mod plugins;
+pub mod record;
+pub mod replay;
 pub mod time;
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sangam_twin::{ClockError, Scene as TwinScene, SimTime, TwinStore};
+use sangam_plugins::Role;
+use sangam_twin::{ClockError, Scene as TwinScene, SimTime, StateHash, TwinStore};
 
 pub use inbox::{Inbox, InboxStats, Message, OfferError};
 pub use plugins::{LivePlugins, PluginTick};
+pub use record::{Recorder, Recording, RecordingError};
+pub use replay::{Replay, Verdict};
 pub use time::{TimeCommand, TimeControl, TimeEvent};
+
+use record::wire::{self, SessionRecord};
 
 /// What one [`Session::tick`] did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,6 +100,14 @@ pub struct Session {
     inbox: Inbox,
     totals: SessionTotals,
     last_held_by: Option<String>,
+    /// Where the session is being recorded, when it is.
+    recorder: Option<Recorder>,
+    /// Events the store had evicted when the recorder last looked.
+    evicted_seen: u64,
+    /// The recording this session replays, when it is a replay.
+    replay: Option<Replay>,
+    /// The last recording's end, once finished: (file, messages, bytes).
+    recorded: Option<(String, record::WriterSummary)>,
 }
 
 impl Session {
@@ -120,7 +143,131 @@ impl Session {
             inbox,
             totals: SessionTotals::default(),
             last_held_by: None,
+            recorder: None,
+            evicted_seen: 0,
+            replay: None,
+            recorded: None,
         })
+    }
+
+    /// A session that replays `recording` on `scene` (the scene it was recorded from, checked byte
+    /// for byte, and the twin it builds checked against the recorded start): only the scene's
+    /// overlays run; the recorded changes are applied as the clock reaches them.
+    pub fn replay(scene: &TwinScene, recording: Recording) -> Result<Session> {
+        recording.check_scene(&scene.path)?;
+        let plugins = LivePlugins::load_roles(scene, &[Role::Overlay])?;
+        let mut session = Session::with_plugins(scene, plugins)?;
+        let start = session.store.state_hash();
+        if start != recording.info.initial_state_hash {
+            anyhow::bail!(
+                "{}: the twin {} builds (state hash {start}) is not the one the recording started from ({}); a file \
+                 the scene reads (GeoJSON, assets) has changed since it was recorded",
+                recording.info.path.display(),
+                scene.path.display(),
+                recording.info.initial_state_hash
+            );
+        }
+        if recording.info.step_us != session.time.clock().fixed_dt().as_micros() as i64 {
+            anyhow::bail!(
+                "{}: recorded with a clock step of {} us, but the scene's step is {} us",
+                recording.info.path.display(),
+                recording.info.step_us,
+                session.time.clock().fixed_dt().as_micros()
+            );
+        }
+        for w in &recording.warnings {
+            tracing::warn!("{w}");
+        }
+        // The scene's own start is not a change the replay needs to see again.
+        session.store.take_events();
+        session.replay = Some(Replay::new(recording));
+        Ok(session)
+    }
+
+    /// Starts recording this session to `path` (created or replaced). Only before the first tick:
+    /// the recording starts from the twin the scene builds, which a replay rebuilds from the scene.
+    pub fn start_recording(&mut self, scene: &TwinScene, path: &Path) -> Result<()> {
+        anyhow::ensure!(
+            self.totals.ticks == 0,
+            "a session is recorded from its start: start recording before the first tick"
+        );
+        anyhow::ensure!(self.replay.is_none(), "a replay is not recorded again; copy the recording instead");
+        anyhow::ensure!(self.recorder.is_none(), "this session is already being recorded");
+        let bytes = std::fs::read(&scene.path)
+            .with_context(|| format!("cannot read the scene {} to record its hash", scene.path.display()))?;
+        let mut metadata = BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            metadata.insert(k.to_string(), v);
+        };
+        put(wire::keys::FORMAT_VERSION, wire::FORMAT_VERSION.into());
+        put(wire::keys::RUNTIME, format!("sangam {}", env!("CARGO_PKG_VERSION")));
+        put(wire::keys::SCENE, scene.path.display().to_string());
+        put(wire::keys::SCENE_NAME, scene.name.clone());
+        put(wire::keys::SCENE_SHA256, record::reader::sha256_hex(&bytes));
+        put(wire::keys::INITIAL_STATE_HASH, self.store.state_hash().to_string());
+        put(wire::keys::STEP_US, self.time.clock().fixed_dt().as_micros().to_string());
+        let mut recorder = Recorder::create(path, metadata)?;
+        // The scene's entities are rebuilt from the scene by a replay; what waits in the inbox (the
+        // recorded feeds read at load) is input and is recorded before any adapter sees it.
+        self.store.take_events();
+        self.evicted_seen = self.store.events_evicted();
+        for (adapter, message) in self.inbox.messages() {
+            recorder.input(adapter, message);
+        }
+        self.recorder = Some(recorder);
+        Ok(())
+    }
+
+    /// Ends the recording (writes the end with the state hash, finishes the file); `None` when the
+    /// session was not being recorded. Waits for the writer thread.
+    pub fn finish_recording(&mut self) -> Result<Option<record::WriterSummary>> {
+        let Some(recorder) = self.recorder.take() else { return Ok(None) };
+        let now = self.time.clock().now().as_micros();
+        let path = recorder.path().display().to_string();
+        let end = SessionRecord::End {
+            progress_us: self.progress_us(),
+            now_us: now,
+            ticks: self.totals.ticks,
+            state_hash: self.store.state_hash().to_string(),
+        };
+        let summary = recorder.finish(now, end)?;
+        self.recorded = Some((path, summary.clone()));
+        Ok(Some(summary))
+    }
+
+    /// The session's progress: fixed steps run x the step (microseconds). It only grows (a looping
+    /// clock goes back in time, not in progress), so recorded changes are replayed at it.
+    pub fn progress_us(&self) -> i64 {
+        let clock = self.time.clock();
+        (clock.step_count() as i64).saturating_mul(clock.fixed_dt().as_micros() as i64)
+    }
+
+    /// The twin's state hash (a pass over the store: call it at the end, not per frame).
+    pub fn state_hash(&self) -> StateHash {
+        self.store.state_hash()
+    }
+
+    /// The recording being written, when the session is recorded.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
+    }
+
+    /// The replay, when the session is one.
+    pub fn replaying(&self) -> Option<&Replay> {
+        self.replay.as_ref()
+    }
+
+    /// A replay: applies everything the recording holds now and moves the clock to its end (a
+    /// replay at `--speed max`). Returns how many changes were applied.
+    pub fn replay_to_end(&mut self) -> usize {
+        let Some(replay) = self.replay.as_mut() else { return 0 };
+        let n = replay.apply_all(&mut self.store);
+        let end = replay.end().map(|e| SimTime::from_micros(e.now_us));
+        if let Some(t) = end {
+            self.time.seek_live(t);
+        }
+        self.time.pause();
+        n
     }
 
     /// One tick: advance the clock by `real_dt` (as far as the simulations can follow), run the
@@ -137,7 +284,19 @@ impl Session {
             self.plugins.rewind(now);
         }
         let display = self.time.display_time();
+        let progress = self.progress_us();
+        if let Some(replay) = self.replay.as_mut() {
+            // The recorded changes up to this point, before the overlays look at the twin.
+            replay.apply_until(progress, &mut self.store);
+            if replay.is_done() && progress >= replay.end_progress() && !self.time.is_paused() {
+                // The recording is over: the replayed twin holds still at its end.
+                self.time.pause();
+            }
+        }
         let plugins = self.plugins.tick(now, display, budget, &mut self.store, &mut self.inbox);
+        if self.recorder.is_some() {
+            self.record_tick(now);
+        }
         // The limit held the clock only when it stopped it short of what the rate asked.
         let held = !advance.slowed.is_zero() && now >= limit;
         let report = TickReport {
@@ -165,6 +324,18 @@ impl Session {
         report
     }
 
+    /// Hands what this tick changed to the recorder (and a gap, if the log evicted some first).
+    fn record_tick(&mut self, now: SimTime) {
+        let progress = self.progress_us();
+        let Some(recorder) = self.recorder.as_mut() else { return };
+        let evicted = self.store.events_evicted();
+        if evicted > self.evicted_seen {
+            recorder.gap(progress, now.as_micros(), evicted - self.evicted_seen);
+            self.evicted_seen = evicted;
+        }
+        recorder.changes(progress, now.as_micros(), self.store.take_events());
+    }
+
     /// Carries out a time command from a front end; `Err` when a rate is out of range.
     pub fn command(&mut self, command: TimeCommand) -> Result<Option<TimeEvent>, ClockError> {
         let before = self.time.clock().now();
@@ -179,7 +350,13 @@ impl Session {
     /// Offers a message from a source to `adapter`'s inbox; a full inbox hands it back (the source
     /// waits and offers it again).
     pub fn offer(&mut self, adapter: &str, message: Message) -> Result<(), OfferError> {
-        self.inbox.offer(adapter, message)
+        // Recorded once accepted, before any plugin sees it (a refused one is offered again).
+        let copy = self.recorder.as_ref().filter(|r| r.is_recording()).map(|_| message.clone());
+        self.inbox.offer(adapter, message)?;
+        if let (Some(recorder), Some(message)) = (self.recorder.as_mut(), copy) {
+            recorder.input(adapter, &message);
+        }
+        Ok(())
     }
 
     /// The live twin.
@@ -253,7 +430,51 @@ impl Session {
             store.folded(),
             store.events_evicted(),
         ));
+        lines.push(format!(
+            "state: hash {} at progress {:.3} s",
+            self.store.state_hash(),
+            self.progress_us() as f64 / 1e6
+        ));
+        if let Some(r) = &self.recorder {
+            let s = r.stats();
+            let state = r.stopped().map_or_else(|| "recording".to_string(), |why| format!("STOPPED ({why})"));
+            lines.push(format!(
+                "recording: {} {state}: {} inputs, {} ticks, {} changes handed to the writer, {} changes lost to gaps",
+                r.path().display(),
+                s.inputs,
+                s.ticks,
+                s.changes,
+                s.gap_events
+            ));
+        }
+        if let Some((path, summary)) = &self.recorded {
+            lines.push(format!(
+                "recording: {path} finished: {} messages, {} bytes",
+                summary.messages, summary.file_bytes
+            ));
+        }
+        if let Some(replay) = &self.replay {
+            let info = &replay.recording().info;
+            let (applied, refused) = replay.counts();
+            lines.push(format!(
+                "replay: {} (scene {}, written by {}): {applied} changes applied, {refused} refused; {}",
+                info.path.display(),
+                info.scene_name,
+                info.runtime,
+                replay.verdict(&self.store)
+            ));
+        }
         lines.extend(self.plugins.status_lines());
         lines
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A session that ends without finishing its recording (a window closed, an error) still
+        // leaves a finished file.
+        if let Err(e) = self.finish_recording() {
+            tracing::error!("{e:#}");
+        }
     }
 }

@@ -161,6 +161,18 @@ impl TimeControl {
     pub fn go_live(&mut self) {
         self.playhead = None;
     }
+
+    /// Stops time (no toggle: stays paused when already).
+    pub fn pause(&mut self) {
+        self.clock.pause();
+    }
+
+    /// Moves the live clock to `t` (within its bounds) and leaves scrubbing; the history start is
+    /// kept. A replay jumping to its end does this.
+    pub fn seek_live(&mut self, t: SimTime) -> SimTime {
+        self.playhead = None;
+        self.clock.seek(t)
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! * [`geojson`]: building footprints and roads from GeoJSON, [`Layer`].
 //! * [`entity`], [`property`]: [`Entity`], [`PropertyValue`], [`Unit`].
 //! * [`history`]: [`TwinStore`] (entities, time series down-sampled within a memory budget, a bounded
-//!   event log for recording and replay).
+//!   event log for recording and replay, the state hash a replay is checked against).
 //! * [`clock`]: [`SimTime`], [`SimClock`] (fixed-step simulation clock).
 
 #![forbid(unsafe_code)]
@@ -28,7 +28,9 @@ pub use clock::{Advance, ClockEnd, ClockError, SimClock, SimTime};
 pub use entity::{Entity, EntityId, EntityLink};
 pub use geo::{EnuFrame, GeoError, Geodetic};
 pub use geojson::{BuildingFootprint, GeoJsonError, HeightSource, Layer, LayerOptions, Road};
-pub use history::{Aggregate, Bucket, BudgetError, Series, StoreError, TwinEvent, TwinEventKind, TwinStore};
+pub use history::{
+    Aggregate, Bucket, BudgetError, Series, StateHash, StateHashError, StoreError, TwinEvent, TwinEventKind, TwinStore,
+};
 pub use property::{PropertyValue, Unit};
 pub use scene::{
     Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, HistoryDecl,

@@ -115,17 +115,25 @@ impl LivePlugins {
     /// Loads the plugins `twin` declares (none: no engine is started). Every failure names the
     /// plugin, the scene line and the fix.
     pub fn load(twin: &TwinScene) -> Result<LivePlugins> {
+        LivePlugins::load_roles(twin, &[Role::Adapter, Role::Simulation, Role::Overlay])
+    }
+
+    /// Loads only the plugins of `twin` whose role is in `roles` (a replay runs only overlays: the
+    /// recording holds what adapters and simulations did). Every plugin is still read and admitted,
+    /// so a scene that would not load live does not replay either.
+    pub fn load_roles(twin: &TwinScene, roles: &[Role]) -> Result<LivePlugins> {
         let decls = &twin.plugins;
+        let none = || LivePlugins {
+            supervisor: None,
+            plugins: Vec::new(),
+            hot_reload: false,
+            last_reload_poll: Instant::now(),
+            recent_faults: VecDeque::new(),
+            total_faults: 0,
+            feeds: Vec::new(),
+        };
         if decls.is_empty() {
-            return Ok(LivePlugins {
-                supervisor: None,
-                plugins: Vec::new(),
-                hot_reload: false,
-                last_reload_poll: Instant::now(),
-                recent_faults: VecDeque::new(),
-                total_faults: 0,
-                feeds: Vec::new(),
-            });
+            return Ok(none());
         }
         let mut trusted = TrustedKeys::new();
         for key in &twin.plugin_policy.trusted_keys {
@@ -138,9 +146,13 @@ impl LivePlugins {
                 .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
             opened.push((decl, open));
         }
+        opened.retain(|(_, open)| roles.contains(&open.package.manifest.role));
+        if opened.is_empty() {
+            return Ok(none());
+        }
         let limits = || opened.iter().map(|(_, o)| o.package.manifest.limits());
         let engine = PluginEngine::new(EngineOptions {
-            max_instances: (decls.len() as u32 * 2).max(4),
+            max_instances: (opened.len() as u32 * 2).max(4),
             // Fuel metering costs every plugin some speed: on only when a manifest sets a fuel budget.
             fuel: limits().any(|l| l.fuel_per_call.is_some()),
             max_memory_bytes: limits()

@@ -13,7 +13,9 @@
 //! memory and still answers "what was it last Tuesday" coarsely.
 //!
 //! - [`series`]: one property's bounded history, its buckets and aggregates.
+//! - [`hash`]: the state hash a replay is checked against ([`TwinStore::state_hash`]).
 
+pub mod hash;
 pub mod series;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,6 +27,7 @@ use crate::clock::SimTime;
 use crate::entity::{Entity, EntityId};
 use crate::property::PropertyValue;
 
+pub use hash::{StateHash, StateHashError};
 pub use series::{Aggregate, Bucket, Series};
 
 /// A change to the twin, at a simulation time.

@@ -182,6 +182,48 @@ impl Series {
         }
     }
 
+    /// Feeds this series' whole state (samples, buckets, counters) to a state hash.
+    pub(crate) fn hash_into(&self, h: &mut super::hash::HashWriter) {
+        h.u64(self.folded);
+        h.u64(self.dropped);
+        match &self.samples {
+            Samples::Numeric { kind, recent, buckets } => {
+                h.tag(0);
+                match kind {
+                    Kind::Number => h.tag(0),
+                    Kind::Integer => h.tag(1),
+                    Kind::Bool => h.tag(2),
+                    Kind::Quantity(unit) => {
+                        h.tag(3);
+                        h.str(unit.as_str());
+                    }
+                }
+                h.u64(recent.len() as u64);
+                for &(t, x) in recent {
+                    h.i64(t.0);
+                    h.f64(x);
+                }
+                h.u64(buckets.len() as u64);
+                for b in buckets {
+                    h.i64(b.t0.0);
+                    h.i64(b.t1.0);
+                    h.f64(b.min);
+                    h.f64(b.max);
+                    h.f64(b.mean);
+                    h.u64(b.count);
+                }
+            }
+            Samples::Other(values) => {
+                h.tag(1);
+                h.u64(values.len() as u64);
+                for (t, v) in values {
+                    h.i64(t.0);
+                    h.value(v);
+                }
+            }
+        }
+    }
+
     /// The full-resolution samples, oldest first.
     pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = (SimTime, PropertyValue)> + '_> {
         match &self.samples {

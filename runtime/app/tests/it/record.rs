@@ -1,0 +1,130 @@
+//! `sangam record` and `sangam replay` as a user runs them: the replay reaches the state hash the
+//! recording printed, a recorder killed with SIGKILL loses at most the last second and its file is
+//! still read, and a file that is not a recording is refused by name.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sangam_session::Recording;
+
+fn demo_scene() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml")
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sangam-app-record-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn sangam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("XR_RUNTIME_JSON")
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("the sangam binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The hash of the `stats: state: hash H ...` line.
+fn state_hash(stdout: &str) -> String {
+    let line = stdout.lines().find(|l| l.starts_with("stats: state: hash ")).unwrap_or_else(|| panic!("{stdout}"));
+    line["stats: state: hash ".len()..].split_whitespace().next().unwrap().to_string()
+}
+
+/// Whether rendering can run here; under CI it must (a missing adapter fails the test).
+fn can_render() -> bool {
+    match sangam_render::gpu::Renderer::new_headless() {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_some() => panic!("no GPU adapter under CI: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: no GPU adapter ({e})");
+            false
+        }
+    }
+}
+
+#[test]
+fn a_recorded_session_replays_headless_to_the_same_state_hash() {
+    let file = dir("replay").join("demo.mcap");
+    let scene = demo_scene();
+    let rec = sangam(&["record", scene.to_str().unwrap(), "-o", file.to_str().unwrap(), "--duration", "2", "--stats"]);
+    let (stdout, stderr) = (text(&rec.stdout), text(&rec.stderr));
+    assert!(rec.status.success(), "{stdout}\n{stderr}");
+    let recorded = state_hash(&stdout);
+    assert!(stdout.contains("recording: ") && stdout.contains("finished"), "{stdout}");
+    if !can_render() {
+        return;
+    }
+    for speed in ["max", "100"] {
+        let f = file.to_str().unwrap();
+        let out =
+            sangam(&["replay", f, "--headless", "--frames", "40", "--size", "96x54", "--speed", speed, "--stats"]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("front end: headless"), "{stdout}");
+        assert!(
+            stdout.contains(&format!("replay matches the recording: state hash {recorded}")),
+            "--speed {speed}: {stdout}"
+        );
+        assert_eq!(state_hash(&stdout), recorded, "--speed {speed}");
+    }
+}
+
+#[test]
+fn a_recorder_killed_with_sigkill_loses_at_most_the_last_second() {
+    let file = dir("sigkill").join("killed.mcap");
+    let scene = demo_scene();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["record", scene.to_str().unwrap(), "-o", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the sangam binary runs");
+    // The clock starts once the scene is loaded: the binary says so, then ticks.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("recording "), "{line}");
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(3_500));
+    child.kill().unwrap(); // SIGKILL: no handler runs, nothing is finished.
+    let ran = started.elapsed();
+    child.wait().unwrap();
+
+    let rec = Recording::open(&file).unwrap_or_else(|e| panic!("a killed recording is recovered: {e}"));
+    assert!(rec.end.is_none(), "it was never finished");
+    let w = rec.warnings.join("\n");
+    assert!(w.contains("killed.mcap") && w.contains("byte"), "{w}");
+    // The demo's clock runs at real time: what was recorded reaches within a second of the kill
+    // (half a second more for the load-to-first-tick gap and scheduling on a busy machine).
+    let last = rec.changes.last().expect("changes were recorded").progress_us as f64 / 1e6;
+    let lost = ran.as_secs_f64() - last;
+    assert!(
+        lost <= 1.5,
+        "the recording ends {last:.2} s in, {lost:.2} s before the kill at {:.2} s",
+        ran.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_recording_is_refused_by_name() {
+    let bad = dir("bad").join("holiday.mcap");
+    std::fs::write(&bad, b"PK\x03\x04 a zip file, not an MCAP").unwrap();
+    let out = sangam(&["replay", bad.to_str().unwrap(), "--headless"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("holiday.mcap") && stderr.contains("not a Sangam recording"), "{stderr}");
+    let out = sangam(&["replay", "/nonexistent/x.mcap"]);
+    assert!(text(&out.stderr).contains("/nonexistent/x.mcap"), "{}", text(&out.stderr));
+    let out = sangam(&["record", demo_scene().to_str().unwrap(), "-o", "/x.mcap", "--duration", "soon"]);
+    assert!(text(&out.stderr).contains("30s, 5m, 2h"), "{}", text(&out.stderr));
+}

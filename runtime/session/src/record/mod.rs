@@ -1,0 +1,197 @@
+//! Recording a session to MCAP, and reading a recording back.
+//!
+//! A [`Recorder`] takes, on the frame thread, every message the session accepts from a source (as it
+//! arrives, before any plugin sees it) and what each tick changed in the twin, and hands them to
+//! its writer thread ([`writer`]) through a bounded channel: [`QUEUE_ENTRIES`] entries or
+//! [`QUEUE_BYTES`] bytes. The frame thread never waits on the disk: if the writer falls that far
+//! behind (a disk slower than the twin), the recording stops, the file is finished up to there,
+//! and the session says so on screen and in the log; nothing is dropped without a word. Changes the
+//! store evicted before the recorder took them are written as a gap.
+//!
+//! [`Recording::open`] ([`reader`]) reads a file back, recovering from a cut or damaged end.
+//! [`wire`] is the format.
+//!
+//! Cost on the frame thread: one channel send per accepted message (its payload copied once) and
+//! per tick that changed the twin (the tick's events moved, not copied).
+
+pub mod reader;
+pub mod wire;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use sangam_twin::TwinEvent;
+
+pub use reader::{Recording, RecordingError, RecordingInfo};
+pub use wire::{FORMAT_VERSION, InputRecord, SessionRecord, TwinChanges};
+pub use writer::WriterSummary;
+
+use crate::Message;
+use writer::Entry;
+
+/// The most entries waiting for the writer.
+pub const QUEUE_ENTRIES: usize = 16_384;
+
+/// The most bytes waiting for the writer (256 MiB).
+pub const QUEUE_BYTES: usize = 256 << 20;
+
+/// Counters of a recording.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecorderStats {
+    /// Input messages handed to the writer.
+    pub inputs: u64,
+    /// Ticks whose changes were handed to the writer.
+    pub ticks: u64,
+    /// Twin changes handed to the writer.
+    pub changes: u64,
+    /// Changes the store evicted before the recorder took them (written as gaps).
+    pub gap_events: u64,
+}
+
+/// A session being recorded to one file.
+pub struct Recorder {
+    path: PathBuf,
+    tx: Option<SyncSender<Entry>>,
+    thread: Option<JoinHandle<Result<WriterSummary>>>,
+    pending: Arc<AtomicUsize>,
+    stats: RecorderStats,
+    /// Why the recording stopped early, once it has.
+    stopped: Option<String>,
+}
+
+impl Recorder {
+    /// Starts recording to `path` (created or replaced), the file opening with `metadata`. The file
+    /// is created here, so an unwritable path is an error now.
+    pub fn create(path: &Path, metadata: BTreeMap<String, String>) -> Result<Recorder> {
+        // Created (and its folder checked) here so the error comes at once, not from the thread.
+        std::fs::File::create(path).with_context(|| format!("cannot create the recording {}", path.display()))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_ENTRIES);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let (thread_path, thread_pending) = (path.to_path_buf(), pending.clone());
+        let thread = std::thread::Builder::new()
+            .name("sangam-recorder".into())
+            .spawn(move || writer::write_file(&thread_path, metadata, rx, thread_pending))
+            .context("cannot start the recorder's writer thread")?;
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            thread: Some(thread),
+            pending,
+            stats: RecorderStats::default(),
+            stopped: None,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &RecorderStats {
+        &self.stats
+    }
+
+    /// Why the recording stopped before it was finished, if it did.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
+    }
+
+    /// Whether entries still go to the file.
+    pub fn is_recording(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Records a message accepted for `adapter` (copied: the adapter gets the original).
+    pub fn input(&mut self, adapter: &str, message: &Message) {
+        if self.send(Entry::Input { adapter: adapter.to_string(), message: message.clone() }) {
+            self.stats.inputs += 1;
+        }
+    }
+
+    /// Records one tick's changes (nothing when it changed nothing).
+    pub fn changes(&mut self, progress_us: i64, now_us: i64, events: Vec<TwinEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let n = events.len() as u64;
+        if self.send(Entry::Changes(TwinChanges { progress_us, now_us, events })) {
+            self.stats.ticks += 1;
+            self.stats.changes += n;
+        }
+    }
+
+    /// Records that `events` changes were lost before the recorder took them.
+    pub fn gap(&mut self, progress_us: i64, now_us: i64, events: u64) {
+        self.stats.gap_events += events;
+        tracing::warn!(
+            file = %self.path.display(),
+            "{events} twin changes were evicted from the store's event log before the recorder took them; \
+             the recording has a gap (raise [history] budget_mb)"
+        );
+        self.send(Entry::Session { now_us, record: SessionRecord::Gap { progress_us, events } });
+    }
+
+    /// Hands an entry to the writer without waiting; past the bounds the recording stops (and says so).
+    fn send(&mut self, entry: Entry) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        let bytes = entry.bytes();
+        let why = if self.pending.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
+            Some(format!("the disk fell {QUEUE_BYTES} bytes behind"))
+        } else {
+            match tx.try_send(entry) {
+                Ok(()) => {
+                    self.pending.fetch_add(bytes, Ordering::Relaxed);
+                    return true;
+                }
+                Err(TrySendError::Full(_)) => Some(format!("the disk fell {QUEUE_ENTRIES} entries behind")),
+                Err(TrySendError::Disconnected(_)) => Some("the writer stopped (see the error below)".to_string()),
+            }
+        };
+        let why = why.unwrap_or_default();
+        tracing::error!(
+            file = %self.path.display(),
+            "recording stopped: {why}; the file keeps everything before this point"
+        );
+        self.stopped = Some(why);
+        // Closing the channel lets the writer finish the file.
+        self.tx = None;
+        false
+    }
+
+    /// Ends the recording: writes `end` (unless it stopped early), finishes the file and says what
+    /// was written. Waits for the writer (call it when the session ends, not in a frame).
+    pub fn finish(mut self, now_us: i64, end: SessionRecord) -> Result<WriterSummary> {
+        self.send(Entry::Session { now_us, record: end });
+        self.close()
+    }
+
+    fn close(&mut self) -> Result<WriterSummary> {
+        self.tx = None;
+        let Some(thread) = self.thread.take() else { return Ok(WriterSummary::default()) };
+        let summary = match thread.join() {
+            Ok(result) => result?,
+            Err(_) => anyhow::bail!("the recorder's writer thread panicked; {} may be cut short", self.path.display()),
+        };
+        if let Some(why) = &self.stopped {
+            anyhow::bail!("the recording {} stopped early: {why}", self.path.display());
+        }
+        Ok(summary)
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.thread.is_some()
+            && let Err(e) = self.close()
+        {
+            tracing::error!("{e:#}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What a Sangam recording holds, record by record: the topics, the JSON of each message and the
+//! metadata that names the scene it belongs to. Written by [`super::writer`], read by
+//! [`super::reader`]; a change here that an older reader cannot read raises [`FORMAT_VERSION`].
+//!
+//! An MCAP file whose header profile is [`PROFILE`], with one metadata record [`METADATA_NAME`]
+//! written first (before any message), and these channels, all `json`-encoded:
+//! - [`INPUT_TOPIC_PREFIX`]`<adapter>`: every message a source offered and the session accepted, as
+//!   it arrived and before any plugin saw it ([`InputRecord`]);
+//! - [`CHANGES_TOPIC`]: what one tick changed in the twin, in order ([`TwinChanges`]): plugin
+//!   outputs, values applied from adapters, anything a tool wrote;
+//! - [`SESSION_TOPIC`]: the session's own records ([`SessionRecord`]): a gap, and the end with the
+//!   state hash the twin reached.
+//!
+//! Message log times are simulation times in nanoseconds (clamped at 0), so a viewer such as
+//! Foxglove shows them on the twin's own time axis.
+
+use base64::Engine as _;
+use sangam_twin::TwinEvent;
+use serde::{Deserialize, Serialize};
+
+/// The recording format this runtime writes and reads.
+pub const FORMAT_VERSION: &str = "1";
+
+/// The MCAP header profile of a Sangam recording.
+pub const PROFILE: &str = "sangam";
+
+/// The name of the metadata record that describes the recording.
+pub const METADATA_NAME: &str = "sangam.recording";
+
+/// Twin changes, one message per tick that changed anything.
+pub const CHANGES_TOPIC: &str = "/sangam/twin/changes";
+
+/// The session's own records.
+pub const SESSION_TOPIC: &str = "/sangam/session";
+
+/// Inputs, one channel per adapter: the prefix of its topic.
+pub const INPUT_TOPIC_PREFIX: &str = "/sangam/input/";
+
+/// Keys of the metadata record.
+pub mod keys {
+    /// [`super::FORMAT_VERSION`] of the writer.
+    pub const FORMAT_VERSION: &str = "format_version";
+    /// The runtime that wrote it (`sangam 0.x.y`).
+    pub const RUNTIME: &str = "runtime";
+    /// The scene file's path as given to the recorder.
+    pub const SCENE: &str = "scene";
+    /// The scene's name.
+    pub const SCENE_NAME: &str = "scene_name";
+    /// SHA-256 of the scene file's bytes (hex).
+    pub const SCENE_SHA256: &str = "scene_sha256";
+    /// The state hash of the twin when recording started (hex).
+    pub const INITIAL_STATE_HASH: &str = "initial_state_hash";
+    /// The clock's fixed step in microseconds.
+    pub const STEP_US: &str = "step_us";
+}
+
+/// What one tick changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TwinChanges {
+    /// The session's progress after the tick (fixed steps run x step, microseconds): it only grows,
+    /// even when the clock loops, so a replay applies the changes at the same point.
+    pub progress_us: i64,
+    /// Live simulation time after the tick (microseconds).
+    pub now_us: i64,
+    /// The changes, in the order the store applied them.
+    pub events: Vec<TwinEvent>,
+}
+
+/// One accepted input message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// The adapter it was offered to.
+    pub adapter: String,
+    /// The source's id, file name or topic.
+    pub source: String,
+    /// MIME type, when the source knew it.
+    pub content_type: String,
+    /// When it was received (simulation time, microseconds).
+    pub received_us: i64,
+    /// The bytes as received, base64.
+    pub payload_base64: String,
+}
+
+impl InputRecord {
+    /// The record of `message` offered to `adapter`.
+    pub fn of(adapter: &str, message: &crate::Message) -> InputRecord {
+        InputRecord {
+            adapter: adapter.to_string(),
+            source: message.source.clone(),
+            content_type: message.content_type.clone(),
+            received_us: message.received.as_micros(),
+            payload_base64: base64::engine::general_purpose::STANDARD.encode(&message.payload),
+        }
+    }
+
+    /// The payload's bytes; `None` when the base64 is damaged.
+    pub fn payload(&self) -> Option<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD.decode(&self.payload_base64).ok()
+    }
+}
+
+/// The session's own records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum SessionRecord {
+    /// The store's event log evicted changes before the recorder took them: the recording misses
+    /// them, and a replay cannot reach the recorded state (its verdict says so).
+    Gap {
+        /// Progress when the gap was seen (microseconds).
+        progress_us: i64,
+        /// Changes lost.
+        events: u64,
+    },
+    /// The recording ended normally.
+    End {
+        /// Progress at the end (microseconds).
+        progress_us: i64,
+        /// Live simulation time at the end (microseconds).
+        now_us: i64,
+        /// Ticks recorded.
+        ticks: u64,
+        /// The state hash the twin ended with (hex).
+        state_hash: String,
+    },
+}
+
+/// A simulation time (microseconds) as an MCAP log time (nanoseconds, not below 0).
+pub fn log_time(us: i64) -> u64 {
+    (us.max(0) as u64).saturating_mul(1000)
+}

@@ -1,0 +1,146 @@
+//! Replaying a recording: the twin's recorded changes applied to the store at the point of the
+//! session they were recorded at, and a verdict on whether the replay reached the recorded state.
+//!
+//! Replay is deterministic by construction: it applies the changes the live session applied, in
+//! the same order, to a store rebuilt from the same scene (checked by the initial state hash), so it
+//! does not depend on plugin timing, thread scheduling or the machine. Adapters and simulations do
+//! not run in a replay (their effects are the changes); overlays do, drawing the replayed twin.
+//!
+//! Cost: applying a change is one store write; the changes are held in memory ([`Recording`]).
+
+use sangam_twin::{StateHash, TwinStore};
+
+use crate::record::Recording;
+use crate::record::reader::RecordedEnd;
+
+/// A recording being replayed.
+pub struct Replay {
+    recording: Recording,
+    /// Index of the next tick's changes to apply.
+    next: usize,
+    applied: u64,
+    refused: u64,
+}
+
+/// Whether a replay reached the recorded end state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not all recorded changes are applied yet.
+    InProgress {
+        /// Ticks applied so far.
+        applied_ticks: usize,
+        /// Ticks recorded.
+        recorded_ticks: usize,
+    },
+    /// All applied and the twin's state hash is the recorded one.
+    Match(StateHash),
+    /// All applied but the state differs from the recorded end.
+    Mismatch {
+        /// The hash the recording ended with.
+        recorded: StateHash,
+        /// The replayed twin's hash.
+        replayed: StateHash,
+    },
+    /// All applied; the recording has no end record (it was cut short), so there is nothing to compare.
+    NoEnd(StateHash),
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::InProgress { applied_ticks, recorded_ticks } => {
+                write!(f, "replaying: {applied_ticks} of {recorded_ticks} recorded ticks applied")
+            }
+            Verdict::Match(h) => write!(f, "replay matches the recording: state hash {h}"),
+            Verdict::Mismatch { recorded, replayed } => {
+                write!(f, "replay DIFFERS from the recording: state hash {replayed}, recorded {recorded}")
+            }
+            Verdict::NoEnd(h) => write!(
+                f,
+                "replay applied everything the recording holds (state hash {h}); the recording was cut short, so \
+                 there is no end state to compare"
+            ),
+        }
+    }
+}
+
+impl Replay {
+    /// Replays `recording` from its first tick.
+    pub fn new(recording: Recording) -> Replay {
+        Replay { recording, next: 0, applied: 0, refused: 0 }
+    }
+
+    /// The recording.
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    /// Applies, in order, the changes of every recorded tick up to session progress `progress_us`;
+    /// returns how many changes were applied.
+    pub fn apply_until(&mut self, progress_us: i64, store: &mut TwinStore) -> usize {
+        let mut n = 0;
+        while let Some(tick) = self.recording.changes.get(self.next) {
+            if tick.progress_us > progress_us {
+                break;
+            }
+            for event in &tick.events {
+                match store.apply(event.clone()) {
+                    Ok(()) => self.applied += 1,
+                    Err(e) => {
+                        // Only a recording of another twin does this; the verdict will show it.
+                        self.refused += 1;
+                        if self.refused <= 3 {
+                            tracing::warn!("replay: a recorded change does not apply: {e}");
+                        }
+                    }
+                }
+                n += 1;
+            }
+            self.next += 1;
+        }
+        n
+    }
+
+    /// Applies everything left; returns how many changes were applied.
+    pub fn apply_all(&mut self, store: &mut TwinStore) -> usize {
+        self.apply_until(i64::MAX, store)
+    }
+
+    /// Whether every recorded tick is applied.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.recording.changes.len()
+    }
+
+    /// The progress of the recording's end (or of its last tick when it was cut short).
+    pub fn end_progress(&self) -> i64 {
+        self.recording
+            .end
+            .as_ref()
+            .map(|e| e.progress_us)
+            .or_else(|| self.recording.changes.last().map(|c| c.progress_us))
+            .unwrap_or(0)
+    }
+
+    /// The recorded end, when the recording has one.
+    pub fn end(&self) -> Option<&RecordedEnd> {
+        self.recording.end.as_ref()
+    }
+
+    /// Changes applied and refused so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.applied, self.refused)
+    }
+
+    /// The verdict for `store` (hashes it once everything is applied).
+    pub fn verdict(&self, store: &TwinStore) -> Verdict {
+        if !self.is_done() {
+            return Verdict::InProgress { applied_ticks: self.next, recorded_ticks: self.recording.changes.len() };
+        }
+        let replayed = store.state_hash();
+        match &self.recording.end {
+            Some(end) if end.state_hash == replayed => Verdict::Match(replayed),
+            Some(end) => Verdict::Mismatch { recorded: end.state_hash, replayed },
+            None => Verdict::NoEnd(replayed),
+        }
+    }
+}

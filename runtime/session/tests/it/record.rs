@@ -1,0 +1,233 @@
+//! Record -> replay: a session with a simulation, an adapter fed by a source and an overlay is
+//! recorded to MCAP; replayed (at once, twice, and tick by tick) it reaches the recorded state hash.
+//! A recording cut short or damaged is read up to the damage with a warning naming the byte; a file
+//! that is not a recording, of another version, or of another scene is refused with the reason.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sangam_session::record::reader::Recording;
+use sangam_session::{Message, RecordingError, Session, Verdict};
+use sangam_twin::{EntityId, Scene};
+
+use crate::{repo, scene, session, settle};
+
+/// Tanks decaying, counters fed by CSV messages, labels over the tanks.
+fn twin_scene(name: &str) -> Scene {
+    let decay = repo().join("plugins/decay-simulation/plugin.toml");
+    let csv = repo().join("plugins/csv-adapter/plugin.toml");
+    let labels = repo().join("plugins/threshold-labels/plugin.toml");
+    let tanks: String = (0..20)
+        .map(|i| {
+            format!(
+                "[[entities]]\nid = \"tank-{i}\"\nkind = \"process.tank\"\n[entities.properties]\nlevel = {}.0\n\n",
+                50 + i
+            )
+        })
+        .collect();
+    scene(
+        name,
+        &format!(
+            r#"[clock]
+step_ms = 10
+catch_up_steps = 32
+
+{tanks}[[entities]]
+id = "s1"
+kind = "traffic.counter"
+
+[[plugins]]
+id = "decay"
+artifact = "decay_simulation.wasm"
+manifest = "{}"
+kinds = ["process.tank"]
+step_ms = 10
+[plugins.params]
+property = "level"
+decay-rate = 0.5
+
+[[plugins]]
+id = "counts"
+artifact = "csv_adapter.wasm"
+manifest = "{}"
+
+[[plugins]]
+id = "labels"
+artifact = "threshold_labels.wasm"
+manifest = "{}"
+kinds = ["process.tank"]
+[plugins.params]
+property = "level"
+warning = 55.0
+critical = 65.0
+"#,
+            decay.display(),
+            csv.display(),
+            labels.display()
+        ),
+    )
+}
+
+fn out(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sangam-record-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("session.mcap")
+}
+
+/// Records 40 frames of `scene` with a message each frame; returns the recorded end hash.
+fn record(scene: &Scene, path: &Path) -> String {
+    let mut s = session(scene);
+    s.start_recording(scene, path).unwrap_or_else(|e| panic!("{e:#}"));
+    let frame = Duration::from_micros(16_667);
+    for i in 0..40 {
+        let message = Message {
+            source: "counts.csv".into(),
+            content_type: "text/csv".into(),
+            received: s.time().clock().now(),
+            payload: format!("id,time,flow[veh/h]\ns1,{i},{}\n", 900 + 7 * i).into_bytes(),
+        };
+        s.offer("counts", message).unwrap();
+        s.tick(frame);
+        std::thread::sleep(frame);
+    }
+    let flows = |s: &Session| s.store().series(&EntityId::new("s1"), "flow").map_or(0, |x| x.len());
+    settle(&mut s, |s| flows(s) == 40 && !s.plugins().supervisor().unwrap().is_busy("decay"));
+    let hash = s.state_hash().to_string();
+    let summary = s.finish_recording().unwrap().expect("it was recording");
+    assert!(summary.messages >= 40 + 10, "40 inputs and the ticks' changes: {summary:?}");
+    hash
+}
+
+#[test]
+fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
+    let scene = twin_scene("record-replay");
+    let path = out("replay");
+    let live_hash = record(&scene, &path);
+
+    let rec = Recording::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+    assert_eq!(rec.inputs.get("counts"), Some(&40), "every accepted message is recorded");
+    assert_eq!(rec.end.as_ref().unwrap().state_hash.to_string(), live_hash);
+    assert!(rec.changes.len() > 10, "the ticks' changes: {}", rec.changes.len());
+
+    // At max speed, twice: the same twin each time.
+    for _ in 0..2 {
+        let mut r = Session::replay(&scene, Recording::open(&path).unwrap()).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(r.replay_to_end() > 0);
+        let verdict = r.replaying().unwrap().verdict(r.store());
+        assert!(matches!(verdict, Verdict::Match(_)), "{verdict}");
+        assert_eq!(r.state_hash().to_string(), live_hash);
+        // The replay shows the live run's data: the last flow the adapter parsed.
+        let flow = r.store().latest(&EntityId::new("s1"), "flow").unwrap().1.as_f64().unwrap();
+        assert_eq!(flow, (900 + 7 * 39) as f64);
+    }
+
+    // Tick by tick at the recorded pace: the state is reached once the clock reaches the end.
+    let mut r = Session::replay(&scene, rec).unwrap();
+    let end = r.replaying().unwrap().end_progress();
+    let mut ticks = 0;
+    while r.progress_us() < end || !r.replaying().unwrap().is_done() {
+        let verdict = r.replaying().unwrap().verdict(r.store());
+        assert!(matches!(verdict, Verdict::InProgress { .. }), "{verdict}");
+        r.tick(Duration::from_micros(16_667));
+        ticks += 1;
+        assert!(ticks < 10_000, "the replay never reached the end ({} of {end} us)", r.progress_us());
+    }
+    assert_eq!(r.state_hash().to_string(), live_hash);
+    assert!(r.time().is_paused(), "a replay holds still at its end");
+    let lines = r.status_lines().join("\n");
+    assert!(lines.contains("replay matches the recording"), "{lines}");
+    // The overlay ran on the replayed twin.
+    settle(&mut r, |r| r.plugins().overlays().next().is_some());
+}
+
+#[test]
+fn a_cut_or_damaged_recording_is_read_up_to_the_damage_with_a_warning() {
+    let scene = twin_scene("record-cut");
+    let path = out("cut");
+    record(&scene, &path);
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = Recording::open(&path).unwrap();
+
+    // Cut in the middle (a recorder killed while writing).
+    let cut = path.with_file_name("cut.mcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let rec = Recording::open(&cut).unwrap_or_else(|e| panic!("a cut recording is recovered, not refused: {e}"));
+    assert!(rec.end.is_none());
+    assert!(rec.changes.len() <= whole.changes.len());
+    assert_eq!(&whole.changes[..rec.changes.len()], &rec.changes[..], "what was recovered is what was written");
+    let w = rec.warnings.join("\n");
+    assert!(w.contains("cut.mcap") && w.contains("byte"), "the warning names the file and the byte: {w}");
+    // Replayed, it applies what it holds and says there is no end to compare with.
+    let mut r = Session::replay(&scene, rec).unwrap();
+    r.replay_to_end();
+    assert!(matches!(r.replaying().unwrap().verdict(r.store()), Verdict::NoEnd(_)));
+
+    // One byte flipped in the middle of the data: that chunk's CRC fails; what is before it is kept.
+    let flipped = path.with_file_name("flipped.mcap");
+    let mut damaged = bytes.clone();
+    let at = bytes.len() / 2;
+    damaged[at] ^= 0x55;
+    std::fs::write(&flipped, &damaged).unwrap();
+    match Recording::open(&flipped) {
+        Ok(rec) => {
+            assert!(!rec.warnings.is_empty(), "damage is never silent");
+            assert_eq!(&whole.changes[..rec.changes.len()], &rec.changes[..]);
+        }
+        Err(e) => assert!(e.to_string().contains("flipped.mcap") && e.to_string().contains("byte"), "{e}"),
+    }
+
+    // Every cut length: never a panic, always a recovery or a clear refusal.
+    for len in (0..bytes.len()).step_by((bytes.len() / 97).max(1)) {
+        let p = path.with_file_name("short.mcap");
+        std::fs::write(&p, &bytes[..len]).unwrap();
+        match Recording::open(&p) {
+            Ok(rec) => assert!(!rec.warnings.is_empty(), "cut at {len}: a warning"),
+            Err(e) => assert!(e.to_string().contains("short.mcap"), "cut at {len}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn foreign_other_version_and_other_scene_recordings_are_refused_with_the_reason() {
+    let scene = twin_scene("record-refuse");
+    let path = out("refuse");
+    record(&scene, &path);
+
+    // Not MCAP at all.
+    let text = path.with_file_name("notes.mcap");
+    std::fs::write(&text, b"these are not the bytes you are looking for").unwrap();
+    let e = Recording::open(&text).unwrap_err();
+    assert!(matches!(e, RecordingError::NotARecording { .. }) && e.to_string().contains("notes.mcap"), "{e}");
+
+    // An MCAP file of another profile (a ROS bag, say).
+    let foreign = path.with_file_name("ros.mcap");
+    {
+        let mut w = mcap::WriteOptions::new().profile("ros2").create(std::fs::File::create(&foreign).unwrap()).unwrap();
+        w.finish().unwrap();
+    }
+    let e = Recording::open(&foreign).unwrap_err();
+    assert!(e.to_string().contains("ros2") && e.to_string().contains("ros.mcap"), "{e}");
+
+    // Another format version.
+    let future = path.with_file_name("future.mcap");
+    {
+        let mut w =
+            mcap::WriteOptions::new().profile("sangam").create(std::fs::File::create(&future).unwrap()).unwrap();
+        let metadata = [("format_version".to_string(), "99".to_string()), ("runtime".into(), "sangam 9.0.0".into())];
+        w.write_metadata(&mcap::records::Metadata { name: "sangam.recording".into(), metadata: metadata.into() })
+            .unwrap();
+        w.finish().unwrap();
+    }
+    let e = Recording::open(&future).unwrap_err();
+    assert!(matches!(e, RecordingError::Version { .. }) && e.to_string().contains("sangam 9.0.0"), "{e}");
+
+    // Another scene (the same scene file with one value changed).
+    let text = std::fs::read_to_string(&scene.path).unwrap().replace("level = 50.0", "level = 51.0");
+    let other_path = scene.path.with_file_name("other.toml");
+    std::fs::write(&other_path, text).unwrap();
+    let other = Scene::load(&other_path).unwrap();
+    let e = Session::replay(&other, Recording::open(&path).unwrap()).err().expect("refused");
+    let e = format!("{e:#}");
+    assert!(e.contains("another scene") && e.contains("other.toml"), "{e}");
+}
