@@ -1,6 +1,9 @@
-//! The headless front end: render camera bookmarks of a site (or a framed glTF model) to images.
+//! The headless front end: render camera bookmarks of a site (or a framed glTF model) to images, and
+//! the site as it was at a time of a recording (time travel: the recorded values and the overlays
+//! drawn for then).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use image::RgbaImage;
@@ -75,6 +78,13 @@ pub fn prepare(request: &RenderRequest) -> Result<Prepared> {
     for w in &site.warnings {
         tracing::warn!("{w}");
     }
+    let cameras = bookmark_cameras(&site, request)?;
+    Ok(Prepared { scene: site.scene, cameras })
+}
+
+/// The bookmarks `request` names, as views.
+fn bookmark_cameras(site: &site::Site, request: &RenderRequest) -> Result<Vec<(String, View)>> {
+    let aspect = request.size.aspect();
     let names = site.bookmark_names();
     if names.is_empty() {
         bail!("{} has no [[bookmarks]]; add one (see assets/sites/new-delhi-ina/scene.toml)", request.input.display());
@@ -89,8 +99,68 @@ pub fn prepare(request: &RenderRequest) -> Result<Prepared> {
             vec![name.to_string()]
         }
     };
-    let cameras = chosen.into_iter().filter_map(|name| site.bookmark_view(&name, aspect).map(|v| (name, v))).collect();
-    Ok(Prepared { scene: site.scene, cameras })
+    Ok(chosen.into_iter().filter_map(|name| site.bookmark_view(&name, aspect).map(|v| (name, v))).collect())
+}
+
+/// How long time travel waits for the overlay plugins to draw the chosen time.
+pub const OVERLAY_WAIT: Duration = Duration::from_secs(10);
+
+/// Renders the site of `request` as it was `at` after its clock's start in `recording`: the
+/// recorded changes up to then applied, and the scene's overlays drawn for then (waiting at most
+/// [`OVERLAY_WAIT`] for them; one that does not draw is named and left out).
+pub fn render_recording(request: &RenderRequest, recording: &Path, at: Duration) -> Result<Vec<Shot>> {
+    let rec = sangam_session::Recording::open(recording)?;
+    for w in &rec.warnings {
+        tracing::warn!("{w}");
+    }
+    let site = site::load(&request.input)?;
+    for w in &site.warnings {
+        tracing::warn!("{w}");
+    }
+    let cameras = bookmark_cameras(&site, request)?;
+    let core = sangam_session::Session::replay(&site.twin, rec)?;
+    let mut session = crate::frontend::SiteSession::with_core(site, core)?;
+    let at_us = i64::try_from(at.as_micros()).unwrap_or(i64::MAX);
+    let t = session.core.time().clock().start().saturating_add_micros(at_us);
+    session.core.replay_seek(t)?;
+    let overlays = session.core.plugins().count(sangam_plugins::Role::Overlay);
+    let deadline = Instant::now() + OVERLAY_WAIT;
+    loop {
+        session.core.tick(Duration::ZERO);
+        let drawn: Vec<&str> =
+            session.core.plugins().overlays().filter(|(_, f)| f.time == t.as_micros()).map(|(id, _)| id).collect();
+        if drawn.len() >= overlays {
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                "only {} of {overlays} overlay plugins drew {:.3} s within {} s ({}); rendering without the others",
+                drawn.len(),
+                at.as_secs_f64(),
+                OVERLAY_WAIT.as_secs(),
+                if drawn.is_empty() { "none".to_string() } else { drawn.join(", ") }
+            );
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let hud = format!("{} | t {:.1} s of {}", session.site.twin.name, at.as_secs_f64(), recording.display());
+    let overlay = crate::overlay_compose::compose(&session, Some(&hud));
+    let mut renderer = Renderer::new_headless().context("no GPU adapter for headless rendering")?;
+    let gpu = renderer.upload(&session.site.scene)?;
+    let mut shots = Vec::with_capacity(cameras.len());
+    for (name, view) in cameras {
+        let views = if request.stereo { View::stereo_pair(&view, DEFAULT_IPD_M).to_vec() } else { vec![view] };
+        let images =
+            renderer.render_to_images_with_overlay(&gpu, &overlay, &views, request.size.width, request.size.height)?;
+        let image = if request.stereo {
+            side_by_side(&images)
+        } else {
+            images.into_iter().next().context("renderer returned no image")?
+        };
+        shots.push(Shot { name, image });
+    }
+    Ok(shots)
 }
 
 /// Renders what `request` asks for with a new headless renderer.

@@ -3,6 +3,9 @@
 //! `sangam render SCENE [--bookmark NAME|all] [--size WxH] [--stereo] -o OUT` renders a site's camera
 //! bookmarks (or a bare `.gltf` / `.glb`, framed automatically) headless to PNG.
 //!
+//! `sangam render SCENE --recording FILE --at TIME -o OUT` renders the site as it was at that time of a
+//! recording (time travel: recorded values, overlays drawn for then).
+//!
 //! `sangam run SCENE [--xr | --window | --headless] [--stats] [--frames N]` opens the site in a front end:
 //! XR when an OpenXR runtime is active, else a window when a display is, else headless; it says which and why.
 //!
@@ -52,6 +55,12 @@ enum Command {
         /// Output PNG file, or folder when rendering several bookmarks.
         #[arg(short, long)]
         output: PathBuf,
+        /// Render the site as it was in this recording (MCAP) at `--at`: recorded values and overlays.
+        #[arg(long, requires = "at")]
+        recording: Option<PathBuf>,
+        /// With `--recording`: the time, from the clock's start (seconds, or 30s, 5m, 2h).
+        #[arg(long, requires = "recording", value_parser = record_cmd::parse_time)]
+        at: Option<std::time::Duration>,
     },
     /// Open a scene in a front end: XR when a runtime is active, else a window, else headless.
     Run {
@@ -225,9 +234,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             frontend::run(&args, &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Render { scene, bookmark, size, stereo, output } => {
+        Command::Render { scene, bookmark, size, stereo, output, recording, at } => {
             let request = RenderRequest { input: scene, bookmark, size, stereo };
-            let shots = headless::render(&request)?;
+            let shots = match (recording, at) {
+                (Some(recording), Some(at)) => headless::render_recording(&request, &recording, at)?,
+                _ => headless::render(&request)?,
+            };
             if shots.len() > 1 || request.bookmark.as_deref() == Some("all") {
                 if output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
                     bail!(

@@ -103,6 +103,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses `--at`: like a duration, and 0 is allowed (the recording's start).
+pub fn parse_time(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm', 'h']).trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
 /// Parses `--speed`: `max`, or times real time from 0.1 to 100.
 pub fn parse_speed(s: &str) -> Result<ReplaySpeed, String> {
     if s.eq_ignore_ascii_case("max") {
@@ -129,6 +137,9 @@ mod tests {
             let e = parse_duration(bad).unwrap_err();
             assert!(e.contains("30s, 5m, 2h"), "{bad}: {e}");
         }
+        assert_eq!(parse_time("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_time("2.5"), Ok(Duration::from_millis(2500)));
+        assert!(parse_time("-2").is_err());
         assert_eq!(parse_speed("max"), Ok(ReplaySpeed::Max));
         assert_eq!(parse_speed("10"), Ok(ReplaySpeed::Times(10.0)));
         assert_eq!(parse_speed("0.5x"), Ok(ReplaySpeed::Times(0.5)));

@@ -257,6 +257,33 @@ impl Session {
         self.replay.as_ref()
     }
 
+    /// A replay: the twin as it was at `t` (time travel). Applies everything recorded (a sample is
+    /// stamped with its own time and may have been applied a tick or more later, so nothing short of
+    /// the whole recording is sure to hold every sample up to `t`), then puts the playhead at `t`,
+    /// paused: values, overlays and the inspector show `t`, as a scrub of a live session does.
+    /// `Err` when `t` is outside the recording.
+    pub fn replay_seek(&mut self, t: SimTime) -> Result<usize> {
+        let start = self.time.clock().start();
+        let Some(replay) = self.replay.as_mut() else { anyhow::bail!("this session is not a replay") };
+        let end = replay.recording().time_span().map_or(start.as_micros(), |(_, last)| last);
+        let secs = |us: i64| (us - start.as_micros()) as f64 / 1e6;
+        if t < start || t.as_micros() > end {
+            anyhow::bail!(
+                "{}: time {:.3} s is outside the recording, which covers 0 to {:.3} s from the clock's start",
+                replay.recording().info.path.display(),
+                secs(t.as_micros()),
+                secs(end)
+            );
+        }
+        let n = replay.apply_all(&mut self.store);
+        if self.time.clock().now().as_micros() < end {
+            self.time.seek_live(SimTime::from_micros(end));
+        }
+        self.time.set_playhead(t);
+        self.time.pause();
+        Ok(n)
+    }
+
     /// A replay: applies everything the recording holds now and moves the clock to its end (a
     /// replay at `--speed max`). Returns how many changes were applied.
     pub fn replay_to_end(&mut self) -> usize {

@@ -162,6 +162,14 @@ impl TimeControl {
         self.playhead = None;
     }
 
+    /// Puts the playhead at `t`, clamped to `[history start, live]`; at live time it leaves scrubbing.
+    pub fn set_playhead(&mut self, t: SimTime) -> SimTime {
+        let live = self.clock.now();
+        let t = t.clamp(self.history_start.min(live), live);
+        self.playhead = (t < live).then_some(t);
+        self.display_time()
+    }
+
     /// Stops time (no toggle: stays paused when already).
     pub fn pause(&mut self) {
         self.clock.pause();

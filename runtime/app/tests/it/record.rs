@@ -128,3 +128,41 @@ fn a_file_that_is_not_a_recording_is_refused_by_name() {
     let out = sangam(&["record", demo_scene().to_str().unwrap(), "-o", "/x.mcap", "--duration", "soon"]);
     assert!(text(&out.stderr).contains("30s, 5m, 2h"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn time_travel_renders_a_recorded_time_the_same_way_every_time_and_refuses_one_outside_it() {
+    let d = dir("travel");
+    let file = d.join("demo.mcap");
+    let scene = demo_scene();
+    let (scene_s, file_s) = (scene.to_str().unwrap(), file.to_str().unwrap());
+    let rec = sangam(&["record", scene_s, "-o", file_s, "--duration", "2"]);
+    assert!(rec.status.success(), "{}", text(&rec.stderr));
+    if !can_render() {
+        return;
+    }
+    let shot = |at: &str, name: &str| {
+        let png = d.join(name);
+        let out = sangam(&[
+            "render",
+            scene_s,
+            "--recording",
+            file_s,
+            "--at",
+            at,
+            "--size",
+            "160x90",
+            "-o",
+            png.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "--at {at}: {}", text(&out.stderr));
+        image::open(&png).unwrap().to_rgba8()
+    };
+    let (a, b, c) = (shot("0.5", "a.png"), shot("1.5", "b.png"), shot("1.5", "c.png"));
+    assert_eq!(b, c, "the same time of the same recording renders the same image");
+    assert_ne!(a, b, "another time renders another image (the HUD's time, the labels' values)");
+    let out =
+        sangam(&["render", scene_s, "--recording", file_s, "--at", "1h", "-o", d.join("x.png").to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("outside the recording") && stderr.contains("demo.mcap"), "{stderr}");
+}

@@ -201,6 +201,11 @@ impl LivePlugins {
         self.plugins.is_empty()
     }
 
+    /// How many of the plugins have `role`.
+    pub fn count(&self, role: Role) -> usize {
+        self.plugins.iter().filter(|p| p.role == role).count()
+    }
+
     /// The adapters' ids (each has an inbox).
     pub fn adapter_ids(&self) -> impl Iterator<Item = &str> + '_ {
         self.plugins.iter().filter(|p| p.role == Role::Adapter).map(|p| p.id.as_str())

@@ -103,6 +103,12 @@ impl Recorder {
         self.stopped.as_deref()
     }
 
+    /// Bytes handed to the writer and not yet written (a tool that writes faster than the disk waits
+    /// on this; a session never does).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// Whether entries still go to the file.
     pub fn is_recording(&self) -> bool {
         self.tx.is_some()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sangam_session::record::reader::Recording;
 use sangam_session::{Message, RecordingError, Session, Verdict};
-use sangam_twin::{EntityId, Scene};
+use sangam_twin::{EntityId, Scene, SimTime};
 
 use crate::{repo, scene, session, settle};
 
@@ -74,8 +74,9 @@ fn out(name: &str) -> PathBuf {
     dir.join("session.mcap")
 }
 
-/// Records 40 frames of `scene` with a message each frame; returns the recorded end hash.
-fn record(scene: &Scene, path: &Path) -> String {
+/// Records 40 frames of `scene` with a message each frame; returns the recorded end hash and the
+/// live session.
+fn record(scene: &Scene, path: &Path) -> (String, Session) {
     let mut s = session(scene);
     s.start_recording(scene, path).unwrap_or_else(|e| panic!("{e:#}"));
     let frame = Duration::from_micros(16_667);
@@ -95,14 +96,14 @@ fn record(scene: &Scene, path: &Path) -> String {
     let hash = s.state_hash().to_string();
     let summary = s.finish_recording().unwrap().expect("it was recording");
     assert!(summary.messages >= 40 + 10, "40 inputs and the ticks' changes: {summary:?}");
-    hash
+    (hash, s)
 }
 
 #[test]
 fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
     let scene = twin_scene("record-replay");
     let path = out("replay");
-    let live_hash = record(&scene, &path);
+    let (live_hash, live) = record(&scene, &path);
 
     let rec = Recording::open(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
@@ -139,6 +140,25 @@ fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
     assert!(lines.contains("replay matches the recording"), "{lines}");
     // The overlay ran on the replayed twin.
     settle(&mut r, |r| r.plugins().overlays().next().is_some());
+
+    // Time travel: the twin as it was halfway, and the overlay drawn for then.
+    let start = live.time().clock().start();
+    let end = live.time().clock().now();
+    let mid = SimTime::from_micros((start.as_micros() + end.as_micros()) / 2);
+    let mut t = Session::replay(&scene, Recording::open(&path).unwrap()).unwrap();
+    t.replay_seek(mid).unwrap_or_else(|e| panic!("{e:#}"));
+    for i in [0, 7, 19] {
+        let id = EntityId::new(format!("tank-{i}"));
+        let then = live.store().value_at(&id, "level", mid).unwrap();
+        assert_eq!(t.store().value_at(&id, "level", t.display_time()).unwrap(), then, "tank-{i} at the middle");
+        assert_ne!(live.store().latest(&id, "level").unwrap().1, then, "tank-{i} moved on after the middle");
+    }
+    settle(&mut t, |t| t.plugins().overlays().any(|(_, f)| f.time == mid.as_micros()));
+    assert!(t.time().is_paused() && t.display_time() == mid);
+    // Outside the recording: a clear error naming it.
+    let mut u = Session::replay(&scene, Recording::open(&path).unwrap()).unwrap();
+    let e = format!("{:#}", u.replay_seek(SimTime::from_micros(end.as_micros() + 60_000_000)).unwrap_err());
+    assert!(e.contains("outside the recording") && e.contains("session.mcap"), "{e}");
 }
 
 #[test]
