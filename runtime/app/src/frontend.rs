@@ -460,7 +460,7 @@ impl SiteSession {
 
     /// Prepares an already loaded site around a session made for it.
     pub fn with_core(site: Site, core: Session) -> Result<SiteSession> {
-        let layout = SiteLayout::of(&site)?;
+        let layout = SiteLayout::of(&site);
         let bookmarks: Vec<NamedCamera> = site
             .twin
             .bookmarks

@@ -8,7 +8,7 @@ use sangam_render::scene::Placement;
 use sangam_twin::{Entity, EntityId, EntityLink, PropertyValue, SimTime, TwinStore, Unit};
 
 use super::camera::Camera;
-use super::layout::{LayerGroup, SiteLayout};
+use super::layout::{LayerGroup, LayerSource, SiteLayout};
 use super::pick::{Pickable, Ray, Shape};
 use super::twin_pose::GrabDelta;
 use super::*;
@@ -40,9 +40,9 @@ fn layout() -> SiteLayout {
     let bounds = pickables.iter().filter_map(|p| p.shape.bounds()).reduce(|a, b| a.union(&b));
     SiteLayout {
         layers: vec![
-            LayerGroup { name: "placed assets".into(), placements: 0..2 },
-            LayerGroup { name: "osm buildings".into(), placements: 2..3 },
-            LayerGroup { name: "ground".into(), placements: 3..4 },
+            LayerGroup { name: "placed assets".into(), placements: 0..2, source: LayerSource::Placements },
+            LayerGroup { name: "osm buildings".into(), placements: 2..3, source: LayerSource::Buildings(0) },
+            LayerGroup { name: "ground".into(), placements: 3..4, source: LayerSource::Ground },
         ],
         pickables,
         entities: vec![(EntityLink::Placement("t1".into()), EntityId::new("site-1"))],
