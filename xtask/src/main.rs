@@ -153,12 +153,33 @@ fn demo(size: &str) -> Result<()> {
         &["render", &scene_arg, "--bookmark", "tower", "--stereo", "--size", "640x720", "-o", &stereo_arg],
     )?;
     // The live site: plugins (a simulation and an overlay) running while the camera orbits; the last
-    // frame, with the overlay's labels and alerts, is saved.
+    // frame, with the overlay's labels and alerts, is saved, and the session is recorded.
     let live = out.join("live.png");
     let live_arg = live.to_string_lossy().into_owned();
+    let recording = out.join("live.mcap").to_string_lossy().into_owned();
     sangam(
-        "demo (live plugins)",
-        &["run", &scene_arg, "--headless", "--frames", "120", "--size", size, "--stats", "--screenshot", &live_arg],
+        "demo (live plugins, recorded)",
+        &[
+            "run",
+            &scene_arg,
+            "--headless",
+            "--frames",
+            "120",
+            "--size",
+            size,
+            "--stats",
+            "--screenshot",
+            &live_arg,
+            "--record",
+            &recording,
+        ],
+    )?;
+    // The recording replayed at once (its state hash checked), and the site as it was 1 s in.
+    sangam("demo (replay)", &["replay", &recording, "--speed", "max", "--headless", "--frames", "1", "--stats"])?;
+    let then = out.join("then.png").to_string_lossy().into_owned();
+    sangam(
+        "demo (time travel)",
+        &["render", &scene_arg, "--recording", &recording, "--at", "1", "--size", size, "-o", &then],
     )?;
     eprintln!("xtask: demo images are in {}", out.display());
     Ok(())
@@ -171,7 +192,7 @@ fn bench() -> Result<()> {
     plugins::build_plugins()?;
     cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
     cargo("benchmarks (history store)", &["bench", "--package", "sangam-twin"])?;
-    cargo("benchmarks (session tick)", &["bench", "--package", "sangam-session"])?;
+    cargo("benchmarks (session tick, replay)", &["bench", "--package", "sangam-session"])?;
     eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
     Ok(())
 }
