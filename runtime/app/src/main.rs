@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use sangam::frontend::RunArgs;
 use sangam::headless::{self, RenderRequest, ShotSize};
 
 /// Sangam: an immersive digital-twin runtime for infrastructure.
@@ -66,31 +67,12 @@ enum Command {
     Run {
         /// A scene file (`scene.toml`).
         scene: PathBuf,
-        /// Insist on OpenXR (an error if no runtime is usable).
-        #[arg(long, conflicts_with_all = ["window", "headless"])]
-        xr: bool,
-        /// Insist on a desktop window (an error if no display is usable).
-        #[arg(long, conflicts_with = "headless")]
-        window: bool,
-        /// Render offscreen and report timing.
-        #[arg(long)]
-        headless: bool,
-        /// Print frame timing (CPU encode, frame time, missed frames) at the end.
-        #[arg(long)]
-        stats: bool,
-        /// Stop after this many frames (headless default: 60; a window otherwise runs until closed).
-        #[arg(long)]
-        frames: Option<u64>,
-        /// Headless image size / initial window size, WIDTHxHEIGHT.
-        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
-        size: ShotSize,
+        #[command(flatten)]
+        front: FrontEndArgs,
         /// XR: eye image size relative to the runtime's recommended size (0.25 up to the runtime's
         /// maximum); below 1 trades sharpness for GPU time.
         #[arg(long, default_value_t = 1.0, value_parser = parse_resolution_scale)]
         resolution_scale: f32,
-        /// Headless: save the last frame (scene and overlays) as a PNG.
-        #[arg(long)]
-        screenshot: Option<PathBuf>,
         /// Record the session to this MCAP file while it runs.
         #[arg(long)]
         record: Option<PathBuf>,
@@ -119,27 +101,8 @@ enum Command {
         /// Times real time (0.1 to 100), or `max`: everything applied before the first frame.
         #[arg(long, default_value = "1", value_parser = record_cmd::parse_speed)]
         speed: sangam::frontend::ReplaySpeed,
-        /// Insist on OpenXR.
-        #[arg(long, conflicts_with_all = ["window", "headless"])]
-        xr: bool,
-        /// Insist on a desktop window.
-        #[arg(long, conflicts_with = "headless")]
-        window: bool,
-        /// Render offscreen.
-        #[arg(long)]
-        headless: bool,
-        /// Stop after this many frames (headless default: 60).
-        #[arg(long)]
-        frames: Option<u64>,
-        /// Headless image size / initial window size, WIDTHxHEIGHT.
-        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
-        size: ShotSize,
-        /// Print timing and the session's state (hash, replay verdict) at the end.
-        #[arg(long)]
-        stats: bool,
-        /// Headless: save the last frame as a PNG.
-        #[arg(long)]
-        screenshot: Option<PathBuf>,
+        #[command(flatten)]
+        front: FrontEndArgs,
     },
     /// Check, package, sign and scaffold plugins.
     Plugin {
@@ -148,13 +111,44 @@ enum Command {
     },
 }
 
-fn requested(xr: bool, window: bool, headless: bool) -> sangam::frontend::Requested {
-    use sangam::frontend::Requested;
-    match (xr, window, headless) {
-        (true, _, _) => Requested::Xr,
-        (_, true, _) => Requested::Window,
-        (_, _, true) => Requested::Headless,
-        _ => Requested::Auto,
+/// The front-end flags `run` and `replay` share.
+#[derive(clap::Args)]
+struct FrontEndArgs {
+    /// Insist on OpenXR (an error if no runtime is usable).
+    #[arg(long, conflicts_with_all = ["window", "headless"])]
+    xr: bool,
+    /// Insist on a desktop window (an error if no display is usable).
+    #[arg(long, conflicts_with = "headless")]
+    window: bool,
+    /// Render offscreen and report timing.
+    #[arg(long)]
+    headless: bool,
+    /// Print frame timing and the session's state (clock, state hash, recording or replay, plugins) at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Stop after this many frames (headless default: 60; a window otherwise runs until closed).
+    #[arg(long)]
+    frames: Option<u64>,
+    /// Headless image size / initial window size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    size: ShotSize,
+    /// Headless: save the last frame (scene and overlays) as a PNG.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+}
+
+impl FrontEndArgs {
+    /// The run arguments for `scene` in `mode`.
+    fn run_args(self, scene: PathBuf, resolution_scale: f32, mode: sangam::frontend::SessionMode) -> RunArgs {
+        use sangam::frontend::Requested;
+        let requested = match (self.xr, self.window, self.headless) {
+            (true, _, _) => Requested::Xr,
+            (_, true, _) => Requested::Window,
+            (_, _, true) => Requested::Headless,
+            _ => Requested::Auto,
+        };
+        let FrontEndArgs { stats, frames, size, screenshot, .. } = self;
+        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode }
     }
 }
 
@@ -213,25 +207,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, xr, window, headless, stats, frames, size, resolution_scale, screenshot, record } => {
-            use sangam::frontend::{self, RunArgs, SessionMode};
+        Command::Run { scene, front, resolution_scale, record } => {
+            use sangam::frontend::{self, SessionMode};
             let mode = record.map_or(SessionMode::Live, SessionMode::Record);
-            let requested = requested(xr, window, headless);
-            let args = RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode };
-            frontend::run(&args, &xr_hooks())?;
+            frontend::run(&front.run_args(scene, resolution_scale, mode), &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Record { scene, output, duration, stats } => {
             record_cmd::record(&scene, &output, duration, stats)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { recording, scene, speed, xr, window, headless, stats, frames, size, screenshot } => {
-            use sangam::frontend::{self, RunArgs, SessionMode};
+        Command::Replay { recording, scene, speed, front } => {
+            use sangam::frontend::{self, SessionMode};
             let scene = record_cmd::recorded_scene(&recording, scene)?;
             let mode = SessionMode::Replay { recording, speed };
-            let requested = requested(xr, window, headless);
-            let args = RunArgs { scene, requested, stats, frames, size, resolution_scale: 1.0, screenshot, mode };
-            frontend::run(&args, &xr_hooks())?;
+            frontend::run(&front.run_args(scene, 1.0, mode), &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output, recording, at } => {

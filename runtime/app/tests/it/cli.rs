@@ -1,6 +1,7 @@
 //! The `sangam` command line as a user runs it: exit codes, messages that name the file and place,
 //! and the images it writes.
 
+use crate::can_render;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -21,18 +22,6 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Whether rendering can run here; under CI it must (a missing adapter fails the test).
-fn can_render() -> bool {
-    match sangam_render::gpu::Renderer::new_headless() {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_some() => panic!("no GPU adapter under CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: no GPU adapter ({e})");
-            false
-        }
-    }
 }
 
 #[test]

@@ -3,15 +3,12 @@
 //! still read, and a file that is not a recording is refused by name.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::{can_render, demo_scene, text};
 use sangam_session::Recording;
-
-fn demo_scene() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml")
-}
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sangam-app-record-{name}-{}", std::process::id()));
@@ -30,26 +27,10 @@ fn sangam(args: &[&str]) -> Output {
         .expect("the sangam binary runs")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// The hash of the `stats: state: hash H ...` line.
 fn state_hash(stdout: &str) -> String {
     let line = stdout.lines().find(|l| l.starts_with("stats: state: hash ")).unwrap_or_else(|| panic!("{stdout}"));
     line["stats: state: hash ".len()..].split_whitespace().next().unwrap().to_string()
-}
-
-/// Whether rendering can run here; under CI it must (a missing adapter fails the test).
-fn can_render() -> bool {
-    match sangam_render::gpu::Renderer::new_headless() {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_some() => panic!("no GPU adapter under CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: no GPU adapter ({e})");
-            false
-        }
-    }
 }
 
 #[test]

@@ -1,17 +1,13 @@
 //! `sangam run` as a user runs it: which front end it picks and why, the headless timing report, the
 //! errors of an insisted-on front end that is not there, and (where Xvfb is installed) a real window.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::{can_render, demo_scene, text};
 use glam::DVec3;
 use sangam::interaction::layout::SiteLayout;
 use sangam::interaction::pick::{self, Ray};
 use sangam_twin::{EntityId, EntityLink};
-
-fn demo_scene() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml")
-}
 
 /// Runs `sangam` with no display and no Wayland socket in its environment.
 fn sangam_no_display(args: &[&str]) -> Output {
@@ -22,22 +18,6 @@ fn sangam_no_display(args: &[&str]) -> Output {
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .output()
         .expect("the sangam binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Whether rendering can run here; under CI it must (a missing adapter fails the test).
-fn can_render() -> bool {
-    match sangam_render::gpu::Renderer::new_headless() {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_some() => panic!("no GPU adapter under CI: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: no GPU adapter ({e})");
-            false
-        }
-    }
 }
 
 #[test]
