@@ -72,8 +72,8 @@ pub fn recorded_scene(recording: &Path, given: Option<PathBuf>) -> Result<PathBu
     if let Some(scene) = given {
         return Ok(scene);
     }
-    let rec = sangam_session::Recording::open(recording)?;
-    let named = PathBuf::from(&rec.info.scene);
+    let info = sangam_session::Recording::info(recording)?;
+    let named = PathBuf::from(&info.scene);
     if named.is_file() {
         return Ok(named);
     }
@@ -84,7 +84,7 @@ pub fn recorded_scene(recording: &Path, given: Option<PathBuf>) -> Result<PathBu
     anyhow::bail!(
         "{} was recorded from the scene {}, which is not there; give the scene with --scene",
         recording.display(),
-        rec.info.scene
+        info.scene
     )
 }
 

@@ -160,6 +160,15 @@ enum Topic {
 impl Recording {
     /// Reads `path` (see the module docs for what is recovered and what is refused).
     pub fn open(path: &Path) -> Result<Recording, RecordingError> {
+        Recording::read(path, false)
+    }
+
+    /// Reads only what the recording says about itself (its first records), e.g. to find its scene.
+    pub fn info(path: &Path) -> Result<RecordingInfo, RecordingError> {
+        Ok(Recording::read(path, true)?.info)
+    }
+
+    fn read(path: &Path, info_only: bool) -> Result<Recording, RecordingError> {
         let io = |source| RecordingError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io)?;
         let file_bytes = file.metadata().map_err(io)?.len();
@@ -186,6 +195,7 @@ impl Recording {
                         }
                     };
                     match state.record(record) {
+                        Ok(true) if info_only && state.info.is_some() => break,
                         Ok(true) => {
                             state.good_end = fed;
                             continue;
