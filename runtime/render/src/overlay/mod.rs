@@ -66,7 +66,7 @@ pub const MAX_HEATMAP_SIDE: u32 = 4096;
 pub const HEATMAP_LIFT_M: f64 = 0.05;
 
 /// The DejaVu Sans font used for all overlay text (see `assets/fonts/LICENSE-DejaVu.txt`).
-const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+const FONT_BYTES: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
 
 /// Overlay primitives for one frame. The default is empty and costs nothing to render.
 #[derive(Clone, Debug, Default, PartialEq)]
