@@ -1,6 +1,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use glam::DVec3;
+
 use super::*;
+use crate::entity::EntityLink;
+use crate::property::{PropertyValue, Unit};
 
 /// A fresh folder with two models and a small GeoJSON layer.
 fn fixture() -> PathBuf {

@@ -1,0 +1,129 @@
+//! Unit tests: the warning throttle, both shader variants, the glyph atlas and text layout, colour
+//! conversion and palettes, and a hostile overlay built within its caps (no GPU needed).
+
+use glam::DVec3;
+
+use super::builder::{Builder, OverlayFrame, build};
+use super::color::{linear_color, palette_srgb, srgb_to_linear};
+use super::gpu::shader_source;
+use super::quads::{KIND_BILLBOARD, STYLE_GLYPH, mode};
+use super::text::{GlyphAtlas, TextLayout, glyph_slot};
+use super::throttle::{WARN_INTERVAL, WarnThrottle};
+use super::*;
+use crate::scene::{Fov, View};
+
+#[test]
+fn a_warning_over_a_cap_is_logged_once_per_interval_not_every_frame() {
+    let mut throttle = WarnThrottle::default();
+    let mut built = 0;
+    for _ in 0..100 {
+        throttle.warn("markers", || {
+            built += 1;
+            "too many markers".into()
+        });
+    }
+    throttle.warn("text", || "text truncated".into());
+    assert_eq!(built, 1, "the message is formatted only when it is logged");
+    assert_eq!(throttle.kinds.len(), 2);
+    assert_eq!(throttle.kinds[0].2, 99, "held-back repeats are counted for the next report");
+    // Once the interval has passed the kind is logged again and the count starts over.
+    throttle.kinds[0].1 -= WARN_INTERVAL;
+    throttle.warn("markers", || {
+        built += 1;
+        "too many markers".into()
+    });
+    assert_eq!((built, throttle.kinds[0].2), (2, 0));
+}
+
+#[test]
+fn shader_variants_validate() {
+    for multiview in [false, true] {
+        let src = shader_source(multiview);
+        let module = wgpu::naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("multiview {multiview}: {}", e.emit_to_string(&src)));
+        wgpu::naga::valid::Validator::new(
+            wgpu::naga::valid::ValidationFlags::all(),
+            wgpu::naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("multiview {multiview}: {e:?}"));
+    }
+}
+
+#[test]
+fn atlas_has_every_printable_glyph_and_fallback() {
+    let atlas = GlyphAtlas::new();
+    assert!(atlas.font.is_some());
+    for c in ['A', 'g', '?', 'é', 'ß', '~'] {
+        let g = atlas.glyphs[glyph_slot(c).expect("slot")];
+        assert!(g.rect.is_some(), "{c} has no ink");
+        assert!(g.advance > 0.1);
+    }
+    let mut budget = 100;
+    let mut layout = TextLayout::default();
+    atlas.layout("a😀\u{7}b", &mut budget, &mut layout);
+    assert_eq!(layout.glyphs.len(), 4, "emoji and BEL draw as '?'");
+    assert_eq!(budget, 96);
+    atlas.layout("", &mut budget, &mut layout);
+    assert_eq!(layout.glyphs.len(), 0);
+    assert_eq!(layout.lines.len(), 1);
+    atlas.layout("ab\ncd\n", &mut budget, &mut layout);
+    assert_eq!(layout.lines.len(), 3);
+    let mut small = 3;
+    atlas.layout("abcdef", &mut small, &mut layout);
+    assert_eq!(layout.glyphs.len(), 3);
+    assert!(layout.truncated);
+}
+
+#[test]
+fn srgb_conversion_and_palettes() {
+    assert!((srgb_to_linear(0.5) - 0.214).abs() < 1e-3);
+    assert_eq!(linear_color([f32::NAN, 2.0, -1.0, 0.5]), [0.0, 1.0, 0.0, 0.5]);
+    let g = palette_srgb(HeatmapPalette::Traffic, 0.0);
+    let r = palette_srgb(HeatmapPalette::Traffic, 1.0);
+    assert!(g[1] > 0.5 && g[0] < 0.1);
+    assert!(r[0] > 0.5 && r[1] < 0.1);
+    let w = palette_srgb(HeatmapPalette::Diverging, 0.5);
+    assert_eq!(w, [1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn hostile_overlay_builds_bounded() {
+    let v = View::look_at(DVec3::ZERO, DVec3::Y, DVec3::Z, Fov::symmetric(1.0, 1.0));
+    let views = [v];
+    let frame = OverlayFrame { views: &views, reference: DVec3::ZERO, width: 64, height: 64 };
+    let atlas = GlyphAtlas::new();
+    let overlay = Overlay {
+        lines: vec![OverlayLine { points: vec![DVec3::NAN, DVec3::ZERO, DVec3::ONE], color: [1.0; 4], width_m: 1.0 }],
+        markers: vec![OverlayMarker { position: DVec3::INFINITY, radius_m: 1.0, color: [1.0; 4] }],
+        labels: vec![OverlayLabel { position: DVec3::ONE, text: "x".repeat(200_000), height_m: 1.0, color: [1.0; 4] }],
+        heatmaps: vec![OverlayHeatmap {
+            origin: DVec3::ZERO,
+            cell_size_m: 1.0,
+            columns: 3,
+            rows: 2,
+            values: vec![1.0],
+            min: 0.0,
+            max: 1.0,
+            palette: HeatmapPalette::Viridis,
+            opacity: 1.0,
+        }],
+        volumes: vec![OverlayVolume {
+            shape: VolumeShape::Box,
+            center: DVec3::ONE,
+            size: [0.0, 1.0, 1.0],
+            color: [1.0; 4],
+        }],
+        hud: vec![],
+    };
+    let mut b = Builder::default();
+    let mut texels = Vec::new();
+    build(&overlay, &frame, &atlas, 4096, &mut b, &mut texels);
+    let glyphs = b.quads.iter().filter(|q| q.p0[3] == mode(KIND_BILLBOARD, STYLE_GLYPH)).count();
+    assert_eq!(glyphs, MAX_GLYPHS - 1);
+    assert_eq!(texels.len(), 1);
+    assert_eq!(texels[0].2.len(), 3 * 2 * 4);
+    assert_eq!(texels[0].2[3], 255);
+    assert_eq!(texels[0].2[7], 0, "missing values are transparent");
+    assert!(b.quads.iter().all(|q| q.p0.iter().chain(&q.p1).all(|x| x.is_finite())));
+}
