@@ -44,7 +44,7 @@ use sangam_plugins::Role;
 use sangam_twin::{ClockError, Scene as TwinScene, SimTime, StateHash, TwinStore};
 
 pub use inbox::{Inbox, InboxStats, Message, OfferError};
-pub use plugins::{LivePlugins, PluginTick};
+pub use plugins::{AccessEntry, AccessLog, LivePlugins, PluginTick};
 pub use record::{Recorder, Recording, RecordingError};
 pub use replay::{Replay, Verdict};
 pub use time::{TimeCommand, TimeControl, TimeEvent};
@@ -321,7 +321,10 @@ impl Session {
             }
         }
         let plugins = self.plugins.tick(now, display, budget, &mut self.store, &mut self.inbox);
-        if self.recorder.is_some() {
+        // The access log goes into the recording; without one, its recent entries stay for the screen.
+        let access = self.plugins.take_access();
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.access(access);
             self.record_tick(now);
         }
         // The limit held the clock only when it stopped it short of what the rate asked.
@@ -466,11 +469,13 @@ impl Session {
             let s = r.stats();
             let state = r.stopped().map_or_else(|| "recording".to_string(), |why| format!("STOPPED ({why})"));
             lines.push(format!(
-                "recording: {} {state}: {} inputs, {} ticks, {} changes handed to the writer, {} changes lost to gaps",
+                "recording: {} {state}: {} inputs, {} ticks, {} changes, {} access entries handed to the writer, {} \
+                 changes lost to gaps",
                 r.path().display(),
                 s.inputs,
                 s.ticks,
                 s.changes,
+                s.access,
                 s.gap_events
             ));
         }
@@ -490,6 +495,18 @@ impl Session {
                 info.runtime,
                 replay.verdict(&self.store)
             ));
+        }
+        let log = self.plugins.access_log();
+        if log.entries() > 0 {
+            let mut last: BTreeMap<&str, &plugins::AccessEntry> = BTreeMap::new();
+            for e in log.recent() {
+                last.insert(&e.plugin, e);
+            }
+            let reads: Vec<String> = last
+                .values()
+                .map(|e| format!("{} read [{}] of {} entities", e.plugin, e.properties.join(", "), e.entities))
+                .collect();
+            lines.push(format!("access: {} entries logged; last: {}", log.entries(), reads.join("; ")));
         }
         lines.extend(self.plugins.status_lines());
         lines

@@ -34,6 +34,6 @@ pub use history::{
 pub use property::{PropertyValue, Unit};
 pub use scene::{
     Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, HistoryDecl,
-    InstanceGroup, InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, Scene,
-    SceneError, world_from_model,
+    InstanceGroup, InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant,
+    Scene, SceneError, world_from_model,
 };

@@ -115,7 +115,7 @@ mod tests {
         let (t, v) = store.latest(&ids[1], "load").unwrap();
         assert_eq!((t, v.as_f64()), (SimTime::from_secs(1), Some(20.0)));
         // The snapshot a plugin sees next has the value and its history.
-        let snap = snapshot_of(&store, &ids);
+        let snap = snapshot_of(&store, &ids, &sangam_twin::ReadGrant::default(), &mut Default::default());
         use sangam_plugins::TwinView;
         assert_eq!(snap.number(1, "load"), Some(20.0));
         let mut seen = Vec::new();

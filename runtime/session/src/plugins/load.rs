@@ -136,6 +136,8 @@ pub(super) fn start_plugin(
         missed_steps: 0,
         overlay: None,
         admission,
+        read: decl.read.clone(),
+        access: super::access::PluginAccess::default(),
     };
     Ok((plugin, feed))
 }
@@ -183,7 +185,9 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
     let all = decl.entities.is_empty() && decl.kinds.is_empty();
     let mut table = EntityTable::default();
     for e in &twin.entities {
-        if all || decl.entities.contains(&e.id) || decl.kinds.contains(&e.kind) {
+        // A revoked kind is never granted, whatever `entities` or `kinds` say (revoke wins).
+        let granted = all || decl.entities.contains(&e.id) || decl.kinds.contains(&e.kind);
+        if granted && decl.read.permits_kind(&e.kind) {
             table.push(e.id.as_str(), e.kind.clone(), entity_position(twin, e.link.as_ref()).to_array());
         }
     }

@@ -18,8 +18,13 @@
 //! - completed updates are applied to the [`TwinStore`] ([`apply`]) and faults collected for the
 //!   screen (the supervisor logged each, once, off the frame thread).
 //!
+//! Every view a simulation or overlay gets holds only what the scene's read grant permits
+//! (`[plugins.read]`, revoke winning over grant; [`snapshot`]), and is noted in the access log
+//! ([`access`]), which a recording keeps.
+//!
 //! [`Session::tick`]: crate::Session::tick
 
+pub mod access;
 mod apply;
 mod load;
 mod snapshot;
@@ -34,11 +39,12 @@ use sangam_plugins::{
     EngineOptions, FaultReport, OverlayFrame, PluginEngine, PluginStatus, RestartPolicy, Role, SourceInfo, Submit,
     Supervisor,
 };
-use sangam_twin::{EntityId, Scene as TwinScene, SimTime, TwinStore};
+use sangam_twin::{EntityId, ReadGrant, Scene as TwinScene, SimTime, TwinStore};
 
+pub use access::{AccessEntry, AccessLog};
 pub use apply::apply_updates;
 pub use load::{PLUGIN_PATH_VAR, component_cache_dir, entity_position, find_plugin_file, scene_limits, spec_for};
-pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, snapshot_at, snapshot_of};
+pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, Seen, snapshot_at, snapshot_of};
 
 use crate::inbox::{Inbox, Message};
 use load::{open_plugin, start_plugin};
@@ -63,6 +69,10 @@ struct LivePlugin {
     overlay: Option<Arc<OverlayFrame>>,
     /// How it was admitted, for the status lines.
     admission: String,
+    /// What of its entities it may read.
+    read: ReadGrant,
+    /// What it last read (the access log's state for it).
+    access: access::PluginAccess,
 }
 
 impl LivePlugin {
@@ -109,6 +119,8 @@ pub struct LivePlugins {
     total_faults: u64,
     /// Recorded feeds read at load, handed to the session's inbox once.
     feeds: Vec<(String, Message)>,
+    /// Which plugin read what, when.
+    access_log: AccessLog,
 }
 
 impl LivePlugins {
@@ -131,6 +143,7 @@ impl LivePlugins {
             recent_faults: VecDeque::new(),
             total_faults: 0,
             feeds: Vec::new(),
+            access_log: AccessLog::default(),
         };
         if decls.is_empty() {
             return Ok(none());
@@ -188,6 +201,7 @@ impl LivePlugins {
             recent_faults: VecDeque::new(),
             total_faults: 0,
             feeds,
+            access_log: AccessLog::default(),
         })
     }
 
@@ -261,6 +275,7 @@ impl LivePlugins {
         }
         let now_us = now.as_micros();
         let scrubbed = display < now;
+        let access_log = &mut self.access_log;
         for plugin in &mut self.plugins {
             let entities = &plugin.entities;
             let submitted = match plugin.role {
@@ -309,7 +324,10 @@ impl LivePlugins {
                         // in: applied first, this batch steps from it (not from the state before it).
                         let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
                             apply_completed_steps(sup, id, store, entities, report);
-                            Arc::new(snapshot_of(store, entities))
+                            let mut seen = Seen::new();
+                            let view = snapshot_of(store, entities, &plugin.read, &mut seen);
+                            access_log.note(&plugin.id, &mut plugin.access, now_us, entities.len(), seen);
+                            Arc::new(view)
                         };
                         let s = supervisor.submit_steps_with(&plugin.id, plugin.next_step, step, count, snapshot).ok();
                         if s == Some(Submit::Queued) {
@@ -322,11 +340,14 @@ impl LivePlugins {
                 Role::Overlay => {
                     // Scrubbed: the overlay draws the twin as it was at the playhead.
                     let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
-                        Arc::new(if scrubbed {
-                            snapshot_at(store, entities, display)
+                        let mut seen = Seen::new();
+                        let view = if scrubbed {
+                            snapshot_at(store, entities, &plugin.read, display, &mut seen)
                         } else {
-                            snapshot_of(store, entities)
-                        })
+                            snapshot_of(store, entities, &plugin.read, &mut seen)
+                        };
+                        access_log.note(&plugin.id, &mut plugin.access, display.as_micros(), entities.len(), seen);
+                        Arc::new(view)
                     };
                     supervisor.request_draw_with(&plugin.id, display.as_micros(), snapshot).ok()
                 }
@@ -361,6 +382,16 @@ impl LivePlugins {
             self.recent_faults.push_back(fault);
         }
         report
+    }
+
+    /// The access log: which plugin read what, when.
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
+    }
+
+    /// Takes the access entries not yet taken (the session hands them to its recorder).
+    pub fn take_access(&mut self) -> Vec<AccessEntry> {
+        self.access_log.take()
     }
 
     /// Each overlay plugin's latest frame, with its id.

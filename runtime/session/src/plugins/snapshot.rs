@@ -1,12 +1,15 @@
 //! What a plugin sees of the twin: a snapshot of its granted entities, live or as they were at a
-//! time T (a scrubbed playhead), with recent numeric history. Built on the frame thread only when a
-//! plugin takes a submission; its cost is bounded by [`SNAPSHOT_SAMPLE_BUDGET`] history samples plus
-//! one latest value per (entity, property).
+//! time T (a scrubbed playhead), with recent numeric history, holding only the properties the
+//! scene's read grant permits ([`ReadGrant`]: a property it may not read is not in the view at all,
+//! so no host call can reach it). Built on the frame thread only when a plugin takes a submission;
+//! its cost is bounded by [`SNAPSHOT_SAMPLE_BUDGET`] history samples plus one latest value per
+//! (entity, property).
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use sangam_plugins::TwinSnapshot;
-use sangam_twin::{EntityId, PropertyValue, SimTime, TwinStore};
+use sangam_twin::{EntityId, PropertyValue, ReadGrant, SimTime, TwinStore};
 
 /// History samples per (entity, property) a plugin sees in its twin snapshot.
 pub const SNAPSHOT_HISTORY: usize = 512;
@@ -16,19 +19,34 @@ pub const SNAPSHOT_HISTORY: usize = 512;
 /// plugins wrote on shared entities) may make it grow without bound. Latest values are always there.
 pub const SNAPSHOT_SAMPLE_BUDGET: usize = 1 << 18;
 
+/// The properties a view held, for the access log.
+pub type Seen = BTreeSet<String>;
+
 /// The granted entities' latest values and recent numeric history ([`SNAPSHOT_HISTORY`] per series,
-/// [`SNAPSHOT_SAMPLE_BUDGET`] in all).
-pub fn snapshot_of(store: &TwinStore, entities: &[EntityId]) -> TwinSnapshot {
-    snapshot(store, entities, None)
+/// [`SNAPSHOT_SAMPLE_BUDGET`] in all), of the properties `read` permits; their names go into `seen`.
+pub fn snapshot_of(store: &TwinStore, entities: &[EntityId], read: &ReadGrant, seen: &mut Seen) -> TwinSnapshot {
+    snapshot(store, entities, read, None, seen)
 }
 
-/// The granted entities as they were at `t`: each property's value at `t` (the last sample at or
-/// before it; none if it had no value yet) and the history up to `t`.
-pub fn snapshot_at(store: &TwinStore, entities: &[EntityId], t: SimTime) -> TwinSnapshot {
-    snapshot(store, entities, Some(t))
+/// The granted entities as they were at `t`: each permitted property's value at `t` (the last sample
+/// at or before it; none if it had no value yet) and the history up to `t`.
+pub fn snapshot_at(
+    store: &TwinStore,
+    entities: &[EntityId],
+    read: &ReadGrant,
+    t: SimTime,
+    seen: &mut Seen,
+) -> TwinSnapshot {
+    snapshot(store, entities, read, Some(t), seen)
 }
 
-fn snapshot(store: &TwinStore, entities: &[EntityId], at: Option<SimTime>) -> TwinSnapshot {
+fn snapshot(
+    store: &TwinStore,
+    entities: &[EntityId],
+    read: &ReadGrant,
+    at: Option<SimTime>,
+    seen: &mut Seen,
+) -> TwinSnapshot {
     let mut snap = TwinSnapshot::new();
     let mut budget = SNAPSHOT_SAMPLE_BUDGET;
     let until = at.unwrap_or(SimTime(i64::MAX));
@@ -36,6 +54,12 @@ fn snapshot(store: &TwinStore, entities: &[EntityId], at: Option<SimTime>) -> Tw
         let Some(entity) = store.entity(id) else { continue };
         let index = i as u32;
         for (name, latest) in &entity.properties {
+            if !read.permits(name) {
+                continue;
+            }
+            if !seen.contains(name) {
+                seen.insert(name.clone());
+            }
             let value = match at {
                 None => Some(Cow::Borrowed(latest)),
                 Some(t) => store.value_at(id, name, t).map(Cow::Owned),
@@ -81,7 +105,7 @@ mod tests {
                 store.record(&id, &name, SimTime::from_micros(t), PropertyValue::Number(t as f64)).unwrap();
             }
         }
-        let snap = snapshot_of(&store, std::slice::from_ref(&id));
+        let snap = snapshot_of(&store, std::slice::from_ref(&id), &ReadGrant::default(), &mut Seen::new());
         use sangam_plugins::TwinView;
         let mut held = 0;
         for p in 0..600 {
@@ -102,13 +126,14 @@ mod tests {
         }
         store.record(&id, "state", SimTime::from_secs(8), PropertyValue::Text("alarm".into())).unwrap();
         use sangam_plugins::TwinView;
-        let then = snapshot_at(&store, std::slice::from_ref(&id), SimTime::from_millis(4_500));
+        let all = ReadGrant::default();
+        let then = snapshot_at(&store, std::slice::from_ref(&id), &all, SimTime::from_millis(4_500), &mut Seen::new());
         assert_eq!(then.number(0, "rsrp"), Some(-96.0), "the value at 4.5 s is the one of 4 s");
         assert_eq!(then.text(0, "state"), None, "the alarm came later");
         let mut seen = Vec::new();
         then.samples(0, "rsrp", i64::MIN, i64::MAX, &mut |t, _| seen.push(t));
         assert_eq!(seen, (1..=4).map(|s| s * 1_000_000).collect::<Vec<_>>(), "no history after then");
-        let live = snapshot_of(&store, std::slice::from_ref(&id));
+        let live = snapshot_of(&store, std::slice::from_ref(&id), &all, &mut Seen::new());
         assert_eq!((live.number(0, "rsrp"), live.text(0, "state").as_deref()), (Some(-90.0), Some("alarm")));
     }
 }

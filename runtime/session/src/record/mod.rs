@@ -52,6 +52,8 @@ pub struct RecorderStats {
     pub changes: u64,
     /// Changes the store evicted before the recorder took them (written as gaps).
     pub gap_events: u64,
+    /// Access-log entries handed to the writer.
+    pub access: u64,
 }
 
 /// A session being recorded to one file.
@@ -130,6 +132,15 @@ impl Recorder {
         if self.send(Entry::Changes(TwinChanges { progress_us, now_us, events })) {
             self.stats.ticks += 1;
             self.stats.changes += n;
+        }
+    }
+
+    /// Records access-log entries.
+    pub fn access(&mut self, entries: Vec<crate::plugins::AccessEntry>) {
+        for entry in entries {
+            if self.send(Entry::Access(entry)) {
+                self.stats.access += 1;
+            }
         }
     }
 

@@ -21,8 +21,8 @@ use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOp
 use sangam_twin::StateHash;
 
 use super::wire::{
-    CHANGES_TOPIC, FORMAT_VERSION, INPUT_TOPIC_PREFIX, METADATA_NAME, PROFILE, SESSION_TOPIC, SessionRecord,
-    TwinChanges, keys,
+    ACCESS_TOPIC, CHANGES_TOPIC, FORMAT_VERSION, INPUT_TOPIC_PREFIX, METADATA_NAME, PROFILE, SESSION_TOPIC,
+    SessionRecord, TwinChanges, keys,
 };
 
 /// The most bytes read from the file at once.
@@ -141,6 +141,8 @@ pub struct Recording {
     pub inputs: BTreeMap<String, u64>,
     /// Changes lost to gaps while recording.
     pub gap_events: u64,
+    /// The access log: which plugin read what, when.
+    pub access: Vec<crate::plugins::AccessEntry>,
     /// The end record; `None` when the recording was cut short.
     pub end: Option<RecordedEnd>,
     /// Messages read, over all channels.
@@ -153,6 +155,7 @@ pub struct Recording {
 enum Topic {
     Changes,
     Session,
+    Access,
     Input(String),
     Other,
 }
@@ -288,6 +291,7 @@ struct ReadState {
     changes: Vec<TwinChanges>,
     inputs: BTreeMap<String, u64>,
     gap_events: u64,
+    access: Vec<crate::plugins::AccessEntry>,
     end: Option<RecordedEnd>,
     messages: u64,
     warnings: Vec<String>,
@@ -333,6 +337,8 @@ impl ReadState {
                     Topic::Changes
                 } else if c.topic == SESSION_TOPIC {
                     Topic::Session
+                } else if c.topic == ACCESS_TOPIC {
+                    Topic::Access
                 } else if let Some(adapter) = c.topic.strip_prefix(INPUT_TOPIC_PREFIX) {
                     Topic::Input(adapter.to_string())
                 } else {
@@ -350,6 +356,7 @@ impl ReadState {
                         self.changes.push(c);
                     }),
                     Some(Topic::Session) => serde_json::from_slice::<SessionRecord>(&data).map(|r| self.session(r)),
+                    Some(Topic::Access) => serde_json::from_slice(&data).map(|a| self.access.push(a)),
                     Some(Topic::Input(adapter)) => {
                         *self.inputs.entry(adapter).or_default() += 1;
                         Ok(())
@@ -430,6 +437,7 @@ impl ReadState {
             changes: self.changes,
             inputs: self.inputs,
             gap_events: self.gap_events,
+            access: self.access,
             end: self.end,
             messages: self.messages,
             warnings,

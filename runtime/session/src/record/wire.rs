@@ -9,7 +9,9 @@
 //! - [`CHANGES_TOPIC`]: what one tick changed in the twin, in order ([`TwinChanges`]): plugin
 //!   outputs, values applied from adapters, anything a tool wrote;
 //! - [`SESSION_TOPIC`]: the session's own records ([`SessionRecord`]): a gap, and the end with the
-//!   state hash the twin reached.
+//!   state hash the twin reached;
+//! - [`ACCESS_TOPIC`]: the access log, which plugin read which properties of how many entities, when
+//!   ([`crate::plugins::AccessEntry`]).
 //!
 //! Message log times are simulation times in nanoseconds (clamped at 0), so a viewer such as
 //! Foxglove shows them on the twin's own time axis.
@@ -32,6 +34,9 @@ pub const CHANGES_TOPIC: &str = "/sangam/twin/changes";
 
 /// The session's own records.
 pub const SESSION_TOPIC: &str = "/sangam/session";
+
+/// The access log.
+pub const ACCESS_TOPIC: &str = "/sangam/access";
 
 /// Inputs, one channel per adapter: the prefix of its topic.
 pub const INPUT_TOPIC_PREFIX: &str = "/sangam/input/";

@@ -22,10 +22,11 @@ use mcap::records::MessageHeader;
 use serde::Serialize;
 
 use super::wire::{
-    CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, PROFILE, SESSION_TOPIC, SessionRecord, TwinChanges,
-    log_time,
+    ACCESS_TOPIC, CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, PROFILE, SESSION_TOPIC, SessionRecord,
+    TwinChanges, log_time,
 };
 use crate::Message;
+use crate::plugins::AccessEntry;
 
 /// Uncompressed bytes per chunk.
 pub const CHUNK_BYTES: u64 = 1 << 20;
@@ -41,6 +42,8 @@ pub(crate) enum Entry {
     Changes(TwinChanges),
     /// A session record.
     Session { now_us: i64, record: SessionRecord },
+    /// An access-log entry.
+    Access(AccessEntry),
 }
 
 impl Entry {
@@ -50,6 +53,7 @@ impl Entry {
             Entry::Input { message, .. } => message.payload.len() + 64,
             Entry::Changes(c) => c.events.len() * sangam_twin::history::EVENT_BYTES + 32,
             Entry::Session { .. } => 128,
+            Entry::Access(a) => 64 + a.properties.iter().map(|p| p.len() + 8).sum::<usize>(),
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct WriterSummary {
 struct Channels {
     changes: u16,
     session: u16,
+    access: u16,
     inputs: BTreeMap<String, u16>,
 }
 
@@ -92,6 +97,7 @@ pub(crate) fn write_file(
     let mut channels = Channels {
         changes: writer.add_channel(0, CHANGES_TOPIC, "json", &no_meta).with_context(|| write_error(path))?,
         session: writer.add_channel(0, SESSION_TOPIC, "json", &no_meta).with_context(|| write_error(path))?,
+        access: writer.add_channel(0, ACCESS_TOPIC, "json", &no_meta).with_context(|| write_error(path))?,
         inputs: BTreeMap::new(),
     };
     let mut summary = WriterSummary::default();
@@ -132,6 +138,10 @@ pub(crate) fn write_file(
                 Entry::Session { now_us, record } => {
                     to_json(&mut buf, &record)?;
                     (channels.session, now_us)
+                }
+                Entry::Access(entry) => {
+                    to_json(&mut buf, &entry)?;
+                    (channels.access, entry.t_us)
                 }
             };
             sequence = sequence.wrapping_add(1);

@@ -1,11 +1,12 @@
 //! `Session::tick` with real plugins (the repository's first-party plugins, built for wasm32-wasip2):
 //! simulated time is not lost when steps are shorter than frames, a simulation that cannot keep up
 //! holds the clock back and says so, an adapter slower than its source loses no message, and a
-//! recorded session replays to the same state hash.
+//! recorded session replays to the same state hash, and a plugin never sees what it was not granted.
 //!
 //! Needs the plugins built (`cargo xtask build-plugins`, which `cargo xtask test` runs first).
 
 mod catch_up;
+mod governance;
 mod inbox;
 mod record;
 mod soak;

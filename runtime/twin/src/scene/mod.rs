@@ -53,7 +53,7 @@ pub use environment::Environment;
 pub use error::SceneError;
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
-pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy};
+pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
 
 use raw::{FormatProbe, RawScene};
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde_spanned::Spanned;
 
 use super::error::list;
-use super::raw::{RawPlugin, RawPluginLimits, RawPluginPolicy};
+use super::raw::{RawPlugin, RawPluginLimits, RawPluginPolicy, RawPluginRead};
 use super::{Cx, SceneError};
 use crate::entity::{Entity, EntityId};
 
@@ -54,8 +54,35 @@ pub struct PluginDecl {
     pub params: Vec<(String, ParamLiteral)>,
     /// Limits the scene sets for this plugin (`[plugins.limits]`): each lowers the manifest's.
     pub limits: PluginLimitsDecl,
+    /// What of its entities it may read (`[plugins.read]`); revoke wins over grant.
+    pub read: ReadGrant,
     /// Where the `[[plugins]]` table is: `file:line:column`.
     pub location: String,
+}
+
+/// What a plugin may read of the entities it is granted (`[plugins.read]`), as in Eclipse Ditto's
+/// policies: a revoke wins over any grant.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadGrant {
+    /// The properties it may read; `None`: every property of its entities.
+    pub properties: Option<Vec<String>>,
+    /// Properties it may never read, whatever is granted.
+    pub revoked_properties: Vec<String>,
+    /// Entity kinds it may never read (`kind:KIND` in `revoke`), whatever `entities` or `kinds` grant.
+    pub revoked_kinds: Vec<String>,
+}
+
+impl ReadGrant {
+    /// Whether property `name` may be read.
+    pub fn permits(&self, name: &str) -> bool {
+        self.properties.as_ref().is_none_or(|p| p.iter().any(|g| g == name))
+            && !self.revoked_properties.iter().any(|r| r == name)
+    }
+
+    /// Whether entities of `kind` may be read at all.
+    pub fn permits_kind(&self, kind: &str) -> bool {
+        !self.revoked_kinds.iter().any(|k| k == kind)
+    }
 }
 
 /// Limits a scene sets for one plugin (`[plugins.limits]`, the manifest's keys). Each may only lower
@@ -202,6 +229,10 @@ impl Cx<'_> {
                 Some(raw) => self.plugin_limits(id, raw)?,
                 None => PluginLimitsDecl::default(),
             };
+            let read = match &rp.read {
+                Some(raw) => self.plugin_read(id, raw, entities)?,
+                None => ReadGrant::default(),
+            };
             out.push(PluginDecl {
                 id: id.clone(),
                 artifact: rp.artifact.get_ref().clone(),
@@ -214,6 +245,7 @@ impl Cx<'_> {
                 step_ms,
                 params,
                 limits,
+                read,
                 location: self.at(sp.span()),
             });
         }
@@ -236,6 +268,36 @@ impl Cx<'_> {
             max_call_ms,
             reenable_after_s,
         })
+    }
+
+    fn plugin_read(&self, id: &str, raw: &RawPluginRead, entities: &[Entity]) -> Result<ReadGrant, SceneError> {
+        let name_ok = |s: &Spanned<String>| -> Result<String, SceneError> {
+            let v = s.get_ref().trim();
+            if v.is_empty() || v.chars().any(char::is_control) {
+                return Err(self.err(s.span(), format!("plugin `{id}` [plugins.read]: `{v}` is not a property name")));
+            }
+            Ok(v.to_string())
+        };
+        let properties = raw.properties.as_ref().map(|p| p.iter().map(name_ok).collect()).transpose()?;
+        let mut grant = ReadGrant { properties, ..ReadGrant::default() };
+        for r in &raw.revoke {
+            match r.get_ref().strip_prefix("kind:") {
+                Some(kind) => {
+                    if !entities.iter().any(|e| e.kind == kind) {
+                        return Err(self.err(
+                            r.span(),
+                            format!(
+                                "plugin `{id}` [plugins.read]: revoke `{}`: no entity of kind `{kind}` in this scene",
+                                r.get_ref()
+                            ),
+                        ));
+                    }
+                    grant.revoked_kinds.push(kind.to_string());
+                }
+                None => grant.revoked_properties.push(name_ok(r)?),
+            }
+        }
+        Ok(grant)
     }
 
     fn plugin_limits(&self, id: &str, raw: &RawPluginLimits) -> Result<PluginLimitsDecl, SceneError> {

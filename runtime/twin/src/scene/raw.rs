@@ -59,6 +59,15 @@ pub(super) struct RawPlugin {
     pub(super) step_ms: Option<Spanned<i64>>,
     pub(super) params: Option<BTreeMap<String, Spanned<toml::Value>>>,
     pub(super) limits: Option<RawPluginLimits>,
+    pub(super) read: Option<RawPluginRead>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPluginRead {
+    pub(super) properties: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) revoke: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

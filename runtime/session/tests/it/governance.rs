@@ -1,0 +1,103 @@
+//! Data governance: a plugin never sees a property or an entity kind the scene did not grant it
+//! (revoke winning over grant), whatever it asks for; the access log says who read what, and a
+//! recording keeps it.
+
+use std::time::Duration;
+
+use sangam_session::record::reader::Recording;
+use sangam_session::{AccessEntry, Session};
+
+use crate::{repo, scene, session, settle};
+
+/// Five tanks and three valves, each with a public `level` and a `secret` reading; four copies of the
+/// threshold-label overlay, all asked to label `secret`: one granted everything, one with `secret`
+/// revoked, one granted `level` only, one with the valves' kind revoked.
+fn governed_scene() -> sangam_twin::Scene {
+    let labels = repo().join("plugins/threshold-labels/plugin.toml");
+    let mut body = String::new();
+    for (i, kind) in ["process.tank"; 5].iter().chain(["process.valve"; 3].iter()).enumerate() {
+        body.push_str(&format!(
+            "[[entities]]\nid = \"e{i}\"\nkind = \"{kind}\"\n[entities.properties]\nlevel = {}.0\nsecret = {}.0\n\n",
+            40 + i,
+            60 + i
+        ));
+    }
+    for (id, read) in [
+        ("open", ""),
+        ("spy", "[plugins.read]\nrevoke = [\"secret\"]\n"),
+        ("narrow", "[plugins.read]\nproperties = [\"level\"]\n"),
+        ("tanks-only", "[plugins.read]\nrevoke = [\"kind:process.valve\"]\n"),
+    ] {
+        body.push_str(&format!(
+            "[[plugins]]\nid = \"{id}\"\nartifact = \"threshold_labels.wasm\"\nmanifest = \"{}\"\n[plugins.params]\n\
+             property = \"secret\"\nwarning = 55.0\ncritical = 65.0\n{read}\n",
+            labels.display()
+        ));
+    }
+    scene("governance", &body)
+}
+
+fn labels(s: &Session, id: &str) -> usize {
+    s.plugins().overlays().find(|(p, _)| *p == id).map_or(0, |(_, f)| f.labels.texts.len())
+}
+
+fn last_read<'a>(entries: &'a [AccessEntry], plugin: &str) -> &'a AccessEntry {
+    entries.iter().rev().find(|e| e.plugin == plugin).unwrap_or_else(|| panic!("no access entry for {plugin}"))
+}
+
+#[test]
+fn a_plugin_never_sees_what_it_was_not_granted_and_the_access_log_says_who_read_what() {
+    let scene = governed_scene();
+    let mut s = session(&scene);
+    let dir = std::env::temp_dir().join(format!("sangam-governance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("governed.mcap");
+    s.start_recording(&scene, &path).unwrap();
+    let ids = ["open", "spy", "narrow", "tanks-only"];
+    settle(&mut s, |s| ids.iter().all(|id| s.plugins().overlays().any(|(p, _)| p == *id)));
+    s.tick(Duration::from_millis(20));
+    settle(&mut s, |s| ids.iter().all(|id| s.plugins().overlays().any(|(p, _)| p == *id)));
+
+    // Every secret is above the warning threshold: the plugin that may read them labels all eight;
+    // the ones that may not see nothing to label, though they asked for exactly that property.
+    assert_eq!(labels(&s, "open"), 8);
+    assert_eq!(labels(&s, "spy"), 0, "revoked: the property is not in its view");
+    assert_eq!(labels(&s, "narrow"), 0, "not granted: only `level` is in its view");
+    assert_eq!(labels(&s, "tanks-only"), 5, "the valves' kind is revoked: it knows only the five tanks");
+
+    let recent: Vec<AccessEntry> = s.plugins().access_log().recent().cloned().collect();
+    assert_eq!(last_read(&recent, "open").properties, ["level", "secret"]);
+    assert_eq!(last_read(&recent, "spy").properties, ["level"]);
+    assert_eq!(last_read(&recent, "narrow").properties, ["level"]);
+    let tanks = last_read(&recent, "tanks-only");
+    assert_eq!(
+        (tanks.entities, tanks.properties.as_slice()),
+        (5, ["level".to_string(), "secret".to_string()].as_slice())
+    );
+    let lines = s.status_lines().join("\n");
+    assert!(lines.contains("spy read [level] of 8 entities"), "{lines}");
+
+    // The recording keeps the access log.
+    s.finish_recording().unwrap();
+    let rec = Recording::open(&path).unwrap();
+    assert_eq!(last_read(&rec.access, "spy").properties, ["level"]);
+    assert_eq!(last_read(&rec.access, "open").properties, ["level", "secret"]);
+}
+
+#[test]
+fn read_grants_that_name_nothing_real_are_refused_at_load_with_the_line() {
+    let dir = std::env::temp_dir().join(format!("sangam-governance-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scene.toml");
+    let text = "format = 1\nname = \"x\"\n\n[origin]\nlat = 28.5\nlon = 77.2\n\n[[entities]]\nid = \"a\"\nkind = \"k\"\n\n\
+                [[plugins]]\nid = \"p\"\nartifact = \"x.wasm\"\n[plugins.read]\nrevoke = [\"kind:nope\"]\n";
+    std::fs::write(&path, text).unwrap();
+    let e = sangam_twin::Scene::load(&path).unwrap_err().to_string();
+    assert!(e.contains("kind `nope`") && e.contains("scene.toml:"), "{e}");
+    std::fs::write(&path, text.replace("revoke = [\"kind:nope\"]", "revoke = [\"\"]")).unwrap();
+    let e = sangam_twin::Scene::load(&path).unwrap_err().to_string();
+    assert!(e.contains("not a property name"), "{e}");
+    std::fs::write(&path, text.replace("revoke = [\"kind:nope\"]", "grant = [\"x\"]")).unwrap();
+    let e = sangam_twin::Scene::load(&path).unwrap_err().to_string();
+    assert!(e.contains("grant"), "an unknown key is named: {e}");
+}
