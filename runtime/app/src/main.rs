@@ -90,6 +90,10 @@ enum Command {
         /// Print the session's state (hash, plugins) at the end.
         #[arg(long)]
         stats: bool,
+        /// Write only what this plugin of the scene may see (its entities and `[plugins.read]`); raw
+        /// inputs are left out.
+        #[arg(long, value_name = "PLUGIN")]
+        redact: Option<String>,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -213,8 +217,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             frontend::run(&front.run_args(scene, resolution_scale, mode), &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record { scene, output, duration, stats } => {
-            record_cmd::record(&scene, &output, duration, stats)?;
+        Command::Record { scene, output, duration, stats, redact } => {
+            record_cmd::record(&scene, &output, duration, stats, redact.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

@@ -19,11 +19,21 @@ use sangam_twin::Scene as TwinScene;
 /// The tick period of a recording without a front end.
 const TICK: Duration = Duration::from_micros(16_667);
 
-/// Records `scene` to `output` for `duration` (until Ctrl-C or the clock's stop when `None`).
-pub fn record(scene: &Path, output: &Path, duration: Option<Duration>, stats: bool) -> Result<()> {
+/// Records `scene` to `output` for `duration` (until Ctrl-C or the clock's stop when `None`); with
+/// `redact`, only what that plugin of the scene may see.
+pub fn record(
+    scene: &Path,
+    output: &Path,
+    duration: Option<Duration>,
+    stats: bool,
+    redact: Option<&str>,
+) -> Result<()> {
     let twin = TwinScene::load(scene)?;
     let mut session = Session::load(&twin)?;
-    session.start_recording(&twin, output)?;
+    match redact {
+        Some(plugin) => session.start_recording_redacted(&twin, output, plugin)?,
+        None => session.start_recording(&twin, output)?,
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     // Ctrl-C finishes the file properly instead of cutting it.

@@ -106,6 +106,8 @@ pub struct Session {
     evicted_seen: u64,
     /// The recording this session replays, when it is a replay.
     replay: Option<Replay>,
+    /// A redacted recording: what it leaves out, and for whom.
+    redaction: Option<record::redact::Redaction>,
     /// The last recording's end, once finished: (file, messages, bytes).
     recorded: Option<(String, record::WriterSummary)>,
 }
@@ -146,6 +148,7 @@ impl Session {
             recorder: None,
             evicted_seen: 0,
             replay: None,
+            redaction: None,
             recorded: None,
         })
     }
@@ -187,6 +190,22 @@ impl Session {
     /// Starts recording this session to `path` (created or replaced). Only before the first tick:
     /// the recording starts from the twin the scene builds, which a replay rebuilds from the scene.
     pub fn start_recording(&mut self, scene: &TwinScene, path: &Path) -> Result<()> {
+        self.start_recording_as(scene, path, None)
+    }
+
+    /// Starts a recording that holds only what plugin `plugin` of `scene` may see (its entities and
+    /// `[plugins.read]`): other changes are left out and raw inputs are not written (counted).
+    pub fn start_recording_redacted(&mut self, scene: &TwinScene, path: &Path, plugin: &str) -> Result<()> {
+        let redaction = record::redact::Redaction::for_plugin(scene, plugin)?;
+        self.start_recording_as(scene, path, Some(redaction))
+    }
+
+    fn start_recording_as(
+        &mut self,
+        scene: &TwinScene,
+        path: &Path,
+        mut redaction: Option<record::redact::Redaction>,
+    ) -> Result<()> {
         anyhow::ensure!(
             self.totals.ticks == 0,
             "a session is recorded from its start: start recording before the first tick"
@@ -206,15 +225,22 @@ impl Session {
         put(wire::keys::SCENE_SHA256, record::reader::sha256_hex(&bytes));
         put(wire::keys::INITIAL_STATE_HASH, self.store.state_hash().to_string());
         put(wire::keys::STEP_US, self.time.clock().fixed_dt().as_micros().to_string());
+        if let Some(r) = &redaction {
+            put(wire::keys::REDACTED_FOR, r.plugin.clone());
+        }
         let mut recorder = Recorder::create(path, metadata)?;
         // The scene's entities are rebuilt from the scene by a replay; what waits in the inbox (the
         // recorded feeds read at load) is input and is recorded before any adapter sees it.
         self.store.take_events();
         self.evicted_seen = self.store.events_evicted();
         for (adapter, message) in self.inbox.messages() {
-            recorder.input(adapter, message);
+            match redaction.as_mut() {
+                Some(r) => r.withheld_inputs += 1,
+                None => recorder.input(adapter, message),
+            }
         }
         self.recorder = Some(recorder);
+        self.redaction = redaction;
         Ok(())
     }
 
@@ -363,7 +389,12 @@ impl Session {
             recorder.gap(progress, now.as_micros(), evicted - self.evicted_seen);
             self.evicted_seen = evicted;
         }
-        recorder.changes(progress, now.as_micros(), self.store.take_events());
+        let events = self.store.take_events();
+        let events = match self.redaction.as_mut() {
+            Some(r) => r.filter(events),
+            None => events,
+        };
+        recorder.changes(progress, now.as_micros(), events);
     }
 
     /// Carries out a time command from a front end; `Err` when a rate is out of range.
@@ -381,8 +412,12 @@ impl Session {
     /// waits and offers it again).
     pub fn offer(&mut self, adapter: &str, message: Message) -> Result<(), OfferError> {
         // Recorded once accepted, before any plugin sees it (a refused one is offered again).
-        let copy = self.recorder.as_ref().filter(|r| r.is_recording()).map(|_| message.clone());
+        let recording = self.recorder.as_ref().is_some_and(Recorder::is_recording);
+        let copy = (recording && self.redaction.is_none()).then(|| message.clone());
         self.inbox.offer(adapter, message)?;
+        if let (true, Some(r)) = (recording, self.redaction.as_mut()) {
+            r.withheld_inputs += 1;
+        }
         if let (Some(recorder), Some(message)) = (self.recorder.as_mut(), copy) {
             recorder.input(adapter, &message);
         }
@@ -477,6 +512,12 @@ impl Session {
                 s.changes,
                 s.access,
                 s.gap_events
+            ));
+        }
+        if let Some(r) = &self.redaction {
+            lines.push(format!(
+                "recording: redacted for plugin `{}`: {} changes and {} inputs left out",
+                r.plugin, r.withheld_changes, r.withheld_inputs
             ));
         }
         if let Some((path, summary)) = &self.recorded {

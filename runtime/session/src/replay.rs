@@ -41,6 +41,13 @@ pub enum Verdict {
         /// The replayed twin's hash.
         replayed: StateHash,
     },
+    /// All applied; the recording is redacted for a plugin, so its twin is not the recorded one.
+    Redacted {
+        /// The plugin whose read grant it follows.
+        plugin: String,
+        /// The replayed twin's hash.
+        replayed: StateHash,
+    },
     /// All applied; the recording has no end record (it was cut short), so there is nothing to compare.
     NoEnd(StateHash),
 }
@@ -55,6 +62,11 @@ impl std::fmt::Display for Verdict {
             Verdict::Mismatch { recorded, replayed } => {
                 write!(f, "replay DIFFERS from the recording: state hash {replayed}, recorded {recorded}")
             }
+            Verdict::Redacted { plugin, replayed } => write!(
+                f,
+                "replay of a recording redacted for plugin `{plugin}` (state hash {replayed}): it holds only what \
+                 that plugin may see, so it is not compared with the recorded twin"
+            ),
             Verdict::NoEnd(h) => write!(
                 f,
                 "replay applied everything the recording holds (state hash {h}); the recording was cut short, so \
@@ -137,6 +149,9 @@ impl Replay {
             return Verdict::InProgress { applied_ticks: self.next, recorded_ticks: self.recording.changes.len() };
         }
         let replayed = store.state_hash();
+        if let Some(plugin) = &self.recording.info.redacted_for {
+            return Verdict::Redacted { plugin: plugin.clone(), replayed };
+        }
         match &self.recording.end {
             Some(end) if end.state_hash == replayed => Verdict::Match(replayed),
             Some(end) => Verdict::Mismatch { recorded: end.state_hash, replayed },

@@ -108,6 +108,9 @@ fn a_file_that_is_not_a_recording_is_refused_by_name() {
     assert!(text(&out.stderr).contains("/nonexistent/x.mcap"), "{}", text(&out.stderr));
     let out = sangam(&["record", demo_scene().to_str().unwrap(), "-o", "/x.mcap", "--duration", "soon"]);
     assert!(text(&out.stderr).contains("30s, 5m, 2h"), "{}", text(&out.stderr));
+    let out = sangam(&["record", demo_scene().to_str().unwrap(), "-o", bad.to_str().unwrap(), "--redact", "nobody"]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("`nobody`") && stderr.contains("cell-load"), "the scene's plugins are named: {stderr}");
 }
 
 #[test]

@@ -9,12 +9,13 @@
 //! store evicted before the recorder took them are written as a gap.
 //!
 //! [`Recording::open`] ([`reader`]) reads a file back, recovering from a cut or damaged end.
-//! [`wire`] is the format.
+//! [`wire`] is the format; [`redact`] makes a recording that holds only what one plugin may see.
 //!
 //! Cost on the frame thread: one channel send per accepted message (its payload copied once) and
 //! per tick that changed the twin (the tick's events moved, not copied).
 
 pub mod reader;
+pub mod redact;
 pub mod wire;
 pub mod writer;
 

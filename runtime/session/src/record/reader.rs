@@ -115,6 +115,9 @@ pub struct RecordingInfo {
     pub initial_state_hash: StateHash,
     /// The clock's fixed step (microseconds).
     pub step_us: i64,
+    /// A redacted recording: the plugin whose read grant it follows (it holds only what that plugin
+    /// may see, and no raw inputs).
+    pub redacted_for: Option<String>,
 }
 
 /// How a recording ended.
@@ -418,6 +421,7 @@ impl ReadState {
             scene_sha256: get(keys::SCENE_SHA256)?,
             initial_state_hash,
             step_us,
+            redacted_for: m.get(keys::REDACTED_FOR).cloned(),
         })
     }
 

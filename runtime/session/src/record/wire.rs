@@ -57,6 +57,8 @@ pub mod keys {
     pub const INITIAL_STATE_HASH: &str = "initial_state_hash";
     /// The clock's fixed step in microseconds.
     pub const STEP_US: &str = "step_us";
+    /// Present in a redacted recording: the plugin whose read grant it follows.
+    pub const REDACTED_FOR: &str = "redacted_for";
 }
 
 /// What one tick changed.

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use sangam_session::record::reader::Recording;
-use sangam_session::{AccessEntry, Session};
+use sangam_session::{AccessEntry, Message, Session, Verdict};
+use sangam_twin::TwinEventKind;
 
 use crate::{repo, scene, session, settle};
 
@@ -100,4 +101,103 @@ fn read_grants_that_name_nothing_real_are_refused_at_load_with_the_line() {
     std::fs::write(&path, text.replace("revoke = [\"kind:nope\"]", "grant = [\"x\"]")).unwrap();
     let e = sangam_twin::Scene::load(&path).unwrap_err().to_string();
     assert!(e.contains("grant"), "an unknown key is named: {e}");
+}
+
+/// The governed scene with two decay simulations moving `level` and `secret`, and a CSV adapter.
+fn moving_scene() -> sangam_twin::Scene {
+    let decay = repo().join("plugins/decay-simulation/plugin.toml");
+    let csv = repo().join("plugins/csv-adapter/plugin.toml");
+    let mut text = std::fs::read_to_string(governed_scene().path).unwrap();
+    let body = text.split_off(text.find("[[entities]]").unwrap());
+    let mut body = body;
+    for property in ["level", "secret"] {
+        body.push_str(&format!(
+            "[[plugins]]\nid = \"decay-{property}\"\nartifact = \"decay_simulation.wasm\"\nmanifest = \"{}\"\n\
+             step_ms = 10\n[plugins.params]\nproperty = \"{property}\"\ndecay-rate = 1.0\n\n",
+            decay.display()
+        ));
+    }
+    body.push_str(&format!(
+        "[[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n",
+        csv.display()
+    ));
+    scene("governance-moving", &body)
+}
+
+/// Records 30 frames of `scene`, redacted for `plugin` or not, with one input message.
+fn record_moving(scene: &sangam_twin::Scene, name: &str, redact: Option<&str>) -> Recording {
+    let mut s = session(scene);
+    let dir = std::env::temp_dir().join(format!("sangam-governance-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    match redact {
+        Some(plugin) => s.start_recording_redacted(scene, &path, plugin).unwrap(),
+        None => s.start_recording(scene, &path).unwrap(),
+    }
+    let message = Message {
+        source: "counts.csv".into(),
+        content_type: "text/csv".into(),
+        received: s.time().clock().now(),
+        payload: b"id,time,secret\ne0,0,99\n".to_vec(),
+    };
+    s.offer("counts", message).unwrap();
+    for _ in 0..30 {
+        s.tick(Duration::from_millis(17));
+        std::thread::sleep(Duration::from_millis(17));
+    }
+    settle(&mut s, |s| {
+        let sup = s.plugins().supervisor().unwrap();
+        !sup.is_busy("decay-level") && !sup.is_busy("decay-secret")
+    });
+    s.finish_recording().unwrap();
+    Recording::open(&path).unwrap()
+}
+
+fn properties_recorded(rec: &Recording) -> std::collections::BTreeSet<String> {
+    rec.changes
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter_map(|e| match &e.kind {
+            TwinEventKind::PropertyRecorded { property, .. } => Some(property.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_recording_redacted_for_a_plugin_holds_only_what_that_plugin_may_see() {
+    let scene = moving_scene();
+    let full = record_moving(&scene, "full.mcap", None);
+    assert_eq!(properties_recorded(&full), ["level", "secret"].map(String::from).into());
+    assert_eq!(full.inputs.get("counts"), Some(&1));
+
+    let redacted = record_moving(&scene, "for-spy.mcap", Some("spy"));
+    assert_eq!(redacted.info.redacted_for.as_deref(), Some("spy"));
+    assert_eq!(properties_recorded(&redacted), ["level"].map(String::from).into(), "no `secret` for spy");
+    assert!(redacted.inputs.is_empty(), "raw inputs may hold anything: none is written");
+
+    // For the plugin whose grant revokes the valves' kind: only the five tanks' changes.
+    let tanks = record_moving(&scene, "for-tanks.mcap", Some("tanks-only"));
+    let entities: std::collections::BTreeSet<String> = tanks
+        .changes
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter_map(|e| match &e.kind {
+            TwinEventKind::PropertyRecorded { entity, .. } => Some(entity.as_str().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(entities, (0..5).map(|i| format!("e{i}")).collect());
+
+    // Replayed, it says what it is rather than claiming the recorded twin.
+    let mut r = Session::replay(&scene, redacted).unwrap();
+    r.replay_to_end();
+    assert!(matches!(r.replaying().unwrap().verdict(r.store()), Verdict::Redacted { .. }));
+    // A plugin the scene does not have is named with the ones it has.
+    let mut s = session(&scene);
+    let e = format!(
+        "{:#}",
+        s.start_recording_redacted(&scene, &std::env::temp_dir().join("x.mcap"), "nobody").unwrap_err()
+    );
+    assert!(e.contains("`nobody`") && e.contains("spy"), "{e}");
 }
