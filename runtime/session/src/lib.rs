@@ -108,6 +108,11 @@ pub struct Session {
     replay: Option<Replay>,
     /// A redacted recording: what it leaves out, and for whom.
     redaction: Option<record::redact::Redaction>,
+    /// Why raw inputs are not written to the recording, when they are not: a redacted recording, or
+    /// a scene with aggregate-only properties (raw messages hold their individual values).
+    withhold_inputs: Option<&'static str>,
+    /// Raw inputs not written, for that reason.
+    inputs_withheld: u64,
     /// The last recording's end, once finished: (file, messages, bytes).
     recorded: Option<(String, record::WriterSummary)>,
 }
@@ -149,6 +154,8 @@ impl Session {
             evicted_seen: 0,
             replay: None,
             redaction: None,
+            withhold_inputs: None,
+            inputs_withheld: 0,
             recorded: None,
         })
     }
@@ -233,14 +240,21 @@ impl Session {
         // recorded feeds read at load) is input and is recorded before any adapter sees it.
         self.store.take_events();
         self.evicted_seen = self.store.events_evicted();
+        self.withhold_inputs = if redaction.is_some() {
+            Some("the recording is redacted")
+        } else if !scene.governance.aggregate_only.is_empty() {
+            Some("the scene has aggregate-only properties, whose individual values raw messages hold")
+        } else {
+            None
+        };
         for (adapter, message) in self.inbox.messages() {
-            match redaction.as_mut() {
-                Some(r) => r.withheld_inputs += 1,
+            match self.withhold_inputs {
+                Some(_) => self.inputs_withheld += 1,
                 None => recorder.input(adapter, message),
             }
         }
         self.recorder = Some(recorder);
-        self.redaction = redaction;
+        self.redaction = redaction.take();
         Ok(())
     }
 
@@ -413,10 +427,10 @@ impl Session {
     pub fn offer(&mut self, adapter: &str, message: Message) -> Result<(), OfferError> {
         // Recorded once accepted, before any plugin sees it (a refused one is offered again).
         let recording = self.recorder.as_ref().is_some_and(Recorder::is_recording);
-        let copy = (recording && self.redaction.is_none()).then(|| message.clone());
+        let copy = (recording && self.withhold_inputs.is_none()).then(|| message.clone());
         self.inbox.offer(adapter, message)?;
-        if let (true, Some(r)) = (recording, self.redaction.as_mut()) {
-            r.withheld_inputs += 1;
+        if recording && self.withhold_inputs.is_some() {
+            self.inputs_withheld += 1;
         }
         if let (Some(recorder), Some(message)) = (self.recorder.as_mut(), copy) {
             recorder.input(adapter, &message);
@@ -516,8 +530,19 @@ impl Session {
         }
         if let Some(r) = &self.redaction {
             lines.push(format!(
-                "recording: redacted for plugin `{}`: {} changes and {} inputs left out",
-                r.plugin, r.withheld_changes, r.withheld_inputs
+                "recording: redacted for plugin `{}`: {} changes left out",
+                r.plugin, r.withheld_changes
+            ));
+        }
+        if let Some(why) = self.withhold_inputs {
+            lines.push(format!("recording: {} raw inputs not written ({why})", self.inputs_withheld));
+        }
+        let g = self.plugins.governance_stats();
+        if g != plugins::GovernanceStats::default() {
+            lines.push(format!(
+                "governance: {} individual values of aggregate-only properties kept inside their adapters; {} \
+                 aggregates written, {} groups under k withheld, {} values from other plugins refused",
+                g.individual_values, g.aggregates, g.small_groups, g.refused
             ));
         }
         if let Some((path, summary)) = &self.recorded {

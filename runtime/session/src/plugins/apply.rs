@@ -1,9 +1,35 @@
 //! Applying plugin output to the twin store: a simulation's checked updates (entity indices into its
 //! granted list) and an adapter's discovered entities and updates. Refusals are counted and logged
 //! once per batch. Cost: one store write per value.
+//!
+//! Aggregate-only properties (`[[governance.aggregate_only]]`): an adapter's individual values of
+//! one never reach the store. Each batch's values are grouped by entity kind, and a group of at least
+//! `k` entities is written as its aggregate on the entity `aggregate:<kind>` (`<property>.mean`,
+//! `.min`, `.max`, `.count`); a smaller group is withheld. Any other plugin's values of such a property
+//! are refused (it cannot have read them). All of it is counted ([`GovernanceStats`]).
+
+use std::collections::BTreeMap;
 
 use sangam_plugins::PropertyUpdates;
-use sangam_twin::{EntityId, PropertyValue, SimTime, TwinStore, Unit};
+use sangam_twin::{Entity, EntityId, GovernanceDecl, PropertyValue, SimTime, TwinStore, Unit};
+
+/// What the aggregate-only rules did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GovernanceStats {
+    /// Individual values of aggregate-only properties kept out of the store.
+    pub individual_values: u64,
+    /// Aggregates written (one per group per batch).
+    pub aggregates: u64,
+    /// Groups smaller than `k`, withheld.
+    pub small_groups: u64,
+    /// Values of aggregate-only properties from plugins other than adapters, refused.
+    pub refused: u64,
+}
+
+/// The id of the entity that holds the aggregates of entities of `kind`.
+pub fn aggregate_entity(kind: &str) -> EntityId {
+    EntityId::new(format!("aggregate:{kind}"))
+}
 
 fn value_with_unit(value: f64, unit: &str) -> PropertyValue {
     if unit.is_empty() {
@@ -21,6 +47,38 @@ pub fn apply_updates(store: &mut TwinStore, entities: &[EntityId], updates: &Pro
 /// Applies a simulation's checked updates (entity indices into its granted list) to the store;
 /// returns (applied, refused).
 pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &PropertyUpdates) -> (usize, usize) {
+    apply_except(store, entities, updates, &|_| false)
+}
+
+/// Applies a simulation's updates, refusing (and counting) values of aggregate-only properties.
+pub(super) fn apply_governed(
+    store: &mut TwinStore,
+    entities: &[EntityId],
+    updates: &PropertyUpdates,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
+) -> (usize, usize) {
+    if governance.aggregate_only.is_empty() {
+        return apply(store, entities, updates);
+    }
+    let held = |p: &str| governance.aggregate_only(p).is_some();
+    let refused = updates.numbers.iter().filter(|c| held(&c.property)).map(|c| c.values.len()).sum::<usize>()
+        + updates.texts.iter().filter(|t| held(&t.property)).count();
+    if refused > 0 {
+        stats.refused += refused as u64;
+        tracing::warn!("{refused} values of aggregate-only properties from a simulation refused");
+    }
+    let (applied, other) = apply_except(store, entities, updates, &held);
+    (applied, other + refused)
+}
+
+/// Applies `updates` but the properties `skip` names.
+fn apply_except(
+    store: &mut TwinStore,
+    entities: &[EntityId],
+    updates: &PropertyUpdates,
+    skip: &dyn Fn(&str) -> bool,
+) -> (usize, usize) {
     let mut applied = 0usize;
     let t = SimTime::from_micros(updates.time);
     // Refusals are counted, and logged once per batch with the first reason (a batch may hold a
@@ -33,7 +91,7 @@ pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &Prop
             first = Some(why());
         }
     };
-    for column in &updates.numbers {
+    for column in updates.numbers.iter().filter(|c| !skip(&c.property)) {
         for (e, &v) in column.entity_indices().zip(&column.values) {
             let Some(id) = entities.get(e as usize) else {
                 refuse(&|| format!("entity index {e} is not granted"));
@@ -45,7 +103,7 @@ pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &Prop
             }
         }
     }
-    for text in &updates.texts {
+    for text in updates.texts.iter().filter(|t| !skip(&t.property)) {
         let Some(id) = entities.get(text.entity as usize) else {
             refuse(&|| format!("entity index {} is not granted", text.entity));
             continue;
@@ -63,7 +121,12 @@ pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &Prop
 
 /// Applies an adapter's output: entities it discovered (kept out when the id exists), then its
 /// updates (entity indices into its own keys).
-pub(super) fn apply_adapter(store: &mut TwinStore, out: &sangam_plugins::AdapterOutput) -> (usize, usize) {
+pub(super) fn apply_adapter(
+    store: &mut TwinStore,
+    out: &sangam_plugins::AdapterOutput,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
+) -> (usize, usize) {
     let t = SimTime::from_micros(out.updates.time);
     for e in &out.entities {
         let id = EntityId::new(e.id.clone());
@@ -80,7 +143,49 @@ pub(super) fn apply_adapter(store: &mut TwinStore, out: &sangam_plugins::Adapter
     // The host checked every key against the adapter's grant (granted, or created by it): a key the
     // store does not have is refused and counted, never created here.
     let keys: Vec<EntityId> = out.keys.iter().map(|k| EntityId::new(k.clone())).collect();
-    apply(store, &keys, &out.updates)
+    if governance.aggregate_only.is_empty() {
+        return apply(store, &keys, &out.updates);
+    }
+    let held = |p: &str| governance.aggregate_only(p).is_some();
+    let (mut applied, refused) = apply_except(store, &keys, &out.updates, &held);
+    // Aggregate-only: individual values stop here; groups by kind of at least k leave as aggregates.
+    stats.individual_values += out.updates.texts.iter().filter(|t| held(&t.property)).count() as u64;
+    for column in out.updates.numbers.iter().filter(|c| held(&c.property)) {
+        let k = governance.aggregate_only(&column.property).map_or(u64::MAX, |a| a.min_group);
+        let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for (e, &v) in column.entity_indices().zip(&column.values) {
+            stats.individual_values += 1;
+            if let Some(entity) = keys.get(e as usize).and_then(|id| store.entity(id)) {
+                groups.entry(entity.kind.clone()).or_default().push(v);
+            }
+        }
+        for (kind, values) in groups {
+            if (values.len() as u64) < k {
+                stats.small_groups += 1;
+                continue;
+            }
+            let id = aggregate_entity(&kind);
+            if store.entity(&id).is_none() {
+                let mut entity = Entity::new(id.clone(), "sangam.aggregate");
+                entity.name = Some(format!("{kind} (aggregate)"));
+                let _ = store.add_entity(t, entity);
+            }
+            let n = values.len() as f64;
+            let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let mean = values.iter().sum::<f64>() / n;
+            let p = &column.property;
+            for (suffix, v) in [("mean", mean), ("min", min), ("max", max)] {
+                if store.record(&id, &format!("{p}.{suffix}"), t, value_with_unit(v, &column.unit)).is_ok() {
+                    applied += 1;
+                }
+            }
+            if store.record(&id, &format!("{p}.count"), t, PropertyValue::Integer(values.len() as i64)).is_ok() {
+                applied += 1;
+            }
+            stats.aggregates += 1;
+        }
+    }
+    (applied, refused)
 }
 
 #[cfg(test)]

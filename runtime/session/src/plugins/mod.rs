@@ -39,10 +39,10 @@ use sangam_plugins::{
     EngineOptions, FaultReport, OverlayFrame, PluginEngine, PluginStatus, RestartPolicy, Role, SourceInfo, Submit,
     Supervisor,
 };
-use sangam_twin::{EntityId, ReadGrant, Scene as TwinScene, SimTime, TwinStore};
+use sangam_twin::{EntityId, GovernanceDecl, ReadGrant, Scene as TwinScene, SimTime, TwinStore};
 
 pub use access::{AccessEntry, AccessLog};
-pub use apply::apply_updates;
+pub use apply::{GovernanceStats, aggregate_entity, apply_updates};
 pub use load::{PLUGIN_PATH_VAR, component_cache_dir, entity_position, find_plugin_file, scene_limits, spec_for};
 pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, Seen, snapshot_at, snapshot_of};
 
@@ -121,6 +121,10 @@ pub struct LivePlugins {
     feeds: Vec<(String, Message)>,
     /// Which plugin read what, when.
     access_log: AccessLog,
+    /// The scene's aggregate-only properties.
+    governance: GovernanceDecl,
+    /// What the aggregate-only rules did.
+    governance_stats: GovernanceStats,
 }
 
 impl LivePlugins {
@@ -144,6 +148,8 @@ impl LivePlugins {
             total_faults: 0,
             feeds: Vec::new(),
             access_log: AccessLog::default(),
+            governance: twin.governance.clone(),
+            governance_stats: GovernanceStats::default(),
         };
         if decls.is_empty() {
             return Ok(none());
@@ -202,6 +208,8 @@ impl LivePlugins {
             total_faults: 0,
             feeds,
             access_log: AccessLog::default(),
+            governance: twin.governance.clone(),
+            governance_stats: GovernanceStats::default(),
         })
     }
 
@@ -276,6 +284,7 @@ impl LivePlugins {
         let now_us = now.as_micros();
         let scrubbed = display < now;
         let access_log = &mut self.access_log;
+        let (governance, gstats) = (&self.governance, &mut self.governance_stats);
         for plugin in &mut self.plugins {
             let entities = &plugin.entities;
             let submitted = match plugin.role {
@@ -323,7 +332,7 @@ impl LivePlugins {
                         // Called once the previous batch has let go of the plugin, so all its output is
                         // in: applied first, this batch steps from it (not from the state before it).
                         let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
-                            apply_completed_steps(sup, id, store, entities, report);
+                            apply_completed_steps(sup, id, store, entities, report, governance, gstats);
                             let mut seen = Seen::new();
                             let view = snapshot_of(store, entities, &plugin.read, &mut seen);
                             access_log.note(&plugin.id, &mut plugin.access, now_us, entities.len(), seen);
@@ -359,10 +368,18 @@ impl LivePlugins {
             }
             // Completed work.
             match plugin.role {
-                Role::Simulation => apply_completed_steps(supervisor, &plugin.id, store, &plugin.entities, &mut report),
+                Role::Simulation => apply_completed_steps(
+                    supervisor,
+                    &plugin.id,
+                    store,
+                    &plugin.entities,
+                    &mut report,
+                    governance,
+                    gstats,
+                ),
                 Role::Adapter => {
                     for out in supervisor.drain_adapter_outputs(&plugin.id) {
-                        report.count(apply::apply_adapter(store, &out));
+                        report.count(apply::apply_adapter(store, &out, governance, gstats));
                     }
                 }
                 Role::Overlay => {
@@ -382,6 +399,11 @@ impl LivePlugins {
             self.recent_faults.push_back(fault);
         }
         report
+    }
+
+    /// What the aggregate-only rules did.
+    pub fn governance_stats(&self) -> GovernanceStats {
+        self.governance_stats
     }
 
     /// The access log: which plugin read what, when.
@@ -446,9 +468,11 @@ fn apply_completed_steps(
     store: &mut TwinStore,
     entities: &[EntityId],
     report: &mut PluginTick,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
 ) {
     for updates in supervisor.drain_updates(id) {
-        report.count(apply::apply(store, entities, &updates));
+        report.count(apply::apply_governed(store, entities, &updates, governance, stats));
     }
 }
 

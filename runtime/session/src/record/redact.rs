@@ -17,8 +17,6 @@ pub struct Redaction {
     entities: HashSet<EntityId>,
     /// Changes left out.
     pub withheld_changes: u64,
-    /// Inputs left out.
-    pub withheld_inputs: u64,
 }
 
 impl Redaction {
@@ -32,13 +30,7 @@ impl Redaction {
             )
         };
         let entities = scene.entities.iter().filter(|e| granted(decl, &e.id, &e.kind)).map(|e| e.id.clone()).collect();
-        Ok(Redaction {
-            plugin: id.to_string(),
-            grant: decl.read.clone(),
-            entities,
-            withheld_changes: 0,
-            withheld_inputs: 0,
-        })
+        Ok(Redaction { plugin: id.to_string(), grant: decl.read.clone(), entities, withheld_changes: 0 })
     }
 
     /// The changes of `events` the plugin may see; the rest are counted.

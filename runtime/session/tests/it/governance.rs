@@ -14,6 +14,11 @@ use crate::{repo, scene, session, settle};
 /// threshold-label overlay, all asked to label `secret`: one granted everything, one with `secret`
 /// revoked, one granted `level` only, one with the valves' kind revoked.
 fn governed_scene() -> sangam_twin::Scene {
+    scene("governance", &governed_body())
+}
+
+/// The body of [`governed_scene`].
+fn governed_body() -> String {
     let labels = repo().join("plugins/threshold-labels/plugin.toml");
     let mut body = String::new();
     for (i, kind) in ["process.tank"; 5].iter().chain(["process.valve"; 3].iter()).enumerate() {
@@ -35,7 +40,7 @@ fn governed_scene() -> sangam_twin::Scene {
             labels.display()
         ));
     }
-    scene("governance", &body)
+    body
 }
 
 fn labels(s: &Session, id: &str) -> usize {
@@ -107,9 +112,7 @@ fn read_grants_that_name_nothing_real_are_refused_at_load_with_the_line() {
 fn moving_scene() -> sangam_twin::Scene {
     let decay = repo().join("plugins/decay-simulation/plugin.toml");
     let csv = repo().join("plugins/csv-adapter/plugin.toml");
-    let mut text = std::fs::read_to_string(governed_scene().path).unwrap();
-    let body = text.split_off(text.find("[[entities]]").unwrap());
-    let mut body = body;
+    let mut body = governed_body();
     for property in ["level", "secret"] {
         body.push_str(&format!(
             "[[plugins]]\nid = \"decay-{property}\"\nartifact = \"decay_simulation.wasm\"\nmanifest = \"{}\"\n\
@@ -138,7 +141,7 @@ fn record_moving(scene: &sangam_twin::Scene, name: &str, redact: Option<&str>) -
         source: "counts.csv".into(),
         content_type: "text/csv".into(),
         received: s.time().clock().now(),
-        payload: b"id,time,secret\ne0,0,99\n".to_vec(),
+        payload: b"id,time,secret[1]\ne0,0,99\n".to_vec(),
     };
     s.offer("counts", message).unwrap();
     for _ in 0..30 {
@@ -200,4 +203,86 @@ fn a_recording_redacted_for_a_plugin_holds_only_what_that_plugin_may_see() {
         s.start_recording_redacted(&scene, &std::env::temp_dir().join("x.mcap"), "nobody").unwrap_err()
     );
     assert!(e.contains("`nobody`") && e.contains("spy"), "{e}");
+}
+
+/// Twelve cells and three core sites, a CSV adapter that reads their subscriber counts (declared
+/// aggregate-only, k = 10), and an overlay that asks to label them.
+fn aggregate_scene() -> sangam_twin::Scene {
+    let csv = repo().join("plugins/csv-adapter/plugin.toml");
+    let labels = repo().join("plugins/threshold-labels/plugin.toml");
+    let mut body = String::from("[[governance.aggregate_only]]\nproperty = \"subscribers\"\nk = 10\n\n");
+    for i in 0..15 {
+        let kind = if i < 12 { "telecom.cell" } else { "telecom.core" };
+        body.push_str(&format!("[[entities]]\nid = \"c{i}\"\nkind = \"{kind}\"\n\n"));
+    }
+    body.push_str(&format!(
+        "[[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n\n\
+         [[plugins]]\nid = \"labels\"\nartifact = \"threshold_labels.wasm\"\nmanifest = \"{}\"\n\
+         [plugins.params]\nproperty = \"subscribers\"\nwarning = 1.0\ncritical = 2.0\n",
+        csv.display(),
+        labels.display()
+    ));
+    scene("governance-aggregate", &body)
+}
+
+#[test]
+fn aggregate_only_values_leave_their_adapter_only_as_aggregates_over_at_least_k_entities() {
+    let scene = aggregate_scene();
+    let mut s = session(&scene);
+    let dir = std::env::temp_dir().join(format!("sangam-governance-agg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("aggregate.mcap");
+    s.start_recording(&scene, &path).unwrap();
+    let mut csv = String::from("id,time,subscribers[1]\n");
+    for i in 0..15 {
+        csv.push_str(&format!("c{i},0,{}\n", 100 + 10 * i));
+    }
+    let message = Message {
+        source: "counts.csv".into(),
+        content_type: "text/csv".into(),
+        received: s.time().clock().now(),
+        payload: csv.into_bytes(),
+    };
+    s.offer("counts", message).unwrap();
+    let cells = sangam_session::plugins::aggregate_entity("telecom.cell");
+    settle(&mut s, |s| s.store().entity(&cells).is_some());
+    s.tick(Duration::from_millis(20));
+    settle(&mut s, |s| s.plugins().overlays().next().is_some());
+
+    // No individual value is anywhere in the twin; the cells' group (12 >= k) is there as aggregates.
+    for i in 0..15 {
+        let id = sangam_twin::EntityId::new(format!("c{i}"));
+        assert!(s.store().series(&id, "subscribers").is_none(), "c{i} holds no individual value");
+    }
+    let value = |p: &str| s.store().latest(&cells, p).map(|(_, v)| v.as_f64().unwrap());
+    assert_eq!(value("subscribers.count"), Some(12.0));
+    assert_eq!(value("subscribers.mean"), Some((0..12).map(|i| 100.0 + 10.0 * i as f64).sum::<f64>() / 12.0));
+    assert_eq!((value("subscribers.min"), value("subscribers.max")), (Some(100.0), Some(210.0)));
+    // The three core sites are fewer than k: no aggregate of them either.
+    assert!(s.store().entity(&sangam_session::plugins::aggregate_entity("telecom.core")).is_none());
+    let g = s.plugins().governance_stats();
+    assert_eq!((g.individual_values, g.aggregates, g.small_groups), (15, 1, 1));
+    // The overlay that asked for the individual counts has nothing to label.
+    let labels = s.plugins().overlays().find(|(p, _)| *p == "labels").map_or(0, |(_, f)| f.labels.texts.len());
+    assert_eq!(labels, 0);
+
+    // The recording holds neither the raw message nor any individual value.
+    s.finish_recording().unwrap();
+    let rec = Recording::open(&path).unwrap();
+    assert!(rec.inputs.is_empty(), "raw messages hold individual values: none is written");
+    let props = properties_recorded(&rec);
+    assert!(props.contains("subscribers.mean") && !props.contains("subscribers"), "{props:?}");
+}
+
+#[test]
+fn a_scene_that_gives_an_aggregate_only_property_per_entity_is_refused() {
+    let dir = std::env::temp_dir().join(format!("sangam-governance-agg-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scene.toml");
+    let text = "format = 1\nname = \"x\"\n\n[origin]\nlat = 28.5\nlon = 77.2\n\n[[governance.aggregate_only]]\n\
+                property = \"subscribers\"\n\n[[entities]]\nid = \"a\"\nkind = \"k\"\n[entities.properties]\n\
+                subscribers = 12\n";
+    std::fs::write(&path, text).unwrap();
+    let e = sangam_twin::Scene::load(&path).unwrap_err().to_string();
+    assert!(e.contains("aggregate-only") && e.contains("`a`") && e.contains("scene.toml:"), "{e}");
 }

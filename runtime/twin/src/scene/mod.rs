@@ -38,6 +38,7 @@ mod clock;
 mod entities;
 mod environment;
 mod error;
+mod governance;
 mod history;
 mod layers;
 mod placements;
@@ -51,6 +52,7 @@ pub use bookmarks::{Bookmark, BookmarkAim};
 pub use clock::{ClockDecl, DEFAULT_CLOCK_STEP};
 pub use environment::Environment;
 pub use error::SceneError;
+pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
@@ -101,6 +103,8 @@ pub struct Scene {
     pub clock: ClockDecl,
     /// The history store's budget (`[history]`).
     pub history: HistoryDecl,
+    /// Data governance (`[governance]`): aggregate-only properties.
+    pub governance: GovernanceDecl,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -205,6 +209,7 @@ impl Cx<'_> {
         let plugin_policy = self.plugin_policy(raw.plugin_policy.as_ref())?;
         let clock = self.clock(raw.clock.as_ref())?;
         let history = self.history(raw.history.as_ref())?;
+        let governance = self.governance(raw.governance.as_ref(), &entities)?;
 
         Ok(Scene {
             path: self.path.to_path_buf(),
@@ -225,6 +230,7 @@ impl Cx<'_> {
             plugin_policy,
             clock,
             history,
+            governance,
             warnings,
         })
     }

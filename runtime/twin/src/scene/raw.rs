@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
 
-use super::{clock, history};
+use super::{clock, governance, history};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +40,7 @@ pub(super) struct RawScene {
     pub(super) plugin_policy: Option<RawPluginPolicy>,
     pub(super) clock: Option<clock::RawClock>,
     pub(super) history: Option<history::RawHistory>,
+    pub(super) governance: Option<governance::RawGovernance>,
 }
 
 #[derive(Deserialize)]
