@@ -19,6 +19,7 @@
 //! - [`time`]: the clock and the playhead, and the commands of every front end.
 //! - [`plugins`]: the scene's plugins under supervision and their schedule.
 //! - [`inbox`]: messages from sources waiting for their adapter, bounded, never dropped.
+//! - [`branch`]: what-if branches forked from a session, and their comparison.
 //! - [`record`]: recording to MCAP (every accepted message and every tick's changes, off the frame
 //!   thread) and reading a recording back; [`replay`]: a session that replays one.
 //!
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod branch;
 pub mod inbox;
 pub mod plugins;
 pub mod record;
@@ -43,6 +45,7 @@ use anyhow::{Context, Result};
 use sangam_plugins::Role;
 use sangam_twin::{ClockError, Scene as TwinScene, SimTime, StateHash, TwinStore};
 
+pub use branch::{BranchDiff, ParamOverride, PropertyDiff, compare};
 pub use inbox::{Inbox, InboxStats, Message, OfferError};
 pub use plugins::{AccessEntry, AccessLog, LivePlugins, PluginTick};
 pub use record::{Recorder, Recording, RecordingError};

@@ -262,6 +262,16 @@ impl LivePlugins {
         }
     }
 
+    /// Each plugin goes on where the plugin of the same id in `other` is (a branch forked from it):
+    /// its next step is the one `other`'s would take, so no step is run twice or skipped.
+    pub fn resume_from(&mut self, other: &LivePlugins) {
+        for p in &mut self.plugins {
+            if let Some(o) = other.plugins.iter().find(|o| o.id == p.id) {
+                p.next_step = o.next_step;
+            }
+        }
+    }
+
     /// One tick's plugin work, never waiting on a plugin: simulation steps due up to `now` (in
     /// batches of at most `budget`), inbox messages to adapters, overlay draws at `display`,
     /// completed updates applied to `store`, faults collected.

@@ -1,10 +1,12 @@
 //! `Session::tick` with real plugins (the repository's first-party plugins, built for wasm32-wasip2):
 //! simulated time is not lost when steps are shorter than frames, a simulation that cannot keep up
 //! holds the clock back and says so, an adapter slower than its source loses no message, and a
-//! recorded session replays to the same state hash, and a plugin never sees what it was not granted.
+//! recorded session replays to the same state hash, a plugin never sees what it was not granted, and branches forked with other parameters run side by
+//! side.
 //!
 //! Needs the plugins built (`cargo xtask build-plugins`, which `cargo xtask test` runs first).
 
+mod branch;
 mod catch_up;
 mod governance;
 mod inbox;
@@ -41,7 +43,11 @@ pub fn scene(name: &str, body: &str) -> Scene {
          true\n\n{body}"
     );
     let path = dir.join("scene.toml");
-    std::fs::write(&path, text).unwrap();
+    // Tests run in parallel and may write the same scene: write aside, then rename (atomic), so no
+    // test reads a half-written file.
+    let aside = dir.join(format!("scene.toml.{:?}", std::thread::current().id()));
+    std::fs::write(&aside, text).unwrap();
+    std::fs::rename(&aside, &path).unwrap();
     Scene::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
