@@ -9,7 +9,8 @@
 //! damaged, is refused with the file and the reason.
 //!
 //! Cost: one pass over the file (zstd decompression and JSON parsing, some hundreds of MB/s); the
-//! changes are held in memory for the replay (about the size of the decompressed file).
+//! changes are held in memory for the replay (about the size of the decompressed file), at most
+//! [`CHANGES_LIMIT_BYTES`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -30,6 +31,11 @@ pub const READ_BYTES: usize = 4 << 20;
 
 /// The largest record (a chunk, a message) the reader allocates (256 MiB).
 pub const RECORD_LIMIT: usize = 256 << 20;
+
+/// The most memory the changes read from one recording may take (2 GiB, reckoned at
+/// [`sangam_twin::history::EVENT_BYTES`] a change): past it the rest of the file is not read, with a
+/// warning that says where, so no recording can make a replay run out of memory.
+pub const CHANGES_LIMIT_BYTES: usize = 2 << 30;
 
 /// A recording that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -166,15 +172,20 @@ enum Topic {
 impl Recording {
     /// Reads `path` (see the module docs for what is recovered and what is refused).
     pub fn open(path: &Path) -> Result<Recording, RecordingError> {
-        Recording::read(path, false)
+        Recording::read(path, false, CHANGES_LIMIT_BYTES)
+    }
+
+    /// [`open`](Self::open) keeping at most `limit_bytes` of changes in memory.
+    pub fn open_within(path: &Path, limit_bytes: usize) -> Result<Recording, RecordingError> {
+        Recording::read(path, false, limit_bytes)
     }
 
     /// Reads only what the recording says about itself (its first records), e.g. to find its scene.
     pub fn info(path: &Path) -> Result<RecordingInfo, RecordingError> {
-        Ok(Recording::read(path, true)?.info)
+        Ok(Recording::read(path, true, CHANGES_LIMIT_BYTES)?.info)
     }
 
-    fn read(path: &Path, info_only: bool) -> Result<Recording, RecordingError> {
+    fn read(path: &Path, info_only: bool, limit_bytes: usize) -> Result<Recording, RecordingError> {
         let io = |source| RecordingError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io)?;
         let file_bytes = file.metadata().map_err(io)?.len();
@@ -185,7 +196,7 @@ impl Recording {
                 .with_validate_summary_section_crc(true)
                 .with_record_length_limit(RECORD_LIMIT),
         );
-        let mut state = ReadState { path: path.to_path_buf(), file_bytes, ..ReadState::default() };
+        let mut state = ReadState { path: path.to_path_buf(), file_bytes, limit_bytes, ..ReadState::default() };
         // Bytes handed to the reader, and where the last intact record ended.
         let mut fed = 0u64;
         loop {
@@ -295,6 +306,9 @@ struct ReadState {
     inputs: BTreeMap<String, u64>,
     gap_events: u64,
     access: Vec<crate::plugins::AccessEntry>,
+    /// Memory the changes read so far take (reckoned), and the most they may.
+    held_bytes: usize,
+    limit_bytes: usize,
     end: Option<RecordedEnd>,
     messages: u64,
     warnings: Vec<String>,
@@ -355,9 +369,25 @@ impl ReadState {
                 }
                 self.messages += 1;
                 let decoded = match self.channels.get(&header.channel_id).cloned() {
-                    Some(Topic::Changes) => serde_json::from_slice::<TwinChanges>(&data).map(|c| {
-                        self.changes.push(c);
-                    }),
+                    Some(Topic::Changes) => match serde_json::from_slice::<TwinChanges>(&data) {
+                        Ok(c) => {
+                            self.held_bytes += c.events.len() * sangam_twin::history::EVENT_BYTES + 64;
+                            if self.held_bytes > self.limit_bytes {
+                                self.warnings.push(format!(
+                                    "{}: the recording holds more changes than a replay keeps in memory ({} MiB); \
+                                     replaying what comes before byte {} ({} ticks), the rest is not read",
+                                    self.path.display(),
+                                    self.limit_bytes >> 20,
+                                    self.good_end,
+                                    self.changes.len()
+                                ));
+                                return Ok(false);
+                            }
+                            self.changes.push(c);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
                     Some(Topic::Session) => serde_json::from_slice::<SessionRecord>(&data).map(|r| self.session(r)),
                     Some(Topic::Access) => serde_json::from_slice(&data).map(|a| self.access.push(a)),
                     Some(Topic::Input(adapter)) => {

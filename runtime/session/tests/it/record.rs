@@ -197,6 +197,16 @@ fn a_cut_or_damaged_recording_is_read_up_to_the_damage_with_a_warning() {
         Err(e) => assert!(e.to_string().contains("flipped.mcap") && e.to_string().contains("byte"), "{e}"),
     }
 
+    // A recording larger than a replay keeps in memory: read up to the limit, with a warning.
+    let limited = Recording::open_within(&path, 4096).unwrap();
+    assert!(limited.changes.len() < whole.changes.len(), "{} of {}", limited.changes.len(), whole.changes.len());
+    assert_eq!(&whole.changes[..limited.changes.len()], &limited.changes[..]);
+    assert!(
+        limited.warnings.iter().any(|w| w.contains("keeps in memory") && w.contains("byte")),
+        "{:?}",
+        limited.warnings
+    );
+
     // Every cut length: never a panic, always a recovery or a clear refusal.
     for len in (0..bytes.len()).step_by((bytes.len() / 97).max(1)) {
         let p = path.with_file_name("short.mcap");
