@@ -3,19 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::property::PropertyValue;
 
-/// The unique id of an entity (as written in the scene file).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct EntityId(pub String);
+/// The unique id of an entity (as written in the scene file). Shared text: cloning one (every store
+/// write logs its entity's id) is a reference-count increment, not a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntityId(Arc<str>);
 
 impl EntityId {
     /// An id from any string-like value.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(Arc::from(id.into()))
     }
 
     /// The id as text.
@@ -32,13 +34,25 @@ impl fmt::Display for EntityId {
 
 impl From<&str> for EntityId {
     fn from(s: &str) -> Self {
-        Self(s.to_string())
+        Self(Arc::from(s))
     }
 }
 
 impl From<String> for EntityId {
     fn from(s: String) -> Self {
-        Self(s)
+        Self(Arc::from(s))
+    }
+}
+
+impl Serialize for EntityId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(EntityId::from)
     }
 }
 

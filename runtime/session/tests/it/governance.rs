@@ -161,7 +161,7 @@ fn properties_recorded(rec: &Recording) -> std::collections::BTreeSet<String> {
         .iter()
         .flat_map(|c| &c.events)
         .filter_map(|e| match &e.kind {
-            TwinEventKind::PropertyRecorded { property, .. } => Some(property.clone()),
+            TwinEventKind::PropertyRecorded { property, .. } => Some(property.to_string()),
             _ => None,
         })
         .collect()

@@ -120,8 +120,11 @@ impl TwinStore {
     /// The hash of the twin's state: entities, current values and all history (see the module docs).
     pub fn state_hash(&self) -> StateHash {
         let mut h = HashWriter(Sha256::new());
-        h.u64(self.entities.len() as u64);
-        for (id, e) in &self.entities {
+        // In id order; the same bytes as when entities and their series were two sorted maps.
+        let slots = || self.order.iter().filter_map(|id| Some((id, self.slots.get(id)?)));
+        h.u64(self.slots.len() as u64);
+        for (id, slot) in slots() {
+            let e = &slot.entity;
             h.str(id.as_str());
             h.str(&e.kind);
             match &e.name {
@@ -153,8 +156,8 @@ impl TwinStore {
                 h.value(value);
             }
         }
-        h.u64(self.history.len() as u64);
-        for (id, series) in &self.history {
+        h.u64(self.slots.values().filter(|s| !s.series.is_empty()).count() as u64);
+        for (id, series) in slots().filter(|(_, s)| !s.series.is_empty()).map(|(id, s)| (id, &s.series)) {
             h.str(id.as_str());
             h.u64(series.len() as u64);
             for (name, s) in series {

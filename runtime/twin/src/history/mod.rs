@@ -18,7 +18,8 @@
 pub mod hash;
 pub mod series;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -50,8 +51,8 @@ pub enum TwinEventKind {
     PropertyRecorded {
         /// The entity.
         entity: EntityId,
-        /// The property name.
-        property: String,
+        /// The property name (shared with the store's series: logging it copies nothing).
+        property: Arc<str>,
         /// The value.
         value: PropertyValue,
     },
@@ -96,11 +97,21 @@ pub struct BudgetError {
     pub needed: usize,
 }
 
+/// One entity and its series: a write finds both with one hash lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Slot {
+    pub(crate) entity: Entity,
+    pub(crate) series: BTreeMap<Arc<str>, Series>,
+}
+
 /// Entities, their property history and the event log.
+///
+/// Entities live in a hash map keyed by id (one lookup per write, where ordered maps of string keys
+/// cost a comparison per tree level); `order` keeps their ids sorted for everything that lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TwinStore {
-    entities: BTreeMap<EntityId, Entity>,
-    history: BTreeMap<EntityId, BTreeMap<String, Series>>,
+    slots: HashMap<EntityId, Slot, ahash::RandomState>,
+    order: BTreeSet<EntityId>,
     /// The most samples per series (the per-series cap, whatever the budget allows).
     max_capacity: usize,
     budget: usize,
@@ -130,8 +141,8 @@ impl TwinStore {
     /// An empty store within `budget` bytes (see the module docs for how it is shared).
     pub fn with_budget(budget: usize) -> Self {
         let mut store = Self {
-            entities: BTreeMap::new(),
-            history: BTreeMap::new(),
+            slots: HashMap::default(),
+            order: BTreeSet::new(),
             max_capacity: Self::DEFAULT_CAPACITY,
             budget,
             series_count: 0,
@@ -198,13 +209,13 @@ impl TwinStore {
     /// Bytes the series and the event log hold (samples, buckets and events as reckoned above; the
     /// maps' own overhead is not counted).
     pub fn memory_bytes(&self) -> usize {
-        let series: usize = self.history.values().flat_map(|m| m.values()).map(Series::bytes).sum();
+        let series: usize = self.slots.values().flat_map(|s| s.series.values()).map(Series::bytes).sum();
         series + self.events.len() * EVENT_BYTES
     }
 
     /// Samples folded into buckets, over all series.
     pub fn folded(&self) -> u64 {
-        self.history.values().flat_map(|m| m.values()).map(Series::folded).sum()
+        self.slots.values().flat_map(|s| s.series.values()).map(Series::folded).sum()
     }
 
     /// Keeps at most `limit` events in the log (at least 1); older ones are evicted and counted.
@@ -230,31 +241,29 @@ impl TwinStore {
         }
     }
 
-    /// Records a sample in its series (creating it), keeping every series within its share; returns
-    /// whether it is now the series' latest.
-    fn insert_sample(&mut self, entity: &EntityId, property: &str, t: SimTime, value: PropertyValue) -> bool {
-        let capacity = self.series_capacity();
-        // The entity's series exist once it has any: look up without cloning its id.
-        let series = match self.history.get_mut(entity) {
-            Some(series) => series,
-            None => self.history.entry(entity.clone()).or_default(),
-        };
-        match series.get_mut(property) {
-            Some(s) => s.insert(t, value, capacity),
+    /// Records a sample in `slot`'s series (creating it) within `capacity`; returns (whether it is now
+    /// the series' latest, whether the series is new).
+    fn insert_into(slot: &mut Slot, property: &str, t: SimTime, value: PropertyValue, capacity: usize) -> (bool, bool) {
+        match slot.series.get_mut(property) {
+            Some(s) => (s.insert(t, value, capacity), false),
             None => {
-                series.insert(property.to_string(), Series::new(t, value));
-                self.series_count += 1;
-                // The share shrank by half since the series were last fitted: fit them all now, so no
-                // series that is no longer written keeps more than its share (rare: log2 of growth).
-                let capacity = self.series_capacity();
-                if capacity * 2 <= self.fitted_capacity {
-                    for s in self.history.values_mut().flat_map(|m| m.values_mut()) {
-                        s.fit(capacity);
-                    }
-                    self.fitted_capacity = capacity;
-                }
-                true
+                slot.series.insert(Arc::from(property), Series::new(t, value));
+                (true, true)
             }
+        }
+    }
+
+    /// A series was created: count it, and when the share has halved since the series were last
+    /// fitted, fit them all now, so no series that is no longer written keeps more than its share
+    /// (rare: log2 of growth).
+    fn series_created(&mut self) {
+        self.series_count += 1;
+        let capacity = self.series_capacity();
+        if capacity * 2 <= self.fitted_capacity {
+            for s in self.slots.values_mut().flat_map(|slot| slot.series.values_mut()) {
+                s.fit(capacity);
+            }
+            self.fitted_capacity = capacity;
         }
     }
 
@@ -262,35 +271,40 @@ impl TwinStore {
     pub fn apply(&mut self, event: TwinEvent) -> Result<(), StoreError> {
         match &event.kind {
             TwinEventKind::EntityAdded(entity) => {
-                if self.entities.contains_key(&entity.id) {
+                if self.slots.contains_key(&entity.id) {
                     return Err(StoreError::DuplicateEntity(entity.id.clone()));
                 }
+                let mut slot = Slot { entity: entity.clone(), series: BTreeMap::new() };
                 for (name, value) in &entity.properties {
-                    let _ = self.insert_sample(&entity.id, name, event.t, value.clone());
+                    let capacity = self.series_capacity();
+                    let (_, created) = Self::insert_into(&mut slot, name, event.t, value.clone(), capacity);
+                    if created {
+                        // Counted (and fitted) with the slot not yet in the map: it is new and small.
+                        self.series_created();
+                    }
                 }
-                self.entities.insert(entity.id.clone(), entity.clone());
+                self.order.insert(entity.id.clone());
+                self.slots.insert(entity.id.clone(), slot);
             }
             TwinEventKind::EntityRemoved(id) => {
-                if self.entities.remove(id).is_none() {
+                let Some(slot) = self.slots.remove(id) else {
                     return Err(StoreError::UnknownEntity(id.clone()));
-                }
-                if let Some(series) = self.history.remove(id) {
-                    self.series_count -= series.len();
-                }
+                };
+                self.order.remove(id);
+                self.series_count -= slot.series.len();
             }
             TwinEventKind::PropertyRecorded { entity, property, value } => {
-                if !self.entities.contains_key(entity) {
+                let capacity = self.series_capacity();
+                let Some(slot) = self.slots.get_mut(entity) else {
                     return Err(StoreError::UnknownEntity(entity.clone()));
-                }
-                let newest = self.insert_sample(entity, property, event.t, value.clone());
+                };
+                let (newest, created) = Self::insert_into(slot, property, event.t, value.clone(), capacity);
                 // The entity's current value is the latest sample in time (a late, older sample is not).
-                if newest && let Some(e) = self.entities.get_mut(entity) {
-                    match e.properties.get_mut(property) {
-                        Some(current) => *current = value.clone(),
-                        None => {
-                            e.properties.insert(property.clone(), value.clone());
-                        }
-                    }
+                if newest {
+                    set_current(&mut slot.entity, property, value);
+                }
+                if created {
+                    self.series_created();
                 }
             }
         }
@@ -309,7 +323,8 @@ impl TwinStore {
         self.apply(TwinEvent { t, kind: TwinEventKind::EntityRemoved(id.clone()) })
     }
 
-    /// Records a property sample (the entity must exist).
+    /// Records a property sample (the entity must exist). The same as applying a
+    /// [`TwinEventKind::PropertyRecorded`], with one hash lookup and no copy of the names.
     pub fn record(
         &mut self,
         entity: &EntityId,
@@ -317,25 +332,49 @@ impl TwinStore {
         t: SimTime,
         value: PropertyValue,
     ) -> Result<(), StoreError> {
-        self.apply(TwinEvent {
+        let capacity = self.series_capacity();
+        let Some(slot) = self.slots.get_mut(entity) else {
+            return Err(StoreError::UnknownEntity(entity.clone()));
+        };
+        let (key, newest, created) = match slot.series.get_key_value(property) {
+            Some((key, _)) => {
+                let key = key.clone();
+                let series = slot.series.get_mut(property).expect("the key was just found");
+                (key, series.insert(t, value.clone(), capacity), false)
+            }
+            None => {
+                let key: Arc<str> = Arc::from(property);
+                slot.series.insert(key.clone(), Series::new(t, value.clone()));
+                (key, true, true)
+            }
+        };
+        if newest {
+            set_current(&mut slot.entity, &key, &value);
+        }
+        if created {
+            self.series_created();
+        }
+        self.events.push_back(TwinEvent {
             t,
-            kind: TwinEventKind::PropertyRecorded { entity: entity.clone(), property: property.to_string(), value },
-        })
+            kind: TwinEventKind::PropertyRecorded { entity: entity.clone(), property: key, value },
+        });
+        self.evict_events();
+        Ok(())
     }
 
     /// An entity by id.
     pub fn entity(&self, id: &EntityId) -> Option<&Entity> {
-        self.entities.get(id)
+        self.slots.get(id).map(|s| &s.entity)
     }
 
     /// All entities, ordered by id.
     pub fn entities(&self) -> impl Iterator<Item = &Entity> + '_ {
-        self.entities.values()
+        self.order.iter().filter_map(|id| self.slots.get(id).map(|s| &s.entity))
     }
 
     /// The series of one property, if any sample was ever kept.
     pub fn series(&self, entity: &EntityId, property: &str) -> Option<&Series> {
-        self.history.get(entity)?.get(property)
+        self.slots.get(entity)?.series.get(property)
     }
 
     /// The latest sample of a property.
@@ -385,6 +424,16 @@ impl TwinStore {
     /// Moves the event log out (for writing a recording), leaving it empty.
     pub fn take_events(&mut self) -> Vec<TwinEvent> {
         std::mem::take(&mut self.events).into()
+    }
+}
+
+/// Makes `value` the entity's current value of `property`.
+fn set_current(entity: &mut Entity, property: &str, value: &PropertyValue) {
+    match entity.properties.get_mut(property) {
+        Some(current) => *current = value.clone(),
+        None => {
+            entity.properties.insert(property.to_string(), value.clone());
+        }
     }
 }
 
