@@ -182,12 +182,9 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
     if let Some(ms) = decl.step_ms {
         spec.step = Duration::from_millis(ms);
     }
-    let all = decl.entities.is_empty() && decl.kinds.is_empty();
     let mut table = EntityTable::default();
     for e in &twin.entities {
-        // A revoked kind is never granted, whatever `entities` or `kinds` say (revoke wins).
-        let granted = all || decl.entities.contains(&e.id) || decl.kinds.contains(&e.kind);
-        if granted && decl.read.permits_kind(&e.kind) {
+        if decl.grants_entity(&e.id, &e.kind) {
             table.push(e.id.as_str(), e.kind.clone(), entity_position(twin, e.link.as_ref()).to_array());
         }
     }

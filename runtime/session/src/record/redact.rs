@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use sangam_twin::{EntityId, PluginDecl, ReadGrant, Scene as TwinScene, TwinEvent, TwinEventKind};
+use sangam_twin::{EntityId, ReadGrant, Scene as TwinScene, TwinEvent, TwinEventKind};
 
 /// What a redacted recording may hold: one plugin's entities and read grant.
 #[derive(Clone, Debug)]
@@ -29,7 +29,8 @@ impl Redaction {
                 scene.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
             )
         };
-        let entities = scene.entities.iter().filter(|e| granted(decl, &e.id, &e.kind)).map(|e| e.id.clone()).collect();
+        let entities =
+            scene.entities.iter().filter(|e| decl.grants_entity(&e.id, &e.kind)).map(|e| e.id.clone()).collect();
         Ok(Redaction { plugin: id.to_string(), grant: decl.read.clone(), entities, withheld_changes: 0 })
     }
 
@@ -56,10 +57,4 @@ impl Redaction {
         self.withheld_changes += (before - kept.len()) as u64;
         kept
     }
-}
-
-/// Whether `decl` is granted entity `id` of `kind` (the rule the plugin host's entity table follows).
-fn granted(decl: &PluginDecl, id: &EntityId, kind: &str) -> bool {
-    let all = decl.entities.is_empty() && decl.kinds.is_empty();
-    (all || decl.entities.contains(id) || decl.kinds.iter().any(|k| k == kind)) && decl.read.permits_kind(kind)
 }

@@ -241,16 +241,50 @@ impl TwinStore {
         }
     }
 
-    /// Records a sample in `slot`'s series (creating it) within `capacity`; returns (whether it is now
-    /// the series' latest, whether the series is new).
-    fn insert_into(slot: &mut Slot, property: &str, t: SimTime, value: PropertyValue, capacity: usize) -> (bool, bool) {
-        match slot.series.get_mut(property) {
-            Some(s) => (s.insert(t, value, capacity), false),
+    /// Records a sample in `slot`'s series (creating it) within `capacity`; returns the series' name
+    /// (shared, for the event log), whether the sample is now its latest, and whether it is new.
+    fn insert_into(
+        slot: &mut Slot,
+        property: &str,
+        t: SimTime,
+        value: PropertyValue,
+        capacity: usize,
+    ) -> (Arc<str>, bool, bool) {
+        match slot.series.get_key_value(property) {
+            Some((key, _)) => {
+                let key = key.clone();
+                let series = slot.series.get_mut(property).expect("the key was just found");
+                (key, series.insert(t, value, capacity), false)
+            }
             None => {
-                slot.series.insert(Arc::from(property), Series::new(t, value));
-                (true, true)
+                let key: Arc<str> = Arc::from(property);
+                slot.series.insert(key.clone(), Series::new(t, value));
+                (key, true, true)
             }
         }
+    }
+
+    /// Writes one sample of an existing entity: its series, its current value when the sample is the
+    /// latest in time (a late, older sample is not), the series count. Returns the series' name.
+    fn write_sample(
+        &mut self,
+        entity: &EntityId,
+        property: &str,
+        t: SimTime,
+        value: &PropertyValue,
+    ) -> Result<Arc<str>, StoreError> {
+        let capacity = self.series_capacity();
+        let Some(slot) = self.slots.get_mut(entity) else {
+            return Err(StoreError::UnknownEntity(entity.clone()));
+        };
+        let (key, newest, created) = Self::insert_into(slot, property, t, value.clone(), capacity);
+        if newest {
+            set_current(&mut slot.entity, &key, value);
+        }
+        if created {
+            self.series_created();
+        }
+        Ok(key)
     }
 
     /// A series was created: count it, and when the share has halved since the series were last
@@ -277,7 +311,7 @@ impl TwinStore {
                 let mut slot = Slot { entity: entity.clone(), series: BTreeMap::new() };
                 for (name, value) in &entity.properties {
                     let capacity = self.series_capacity();
-                    let (_, created) = Self::insert_into(&mut slot, name, event.t, value.clone(), capacity);
+                    let (_, _, created) = Self::insert_into(&mut slot, name, event.t, value.clone(), capacity);
                     if created {
                         // Counted (and fitted) with the slot not yet in the map: it is new and small.
                         self.series_created();
@@ -294,18 +328,7 @@ impl TwinStore {
                 self.series_count -= slot.series.len();
             }
             TwinEventKind::PropertyRecorded { entity, property, value } => {
-                let capacity = self.series_capacity();
-                let Some(slot) = self.slots.get_mut(entity) else {
-                    return Err(StoreError::UnknownEntity(entity.clone()));
-                };
-                let (newest, created) = Self::insert_into(slot, property, event.t, value.clone(), capacity);
-                // The entity's current value is the latest sample in time (a late, older sample is not).
-                if newest {
-                    set_current(&mut slot.entity, property, value);
-                }
-                if created {
-                    self.series_created();
-                }
+                self.write_sample(entity, property, event.t, value)?;
             }
         }
         self.events.push_back(event);
@@ -332,28 +355,7 @@ impl TwinStore {
         t: SimTime,
         value: PropertyValue,
     ) -> Result<(), StoreError> {
-        let capacity = self.series_capacity();
-        let Some(slot) = self.slots.get_mut(entity) else {
-            return Err(StoreError::UnknownEntity(entity.clone()));
-        };
-        let (key, newest, created) = match slot.series.get_key_value(property) {
-            Some((key, _)) => {
-                let key = key.clone();
-                let series = slot.series.get_mut(property).expect("the key was just found");
-                (key, series.insert(t, value.clone(), capacity), false)
-            }
-            None => {
-                let key: Arc<str> = Arc::from(property);
-                slot.series.insert(key.clone(), Series::new(t, value.clone()));
-                (key, true, true)
-            }
-        };
-        if newest {
-            set_current(&mut slot.entity, &key, &value);
-        }
-        if created {
-            self.series_created();
-        }
+        let key = self.write_sample(entity, property, t, &value)?;
         self.events.push_back(TwinEvent {
             t,
             kind: TwinEventKind::PropertyRecorded { entity: entity.clone(), property: key, value },

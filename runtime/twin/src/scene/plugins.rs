@@ -60,6 +60,15 @@ pub struct PluginDecl {
     pub location: String,
 }
 
+impl PluginDecl {
+    /// Whether entity `id` of `kind` is granted to the plugin: named in `entities`, of one of its
+    /// `kinds`, or any entity when it names neither; never one of a revoked kind (revoke wins).
+    pub fn grants_entity(&self, id: &EntityId, kind: &str) -> bool {
+        let all = self.entities.is_empty() && self.kinds.is_empty();
+        (all || self.entities.contains(id) || self.kinds.iter().any(|k| k == kind)) && self.read.permits_kind(kind)
+    }
+}
+
 /// What a plugin may read of the entities it is granted (`[plugins.read]`), as in Eclipse Ditto's
 /// policies: a revoke wins over any grant.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
