@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use image::RgbaImage;
-use sangam_render::gpu::Renderer;
+use sangam_render::gpu::{GpuScene, Renderer};
+use sangam_render::overlay::Overlay;
 use sangam_render::scene::{Scene, View};
 
 use crate::{framing, site};
@@ -148,19 +149,7 @@ pub fn render_recording(request: &RenderRequest, recording: &Path, at: Duration)
     let overlay = crate::overlay_compose::compose(&session, Some(&hud));
     let mut renderer = Renderer::new_headless().context("no GPU adapter for headless rendering")?;
     let gpu = renderer.upload(&session.site.scene)?;
-    let mut shots = Vec::with_capacity(cameras.len());
-    for (name, view) in cameras {
-        let views = if request.stereo { View::stereo_pair(&view, DEFAULT_IPD_M).to_vec() } else { vec![view] };
-        let images =
-            renderer.render_to_images_with_overlay(&gpu, &overlay, &views, request.size.width, request.size.height)?;
-        let image = if request.stereo {
-            side_by_side(&images)
-        } else {
-            images.into_iter().next().context("renderer returned no image")?
-        };
-        shots.push(Shot { name, image });
-    }
-    Ok(shots)
+    render_cameras(&mut renderer, &gpu, &cameras, request.size, request.stereo, &overlay)
 }
 
 /// Renders what `request` asks for with a new headless renderer.
@@ -178,10 +167,22 @@ pub fn render_prepared(
     stereo: bool,
 ) -> Result<Vec<Shot>> {
     let gpu_scene = renderer.upload(&prepared.scene)?;
-    let mut shots = Vec::with_capacity(prepared.cameras.len());
-    for (name, view) in &prepared.cameras {
+    render_cameras(renderer, &gpu_scene, &prepared.cameras, size, stereo, &Overlay::default())
+}
+
+/// Renders each named camera (both eyes side by side when `stereo`) with `overlay` on top.
+fn render_cameras(
+    renderer: &mut Renderer,
+    gpu_scene: &GpuScene,
+    cameras: &[(String, View)],
+    size: ShotSize,
+    stereo: bool,
+    overlay: &Overlay,
+) -> Result<Vec<Shot>> {
+    let mut shots = Vec::with_capacity(cameras.len());
+    for (name, view) in cameras {
         let views = if stereo { View::stereo_pair(view, DEFAULT_IPD_M).to_vec() } else { vec![*view] };
-        let images = renderer.render_to_images(&gpu_scene, &views, size.width, size.height)?;
+        let images = renderer.render_to_images_with_overlay(gpu_scene, overlay, &views, size.width, size.height)?;
         let image = if stereo {
             side_by_side(&images)
         } else {

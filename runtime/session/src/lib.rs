@@ -214,7 +214,7 @@ impl Session {
         &mut self,
         scene: &TwinScene,
         path: &Path,
-        mut redaction: Option<record::redact::Redaction>,
+        redaction: Option<record::redact::Redaction>,
     ) -> Result<()> {
         anyhow::ensure!(
             self.totals.ticks == 0,
@@ -253,11 +253,11 @@ impl Session {
         for (adapter, message) in self.inbox.messages() {
             match self.withhold_inputs {
                 Some(_) => self.inputs_withheld += 1,
-                None => recorder.input(adapter, message),
+                None => recorder.input(adapter, message.clone()),
             }
         }
         self.recorder = Some(recorder);
-        self.redaction = redaction.take();
+        self.redaction = redaction;
         Ok(())
     }
 
@@ -318,23 +318,21 @@ impl Session {
                 secs(end)
             );
         }
-        let n = replay.apply_all(&mut self.store);
-        if self.time.clock().now().as_micros() < end {
-            self.time.seek_live(SimTime::from_micros(end));
-        }
+        let n = self.replay_to_end();
         self.time.set_playhead(t);
-        self.time.pause();
         Ok(n)
     }
 
-    /// A replay: applies everything the recording holds now and moves the clock to its end (a
-    /// replay at `--speed max`). Returns how many changes were applied.
+    /// A replay: applies everything the recording holds now and moves the clock to its end (the
+    /// recorded end, or the last tick of a recording cut short), paused: a replay at `--speed max`.
+    /// Returns how many changes were applied.
     pub fn replay_to_end(&mut self) -> usize {
         let Some(replay) = self.replay.as_mut() else { return 0 };
         let n = replay.apply_all(&mut self.store);
-        let end = replay.end().map(|e| SimTime::from_micros(e.now_us));
-        if let Some(t) = end {
-            self.time.seek_live(t);
+        if let Some((_, end)) = replay.recording().time_span()
+            && self.time.clock().now().as_micros() < end
+        {
+            self.time.seek_live(SimTime::from_micros(end));
         }
         self.time.pause();
         n
@@ -436,7 +434,7 @@ impl Session {
             self.inputs_withheld += 1;
         }
         if let (Some(recorder), Some(message)) = (self.recorder.as_mut(), copy) {
-            recorder.input(adapter, &message);
+            recorder.input(adapter, message);
         }
         Ok(())
     }
@@ -512,11 +510,8 @@ impl Session {
             store.folded(),
             store.events_evicted(),
         ));
-        lines.push(format!(
-            "state: hash {} at progress {:.3} s",
-            self.store.state_hash(),
-            self.progress_us() as f64 / 1e6
-        ));
+        let hash = self.store.state_hash();
+        lines.push(format!("state: hash {hash} at progress {:.3} s", self.progress_us() as f64 / 1e6));
         if let Some(r) = &self.recorder {
             let s = r.stats();
             let state = r.stopped().map_or_else(|| "recording".to_string(), |why| format!("STOPPED ({why})"));
@@ -562,7 +557,7 @@ impl Session {
                 info.path.display(),
                 info.scene_name,
                 info.runtime,
-                replay.verdict(&self.store)
+                replay.verdict_for(hash)
             ));
         }
         let log = self.plugins.access_log();

@@ -11,7 +11,6 @@
 use sangam_twin::{StateHash, TwinStore};
 
 use crate::record::Recording;
-use crate::record::reader::RecordedEnd;
 
 /// A recording being replayed.
 pub struct Replay {
@@ -82,7 +81,7 @@ impl Replay {
         Replay { recording, next: 0, applied: 0, refused: 0 }
     }
 
-    /// The recording.
+    /// The recording (the ticks already applied keep their times, their changes are moved out).
     pub fn recording(&self) -> &Recording {
         &self.recording
     }
@@ -91,12 +90,13 @@ impl Replay {
     /// returns how many changes were applied.
     pub fn apply_until(&mut self, progress_us: i64, store: &mut TwinStore) -> usize {
         let mut n = 0;
-        while let Some(tick) = self.recording.changes.get(self.next) {
+        while let Some(tick) = self.recording.changes.get_mut(self.next) {
             if tick.progress_us > progress_us {
                 break;
             }
-            for event in &tick.events {
-                match store.apply(event.clone()) {
+            // Moved out, not copied: a replay applies each recorded change once.
+            for event in std::mem::take(&mut tick.events) {
+                match store.apply(event) {
                     Ok(()) => self.applied += 1,
                     Err(e) => {
                         // Only a recording of another twin does this; the verdict will show it.
@@ -133,9 +133,10 @@ impl Replay {
             .unwrap_or(0)
     }
 
-    /// The recorded end, when the recording has one.
-    pub fn end(&self) -> Option<&RecordedEnd> {
-        self.recording.end.as_ref()
+    /// `InProgress` while recorded ticks are left to apply.
+    fn in_progress(&self) -> Option<Verdict> {
+        (!self.is_done())
+            .then_some(Verdict::InProgress { applied_ticks: self.next, recorded_ticks: self.recording.changes.len() })
     }
 
     /// Changes applied and refused so far.
@@ -145,10 +146,14 @@ impl Replay {
 
     /// The verdict for `store` (hashes it once everything is applied).
     pub fn verdict(&self, store: &TwinStore) -> Verdict {
-        if !self.is_done() {
-            return Verdict::InProgress { applied_ticks: self.next, recorded_ticks: self.recording.changes.len() };
+        self.in_progress().unwrap_or_else(|| self.verdict_for(store.state_hash()))
+    }
+
+    /// The verdict for a replayed twin whose state hash is `replayed` (already computed).
+    pub fn verdict_for(&self, replayed: StateHash) -> Verdict {
+        if let Some(v) = self.in_progress() {
+            return v;
         }
-        let replayed = store.state_hash();
         if let Some(plugin) = &self.recording.info.redacted_for {
             return Verdict::Redacted { plugin: plugin.clone(), replayed };
         }

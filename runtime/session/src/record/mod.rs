@@ -72,14 +72,15 @@ impl Recorder {
     /// Starts recording to `path` (created or replaced), the file opening with `metadata`. The file
     /// is created here, so an unwritable path is an error now.
     pub fn create(path: &Path, metadata: BTreeMap<String, String>) -> Result<Recorder> {
-        // Created (and its folder checked) here so the error comes at once, not from the thread.
-        std::fs::File::create(path).with_context(|| format!("cannot create the recording {}", path.display()))?;
+        // Created here so the error comes at once, not from the thread.
+        let file =
+            std::fs::File::create(path).with_context(|| format!("cannot create the recording {}", path.display()))?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_ENTRIES);
         let pending = Arc::new(AtomicUsize::new(0));
         let (thread_path, thread_pending) = (path.to_path_buf(), pending.clone());
         let thread = std::thread::Builder::new()
             .name("sangam-recorder".into())
-            .spawn(move || writer::write_file(&thread_path, metadata, rx, thread_pending))
+            .spawn(move || writer::write_file(&thread_path, file, metadata, rx, thread_pending))
             .context("cannot start the recorder's writer thread")?;
         Ok(Recorder {
             path: path.to_path_buf(),
@@ -117,9 +118,9 @@ impl Recorder {
         self.tx.is_some()
     }
 
-    /// Records a message accepted for `adapter` (copied: the adapter gets the original).
-    pub fn input(&mut self, adapter: &str, message: &Message) {
-        if self.send(Entry::Input { adapter: adapter.to_string(), message: message.clone() }) {
+    /// Records a message accepted for `adapter` (the caller's copy: the adapter gets the original).
+    pub fn input(&mut self, adapter: &str, message: Message) {
+        if self.send(Entry::Input { adapter: adapter.to_string(), message }) {
             self.stats.inputs += 1;
         }
     }
@@ -161,18 +162,17 @@ impl Recorder {
         let Some(tx) = &self.tx else { return false };
         let bytes = entry.bytes();
         let why = if self.pending.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
-            Some(format!("the disk fell {QUEUE_BYTES} bytes behind"))
+            format!("the disk fell {QUEUE_BYTES} bytes behind")
         } else {
             match tx.try_send(entry) {
                 Ok(()) => {
                     self.pending.fetch_add(bytes, Ordering::Relaxed);
                     return true;
                 }
-                Err(TrySendError::Full(_)) => Some(format!("the disk fell {QUEUE_ENTRIES} entries behind")),
-                Err(TrySendError::Disconnected(_)) => Some("the writer stopped (see the error below)".to_string()),
+                Err(TrySendError::Full(_)) => format!("the disk fell {QUEUE_ENTRIES} entries behind"),
+                Err(TrySendError::Disconnected(_)) => "the writer stopped (see the error below)".to_string(),
             }
         };
-        let why = why.unwrap_or_default();
         tracing::error!(
             file = %self.path.display(),
             "recording stopped: {why}; the file keeps everything before this point"

@@ -99,11 +99,6 @@ impl InputRecord {
             payload_base64: base64::engine::general_purpose::STANDARD.encode(&message.payload),
         }
     }
-
-    /// The payload's bytes; `None` when the base64 is damaged.
-    pub fn payload(&self) -> Option<Vec<u8>> {
-        base64::engine::general_purpose::STANDARD.decode(&self.payload_base64).ok()
-    }
 }
 
 /// The session's own records.

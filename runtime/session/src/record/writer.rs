@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -74,15 +74,16 @@ struct Channels {
     inputs: BTreeMap<String, u16>,
 }
 
-/// Writes `metadata` and then every entry of `rx` to `path` until the channel closes; finishes the
-/// file (summary, index, footer). `pending` is decreased by each entry's bytes once written.
+/// Writes `metadata` and then every entry of `rx` to `file` (created at `path`) until the channel
+/// closes; finishes the file (summary, index, footer). `pending` is decreased by each entry's bytes
+/// once written.
 pub(crate) fn write_file(
     path: &Path,
+    file: File,
     metadata: BTreeMap<String, String>,
     rx: Receiver<Entry>,
     pending: Arc<AtomicUsize>,
 ) -> Result<WriterSummary> {
-    let file = File::create(path).with_context(|| format!("cannot create the recording {}", path.display()))?;
     let options = mcap::WriteOptions::new()
         .profile(PROFILE)
         .library(format!("sangam {}", env!("CARGO_PKG_VERSION")))
@@ -171,5 +172,5 @@ fn to_json(buf: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
 }
 
 fn write_error(path: &Path) -> String {
-    format!("cannot write the recording {} (is the disk full?)", PathBuf::from(path).display())
+    format!("cannot write the recording {} (is the disk full?)", path.display())
 }
