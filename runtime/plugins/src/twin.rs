@@ -11,6 +11,11 @@ use crate::output::PropertyUpdates;
 /// Implementations must be cheap to query; they are called from the plugin's worker thread while
 /// the plugin runs.
 pub trait TwinView: Send + Sync {
+    /// Makes the view ready to read; called on the plugin's worker thread before the call's time
+    /// starts, so a view built elsewhere (the session builds them off the frame thread) is waited for
+    /// there and not inside the plugin's budget. The default has nothing to wait for.
+    fn prepare(&self) {}
+
     /// The latest value of numeric `property` of `entity`, if it has one.
     fn number(&self, entity: u32, property: &str) -> Option<f64>;
 
@@ -67,7 +72,11 @@ impl TwinSnapshot {
 
     /// Sets the latest value of numeric `property` of one entity.
     pub fn set_number(&mut self, entity: u32, property: &str, value: f64) {
-        let column = self.numbers.entry(property.to_owned()).or_default();
+        // Looked up by `&str` first: a name is copied once per column, not once per value.
+        if !self.numbers.contains_key(property) {
+            self.numbers.insert(property.to_owned(), Vec::new());
+        }
+        let Some(column) = self.numbers.get_mut(property) else { return };
         let index = entity as usize;
         if column.len() <= index {
             column.resize(index + 1, f64::NAN);
@@ -77,7 +86,24 @@ impl TwinSnapshot {
 
     /// Sets the latest text of `property` of `entity`.
     pub fn set_text(&mut self, entity: u32, property: &str, value: impl Into<String>) {
-        self.texts.entry(property.to_owned()).or_default().insert(entity, value.into());
+        if !self.texts.contains_key(property) {
+            self.texts.insert(property.to_owned(), HashMap::new());
+        }
+        if let Some(texts) = self.texts.get_mut(property) {
+            texts.insert(entity, value.into());
+        }
+    }
+
+    /// Sets the whole history of numeric `property` of `entity` at once (`samples` oldest first),
+    /// replacing what it had.
+    pub fn set_history(&mut self, entity: u32, property: &str, samples: Vec<(i64, f64)>) {
+        debug_assert!(samples.windows(2).all(|w| w[0].0 <= w[1].0), "history samples oldest first");
+        if !self.history.contains_key(property) {
+            self.history.insert(property.to_owned(), HashMap::new());
+        }
+        if let Some(series) = self.history.get_mut(property) {
+            series.insert(entity, samples);
+        }
     }
 
     /// Appends a history sample; samples of one entity and property must be added in time order
@@ -164,6 +190,10 @@ impl BatchView {
 }
 
 impl TwinView for BatchView {
+    fn prepare(&self) {
+        self.base.prepare();
+    }
+
     fn number(&self, entity: u32, property: &str) -> Option<f64> {
         let laid = self.numbers.get(property).and_then(|c| c.get(entity as usize)).copied().filter(|v| !v.is_nan());
         laid.or_else(|| self.base.number(entity, property))

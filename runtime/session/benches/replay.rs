@@ -69,7 +69,7 @@ fn main() {
                 }
             })
             .collect();
-        recorder.changes((tick + 1) * TICK_US, t.as_micros(), events);
+        recorder.changes((tick + 1) * TICK_US, t.as_micros(), vec![std::sync::Arc::new(events)]);
         // Faster than any disk: a burst this long would stop a live recording (by design), so the
         // bench waits for the writer instead.
         while recorder.pending_bytes() > 32 << 20 {

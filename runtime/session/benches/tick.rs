@@ -56,19 +56,41 @@ fn load(entities: usize, plugins: usize) -> Session {
     Session::load(&scene).unwrap_or_else(|e| panic!("{e:#}: run `cargo xtask build-plugins`"))
 }
 
-fn run(session: &mut Session, length: Duration) -> Vec<Duration> {
+/// This thread's time on a CPU and waiting for one (nanoseconds), from the scheduler's statistics
+/// (Linux `/proc/thread-self/schedstat`); zeros where there are none.
+fn schedstat() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+    (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
+}
+
+/// Per tick: wall time in `Session::tick`, and of it the time on a CPU and waiting for one (the
+/// plugins' and the view keeper's threads share the machine's cores with the frame thread).
+struct Ticks {
+    wall: Vec<Duration>,
+    on_cpu: Vec<Duration>,
+    waiting: Vec<Duration>,
+}
+
+fn run(session: &mut Session, length: Duration) -> Ticks {
     let frame = Duration::from_micros(16_667);
-    let mut times = Vec::new();
+    let mut ticks = Ticks { wall: Vec::new(), on_cpu: Vec::new(), waiting: Vec::new() };
     let end = Instant::now() + length;
     while Instant::now() < end {
+        let (cpu0, wait0) = schedstat();
         let started = Instant::now();
         session.tick(frame);
         let took = started.elapsed();
-        times.push(took);
+        let (cpu1, wait1) = schedstat();
+        ticks.wall.push(took);
+        ticks.on_cpu.push(Duration::from_nanos(cpu1.saturating_sub(cpu0)));
+        ticks.waiting.push(Duration::from_nanos(wait1.saturating_sub(wait0)));
         std::thread::sleep(frame.saturating_sub(took));
     }
-    times.sort();
-    times
+    ticks.wall.sort();
+    ticks.on_cpu.sort();
+    ticks.waiting.sort();
+    ticks
 }
 
 fn pick(times: &[Duration], q: f64) -> Duration {
@@ -82,24 +104,33 @@ fn main() {
     let mut bare = load(entities, 0);
     let base = run(&mut bare, length);
     let mut session = load(entities, 10);
-    let times = run(&mut session, length);
+    let ticks = run(&mut session, length);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (base, times) = (&base.wall, &ticks.wall);
     println!(
         "tick: {entities} entities, no plugins: median {:.3} ms, p99 {:.3} ms ({} ticks)",
-        ms(pick(&base, 0.5)),
-        ms(pick(&base, 0.99)),
+        ms(pick(base, 0.5)),
+        ms(pick(base, 0.99)),
         base.len()
     );
     println!(
         "tick: {entities} entities, 10 simulations: median {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} ticks, {} steps \
          submitted, {} values applied); median {:.1}x the tick without plugins",
-        ms(pick(&times, 0.5)),
-        ms(pick(&times, 0.99)),
+        ms(pick(times, 0.5)),
+        ms(pick(times, 0.99)),
         ms(*times.last().unwrap_or(&Duration::ZERO)),
         times.len(),
         session.totals().steps_submitted,
         session.totals().values_applied,
-        pick(&times, 0.5).as_secs_f64() / pick(&base, 0.5).as_secs_f64().max(1e-9)
+        pick(times, 0.5).as_secs_f64() / pick(base, 0.5).as_secs_f64().max(1e-9)
+    );
+    println!(
+        "tick: of it, the frame thread on a CPU: median {:.3} ms, p99 {:.3} ms; waiting for a CPU (taken by the \
+         plugins' and the views' threads): median {:.3} ms, p99 {:.3} ms",
+        ms(pick(&ticks.on_cpu, 0.5)),
+        ms(pick(&ticks.on_cpu, 0.99)),
+        ms(pick(&ticks.waiting, 0.5)),
+        ms(pick(&ticks.waiting, 0.99)),
     );
     for line in session.status_lines() {
         println!("tick: {line}");

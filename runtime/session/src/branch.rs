@@ -89,7 +89,7 @@ impl Session {
         plugins.take_feeds();
         let mut branch = Session::with_plugins(&branched, plugins)?;
         branch.store = self.store.clone();
-        branch.store.take_events();
+        branch.plugins.reset_views(&mut branch.store);
         branch.time = self.time.clone();
         branch.evicted_seen = branch.store.events_evicted();
         Ok(branch)

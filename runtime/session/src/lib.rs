@@ -139,6 +139,9 @@ impl Session {
         for e in &scene.entities {
             store.add_entity(clock.start(), e.clone()).with_context(|| format!("{}", scene.path.display()))?;
         }
+        // The scene's own start is rebuilt from the scene (by a replay, a branch): its log starts empty.
+        store.take_events();
+        plugins.start_views(&store)?;
         let mut inbox = Inbox::new(plugins.adapter_ids());
         for (adapter, message) in plugins.take_feeds() {
             // A fresh inbox holds one feed per adapter whatever its size.
@@ -191,8 +194,6 @@ impl Session {
         for w in &recording.warnings {
             tracing::warn!("{w}");
         }
-        // The scene's own start is not a change the replay needs to see again.
-        session.store.take_events();
         session.replay = Some(Replay::new(recording));
         Ok(session)
     }
@@ -240,8 +241,9 @@ impl Session {
         }
         let mut recorder = Recorder::create(path, metadata)?;
         // The scene's entities are rebuilt from the scene by a replay; what waits in the inbox (the
-        // recorded feeds read at load) is input and is recorded before any adapter sees it.
-        self.store.take_events();
+        // recorded feeds read at load) is input and is recorded before any adapter sees it. Changes
+        // made since load (by a tool) reach the plugin views but not the recording.
+        drop(self.plugins.take_changes(&mut self.store));
         self.evicted_seen = self.store.events_evicted();
         self.withhold_inputs = if redaction.is_some() {
             Some("the recording is redacted")
@@ -364,9 +366,11 @@ impl Session {
         let plugins = self.plugins.tick(now, display, budget, &mut self.store, &mut self.inbox);
         // The access log goes into the recording; without one, its recent entries stay for the screen.
         let access = self.plugins.take_access();
+        // What the tick changed: handed to the plugin views, and to the recorder.
+        let changes = self.plugins.take_changes(&mut self.store);
         if let Some(recorder) = self.recorder.as_mut() {
             recorder.access(access);
-            self.record_tick(now);
+            self.record_tick(now, changes);
         }
         // The limit held the clock only when it stopped it short of what the rate asked.
         let held = !advance.slowed.is_zero() && now >= limit;
@@ -396,7 +400,7 @@ impl Session {
     }
 
     /// Hands what this tick changed to the recorder (and a gap, if the log evicted some first).
-    fn record_tick(&mut self, now: SimTime) {
+    fn record_tick(&mut self, now: SimTime, changes: Vec<plugins::ChangeBatch>) {
         let progress = self.progress_us();
         let Some(recorder) = self.recorder.as_mut() else { return };
         let evicted = self.store.events_evicted();
@@ -404,12 +408,11 @@ impl Session {
             recorder.gap(progress, now.as_micros(), evicted - self.evicted_seen);
             self.evicted_seen = evicted;
         }
-        let events = self.store.take_events();
-        let events = match self.redaction.as_mut() {
-            Some(r) => r.filter(events),
-            None => events,
+        let changes = match self.redaction.as_mut() {
+            Some(r) => vec![std::sync::Arc::new(r.filter(&changes))],
+            None => changes,
         };
-        recorder.changes(progress, now.as_micros(), events);
+        recorder.changes(progress, now.as_micros(), changes);
     }
 
     /// Carries out a time command from a front end; `Err` when a rate is out of range.
@@ -571,6 +574,9 @@ impl Session {
                 .map(|e| format!("{} read [{}] of {} entities", e.plugin, e.properties.join(", "), e.entities))
                 .collect();
             lines.push(format!("access: {} entries logged; last: {}", log.entries(), reads.join("; ")));
+        }
+        if let Some(views) = self.plugins.views() {
+            lines.push(views.status_line());
         }
         lines.extend(self.plugins.status_lines());
         lines

@@ -33,7 +33,7 @@ pub use history::{
 };
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment,
-    GovernanceDecl, HistoryDecl, InstanceGroup, InstanceMember, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl,
-    PluginPolicy, ReadGrant, Scene, SceneError, world_from_model,
+    AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_APPLY_BUDGET, DEFAULT_CLOCK_STEP,
+    DEFAULT_MAX_CALL_MS, Environment, GovernanceDecl, HistoryDecl, InstanceGroup, InstanceMember, ParamLiteral,
+    Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant, Scene, SceneError, world_from_model,
 };

@@ -218,6 +218,16 @@ pub(crate) enum Job {
     Reenable,
 }
 
+impl Job {
+    /// Waits until the twin view a step or draw reads is ready ([`TwinView::prepare`]): the pool
+    /// calls it before the job's time is watched.
+    pub(crate) fn prepare_view(&self) {
+        if let Job::Step { twin, .. } | Job::Draw { twin, .. } = self {
+            twin.prepare();
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Outputs {
     overlay: Option<Arc<OverlayFrame>>,
@@ -538,6 +548,14 @@ impl Supervisor {
     /// The counters of `id`.
     pub fn stats(&self, id: &str) -> Option<PluginStats> {
         self.workers.get(id).map(|w| *lock(&w.shared().stats))
+    }
+
+    /// Counts a call the caller did not submit because the plugin was still busy (late), as a
+    /// submission that found it busy would.
+    pub fn count_late(&self, id: &str) {
+        if let Some(w) = self.workers.get(id) {
+            lock(&w.shared().stats).late += 1;
+        }
     }
 
     /// Whether a step or draw of `id` is running or queued.

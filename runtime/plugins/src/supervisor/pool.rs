@@ -112,6 +112,8 @@ impl Actor {
                 continue;
             }
             let (call, budget) = self.budget(&job);
+            // A view built elsewhere is waited for before the call's time starts (not the plugin's).
+            job.prepare_view();
             *lock(&slot.running) = Some(Running { actor: self.clone(), call, since: Instant::now(), budget });
             state.handle(job);
             *lock(&slot.running) = None;

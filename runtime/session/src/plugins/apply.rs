@@ -9,8 +9,10 @@
 //! are refused (it cannot have read them). All of it is counted ([`GovernanceStats`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
 
-use sangam_plugins::PropertyUpdates;
+use sangam_plugins::{ColumnEntities, PropertyUpdates};
 use sangam_twin::{Entity, EntityId, GovernanceDecl, PropertyValue, SimTime, TwinStore, Unit};
 
 /// What the aggregate-only rules did.
@@ -50,28 +52,6 @@ pub(super) fn apply(store: &mut TwinStore, entities: &[EntityId], updates: &Prop
     apply_except(store, entities, updates, &|_| false)
 }
 
-/// Applies a simulation's updates, refusing (and counting) values of aggregate-only properties.
-pub(super) fn apply_governed(
-    store: &mut TwinStore,
-    entities: &[EntityId],
-    updates: &PropertyUpdates,
-    governance: &GovernanceDecl,
-    stats: &mut GovernanceStats,
-) -> (usize, usize) {
-    if governance.aggregate_only.is_empty() {
-        return apply(store, entities, updates);
-    }
-    let held = |p: &str| governance.aggregate_only(p).is_some();
-    let refused = updates.numbers.iter().filter(|c| held(&c.property)).map(|c| c.values.len()).sum::<usize>()
-        + updates.texts.iter().filter(|t| held(&t.property)).count();
-    if refused > 0 {
-        stats.refused += refused as u64;
-        tracing::warn!("{refused} values of aggregate-only properties from a simulation refused");
-    }
-    let (applied, other) = apply_except(store, entities, updates, &held);
-    (applied, other + refused)
-}
-
 /// Applies `updates` but the properties `skip` names.
 fn apply_except(
     store: &mut TwinStore,
@@ -79,9 +59,34 @@ fn apply_except(
     updates: &PropertyUpdates,
     skip: &dyn Fn(&str) -> bool,
 ) -> (usize, usize) {
+    let (applied, refused, _) = apply_part(store, entities, updates, skip, &mut Cursor::default(), None);
+    (applied, refused)
+}
+
+/// Where applying one output has got to.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursor {
+    column: usize,
+    value: usize,
+    text: usize,
+}
+
+/// Values applied between looks at the clock.
+const APPLY_SLICE: usize = 1024;
+
+/// Applies `updates` from `cursor` on, but the properties `skip` names, until done or past
+/// `deadline` (looked at every [`APPLY_SLICE`] values); returns (applied, refused, done).
+fn apply_part(
+    store: &mut TwinStore,
+    entities: &[EntityId],
+    updates: &PropertyUpdates,
+    skip: &dyn Fn(&str) -> bool,
+    cursor: &mut Cursor,
+    deadline: Option<Instant>,
+) -> (usize, usize, bool) {
     let mut applied = 0usize;
     let t = SimTime::from_micros(updates.time);
-    // Refusals are counted, and logged once per batch with the first reason (a batch may hold a
+    // Refusals are counted, and logged once per call with the first reason (an output may hold a
     // million values; a line each would flood the log from the frame thread).
     let mut refused = 0usize;
     let mut first: Option<String> = None;
@@ -91,32 +96,119 @@ fn apply_except(
             first = Some(why());
         }
     };
-    for column in updates.numbers.iter().filter(|c| !skip(&c.property)) {
-        for (e, &v) in column.entity_indices().zip(&column.values) {
-            let Some(id) = entities.get(e as usize) else {
-                refuse(&|| format!("entity index {e} is not granted"));
-                continue;
+    let mut since_look = 0usize;
+    let mut out_of_time = || {
+        since_look += 1;
+        if since_look < APPLY_SLICE {
+            return false;
+        }
+        since_look = 0;
+        deadline.is_some_and(|d| Instant::now() >= d)
+    };
+    let mut done = true;
+    'columns: while let Some(column) = updates.numbers.get(cursor.column) {
+        if skip(&column.property) {
+            cursor.column += 1;
+            cursor.value = 0;
+            continue;
+        }
+        let unit = value_with_unit(0.0, &column.unit);
+        // Resumed by index: a skip over the values already applied would walk them again.
+        while let Some(&v) = column.values.get(cursor.value) {
+            let e = match &column.entities {
+                ColumnEntities::All => cursor.value as u32,
+                ColumnEntities::Listed(indices) => indices.get(cursor.value).copied().unwrap_or(u32::MAX),
             };
-            match store.record(id, &column.property, t, value_with_unit(v, &column.unit)) {
-                Ok(()) => applied += 1,
-                Err(error) => refuse(&|| format!("{id} {}: {error}", column.property)),
+            cursor.value += 1;
+            let value = match &unit {
+                PropertyValue::Quantity { unit, .. } => PropertyValue::Quantity { value: v, unit: unit.clone() },
+                _ => PropertyValue::Number(v),
+            };
+            match entities.get(e as usize) {
+                None => refuse(&|| format!("entity index {e} is not granted")),
+                Some(id) => match store.record(id, &column.property, t, value) {
+                    Ok(()) => applied += 1,
+                    Err(error) => refuse(&|| format!("{id} {}: {error}", column.property)),
+                },
+            }
+            if out_of_time() {
+                done = false;
+                break 'columns;
             }
         }
+        cursor.column += 1;
+        cursor.value = 0;
     }
-    for text in updates.texts.iter().filter(|t| !skip(&t.property)) {
-        let Some(id) = entities.get(text.entity as usize) else {
-            refuse(&|| format!("entity index {} is not granted", text.entity));
-            continue;
-        };
-        match store.record(id, &text.property, t, PropertyValue::Text(text.value.clone())) {
-            Ok(()) => applied += 1,
-            Err(error) => refuse(&|| format!("{id} {}: {error}", text.property)),
+    if done {
+        while let Some(text) = updates.texts.get(cursor.text) {
+            cursor.text += 1;
+            if !skip(&text.property) {
+                match entities.get(text.entity as usize) {
+                    None => refuse(&|| format!("entity index {} is not granted", text.entity)),
+                    Some(id) => match store.record(id, &text.property, t, PropertyValue::Text(text.value.clone())) {
+                        Ok(()) => applied += 1,
+                        Err(error) => refuse(&|| format!("{id} {}: {error}", text.property)),
+                    },
+                }
+            }
+            if out_of_time() {
+                done = cursor.text >= updates.texts.len();
+                break;
+            }
         }
     }
     if let Some(first) = first {
         tracing::warn!("{refused} plugin updates refused by the twin store (first: {first})");
     }
-    (applied, refused)
+    (applied, refused, done)
+}
+
+/// A simulation's output being applied, perhaps over several ticks, and where it has got to.
+pub(super) struct PendingOutput {
+    updates: Arc<PropertyUpdates>,
+    cursor: Cursor,
+    /// Its aggregate-only values were counted as refused.
+    counted: bool,
+}
+
+impl PendingOutput {
+    /// An output not applied yet.
+    pub(super) fn new(updates: Arc<PropertyUpdates>) -> PendingOutput {
+        PendingOutput { updates, cursor: Cursor::default(), counted: false }
+    }
+
+    /// Values it holds (applied or not).
+    pub(super) fn value_count(&self) -> usize {
+        self.updates.value_count()
+    }
+}
+
+/// Applies what is left of a simulation's output (entity indices into its granted list) until done
+/// or past `deadline`, refusing (and counting) values of aggregate-only properties; returns
+/// (applied, refused, done).
+pub(super) fn apply_pending(
+    store: &mut TwinStore,
+    entities: &[EntityId],
+    pending: &mut PendingOutput,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
+    deadline: Instant,
+) -> (usize, usize, bool) {
+    let held = |p: &str| governance.aggregate_only(p).is_some();
+    let mut refused = 0;
+    if !pending.counted && !governance.aggregate_only.is_empty() {
+        pending.counted = true;
+        let updates = &pending.updates;
+        refused = updates.numbers.iter().filter(|c| held(&c.property)).map(|c| c.values.len()).sum::<usize>()
+            + updates.texts.iter().filter(|t| held(&t.property)).count();
+        if refused > 0 {
+            stats.refused += refused as u64;
+            tracing::warn!("{refused} values of aggregate-only properties from a simulation refused");
+        }
+    }
+    let (applied, other, done) =
+        apply_part(store, entities, &pending.updates, &held, &mut pending.cursor, Some(deadline));
+    (applied, other + refused, done)
 }
 
 /// Applies an adapter's output: entities it discovered (kept out when the id exists), then its

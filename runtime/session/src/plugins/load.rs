@@ -130,14 +130,16 @@ pub(super) fn start_plugin(
     let plugin = LivePlugin {
         id: decl.id.clone(),
         role,
-        entities,
+        entities: entities.into(),
         step_us,
         next_step: twin.clock.start.as_micros(),
         missed_steps: 0,
         overlay: None,
         admission,
-        read: decl.read.clone(),
+        read: Arc::new(decl.read.clone()),
         access: super::access::PluginAccess::default(),
+        pending: Default::default(),
+        idle: true,
     };
     Ok((plugin, feed))
 }

@@ -26,8 +26,10 @@
 
 pub mod access;
 mod apply;
+mod handover;
 mod load;
 mod snapshot;
+mod views;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -45,6 +47,9 @@ pub use access::{AccessEntry, AccessLog};
 pub use apply::{GovernanceStats, aggregate_entity, apply_updates};
 pub use load::{PLUGIN_PATH_VAR, component_cache_dir, entity_position, find_plugin_file, scene_limits, spec_for};
 pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, Seen, snapshot_at, snapshot_of};
+pub use views::{ChangeBatch, ViewKeeper};
+
+use handover::Handover;
 
 use crate::inbox::{Inbox, Message};
 use load::{open_plugin, start_plugin};
@@ -58,7 +63,7 @@ struct LivePlugin {
     id: String,
     role: Role,
     /// Granted entities, in the order the plugin indexes them.
-    entities: Vec<EntityId>,
+    entities: Arc<[EntityId]>,
     /// Simulation step (microseconds).
     step_us: i64,
     /// Simulation time of the next step to submit (microseconds).
@@ -70,9 +75,13 @@ struct LivePlugin {
     /// How it was admitted, for the status lines.
     admission: String,
     /// What of its entities it may read.
-    read: ReadGrant,
+    read: Arc<ReadGrant>,
     /// What it last read (the access log's state for it).
     access: access::PluginAccess,
+    /// A simulation's outputs not yet applied, oldest first.
+    pending: VecDeque<apply::PendingOutput>,
+    /// A simulation was idle when its outputs were last taken (this tick).
+    idle: bool,
 }
 
 impl LivePlugin {
@@ -97,6 +106,13 @@ pub struct PluginTick {
     pub skipped: usize,
     /// Messages handed from the inbox to adapters.
     pub messages_delivered: usize,
+    /// Values of simulation outputs not applied yet when the tick's budget (`[clock] apply_budget_us`) ran
+    /// out (counted whole per output); they are applied in the next ticks, before the simulation
+    /// steps again.
+    pub values_waiting: usize,
+    /// Adapters not handed messages this tick because the plugin views' replica is behind (the
+    /// messages wait in the inbox).
+    pub deliveries_held: usize,
     /// New faults.
     pub faults: usize,
 }
@@ -125,6 +141,12 @@ pub struct LivePlugins {
     governance: GovernanceDecl,
     /// What the aggregate-only rules did.
     governance_stats: GovernanceStats,
+    /// Where the store's changes go: the plugin views' replica and the recorder.
+    handover: Handover,
+    /// The plugin whose outputs are applied first this tick (they take turns).
+    apply_turn: usize,
+    /// Frame-thread time a tick may spend applying simulations' outputs (`[clock] apply_budget_us`).
+    apply_budget: Duration,
 }
 
 impl LivePlugins {
@@ -150,6 +172,9 @@ impl LivePlugins {
             access_log: AccessLog::default(),
             governance: twin.governance.clone(),
             governance_stats: GovernanceStats::default(),
+            handover: Handover::default(),
+            apply_turn: 0,
+            apply_budget: twin.clock.apply_budget,
         };
         if decls.is_empty() {
             return Ok(none());
@@ -210,7 +235,36 @@ impl LivePlugins {
             access_log: AccessLog::default(),
             governance: twin.governance.clone(),
             governance_stats: GovernanceStats::default(),
+            handover: Handover::default(),
+            apply_turn: 0,
+            apply_budget: twin.clock.apply_budget,
         })
+    }
+
+    /// Starts the thread that builds the views of simulations and overlays, on a replica of `store`
+    /// as it is now (none for a scene without either). Changes `store` logs from here on are handed
+    /// to it; what its log holds now is left alone.
+    pub fn start_views(&mut self, store: &TwinStore) -> Result<()> {
+        if self.plugins.iter().any(|p| p.role != Role::Adapter) {
+            self.handover.start(store).context("starting the plugin view thread")?;
+        }
+        Ok(())
+    }
+
+    /// The store was replaced (a branch starts from a copy of its session's): the views follow it.
+    pub fn reset_views(&mut self, store: &mut TwinStore) {
+        self.handover.reset(store);
+    }
+
+    /// Hands the store's logged changes to the views (when they run) and returns every batch handed
+    /// over since the last call, in order: what the tick changed, for the recorder.
+    pub fn take_changes(&mut self, store: &mut TwinStore) -> Vec<ChangeBatch> {
+        self.handover.take(store)
+    }
+
+    /// The plugin views' replica, when it runs.
+    pub fn views(&self) -> Option<&ViewKeeper> {
+        self.handover.views.as_ref()
     }
 
     /// Number of plugins.
@@ -284,6 +338,10 @@ impl LivePlugins {
         inbox: &mut Inbox,
     ) -> PluginTick {
         let mut report = PluginTick::default();
+        if self.supervisor.is_none() {
+            return report;
+        }
+        self.note_views();
         let Some(supervisor) = self.supervisor.as_mut() else { return report };
         if self.hot_reload && self.last_reload_poll.elapsed() >= Duration::from_secs(1) {
             self.last_reload_poll = Instant::now();
@@ -293,11 +351,28 @@ impl LivePlugins {
         }
         let now_us = now.as_micros();
         let scrubbed = display < now;
-        let access_log = &mut self.access_log;
         let (governance, gstats) = (&self.governance, &mut self.governance_stats);
-        for plugin in &mut self.plugins {
+        let handover = &mut self.handover;
+        // Simulations' outputs first, within the tick's budget; the plugin that starts takes turns.
+        let deadline = Instant::now() + self.apply_budget;
+        let count = self.plugins.len();
+        self.apply_turn = (self.apply_turn + 1) % count.max(1);
+        for k in 0..count {
+            let plugin = &mut self.plugins[(self.apply_turn + k) % count];
+            if plugin.role == Role::Simulation {
+                // Idle before its outputs are taken: then every output of its last batch is in them.
+                plugin.idle = !supervisor.is_busy(&plugin.id);
+                apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+            }
+        }
+        for (index, plugin) in self.plugins.iter_mut().enumerate() {
             let entities = &plugin.entities;
             let submitted = match plugin.role {
+                Role::Adapter if handover.is_behind() => {
+                    // The views' replica is behind: the messages wait in the inbox until it catches up.
+                    report.deliveries_held += 1;
+                    None
+                }
                 Role::Adapter => {
                     let id = plugin.id.as_str();
                     let sup = &*supervisor;
@@ -335,18 +410,20 @@ impl LivePlugins {
                             let _ = supervisor.wake(&plugin.id);
                         }
                         None
+                    } else if !plugin.idle {
+                        // Still running its last batch (when its outputs were taken above): late.
+                        supervisor.count_late(&plugin.id);
+                        Some(Submit::Skipped)
+                    } else if !plugin.pending.is_empty() {
+                        // Its last outputs are not all in the twin yet: the next batch steps from them,
+                        // so it waits (and holds the clock) until they are.
+                        None
                     } else {
                         let count = due.min(i64::from(budget.clamp(1, sangam_plugins::MAX_STEPS_PER_BATCH))) as u32;
-                        let sup = &*supervisor;
-                        let (id, report) = (plugin.id.as_str(), &mut report);
-                        // Called once the previous batch has let go of the plugin, so all its output is
-                        // in: applied first, this batch steps from it (not from the state before it).
+                        // Called once the previous batch has let go of the plugin; its outputs were all
+                        // applied above, so this batch steps from them.
                         let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
-                            apply_completed_steps(sup, id, store, entities, report, governance, gstats);
-                            let mut seen = Seen::new();
-                            let view = snapshot_of(store, entities, &plugin.read, &mut seen);
-                            access_log.note(&plugin.id, &mut plugin.access, now_us, entities.len(), seen);
-                            Arc::new(view)
+                            handover.view(store, index, entities, &plugin.read, None, now_us)
                         };
                         let s = supervisor.submit_steps_with(&plugin.id, plugin.next_step, step, count, snapshot).ok();
                         if s == Some(Submit::Queued) {
@@ -359,14 +436,8 @@ impl LivePlugins {
                 Role::Overlay => {
                     // Scrubbed: the overlay draws the twin as it was at the playhead.
                     let snapshot = || -> Arc<dyn sangam_plugins::TwinView> {
-                        let mut seen = Seen::new();
-                        let view = if scrubbed {
-                            snapshot_at(store, entities, &plugin.read, display, &mut seen)
-                        } else {
-                            snapshot_of(store, entities, &plugin.read, &mut seen)
-                        };
-                        access_log.note(&plugin.id, &mut plugin.access, display.as_micros(), entities.len(), seen);
-                        Arc::new(view)
+                        let at = scrubbed.then_some(display);
+                        handover.view(store, index, entities, &plugin.read, at, display.as_micros())
                     };
                     supervisor.request_draw_with(&plugin.id, display.as_micros(), snapshot).ok()
                 }
@@ -378,18 +449,13 @@ impl LivePlugins {
             }
             // Completed work.
             match plugin.role {
-                Role::Simulation => apply_completed_steps(
-                    supervisor,
-                    &plugin.id,
-                    store,
-                    &plugin.entities,
-                    &mut report,
-                    governance,
-                    gstats,
-                ),
+                Role::Simulation => {
+                    apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+                }
                 Role::Adapter => {
                     for out in supervisor.drain_adapter_outputs(&plugin.id) {
                         report.count(apply::apply_adapter(store, &out, governance, gstats));
+                        handover.flush_if_full(store);
                     }
                 }
                 Role::Overlay => {
@@ -423,7 +489,18 @@ impl LivePlugins {
 
     /// Takes the access entries not yet taken (the session hands them to its recorder).
     pub fn take_access(&mut self) -> Vec<AccessEntry> {
+        self.note_views();
         self.access_log.take()
+    }
+
+    /// Notes the views the keeper built since the last look in the access log.
+    fn note_views(&mut self) {
+        let Some(notes) = self.handover.views.as_ref().and_then(ViewKeeper::take_notes) else { return };
+        for note in notes {
+            if let Some(p) = self.plugins.get_mut(note.plugin) {
+                self.access_log.note(&p.id, &mut p.access, note.t_us, note.entities, note.seen);
+            }
+        }
     }
 
     /// Each overlay plugin's latest frame, with its id.
@@ -471,19 +548,34 @@ impl LivePlugins {
     }
 }
 
-/// Applies the completed steps of simulation `id` (indices into `entities`) to the store.
-fn apply_completed_steps(
+/// Takes simulation `plugin`'s completed outputs and applies what waits of them (indices into its
+/// entities) until done or past `deadline`; the rest waits for the next tick.
+#[allow(clippy::too_many_arguments)]
+fn apply_outputs(
     supervisor: &Supervisor,
-    id: &str,
+    plugin: &mut LivePlugin,
     store: &mut TwinStore,
-    entities: &[EntityId],
+    handover: &mut Handover,
     report: &mut PluginTick,
     governance: &GovernanceDecl,
     stats: &mut GovernanceStats,
+    deadline: Instant,
 ) {
-    for updates in supervisor.drain_updates(id) {
-        report.count(apply::apply_governed(store, entities, &updates, governance, stats));
+    plugin.pending.extend(supervisor.drain_updates(&plugin.id).into_iter().map(apply::PendingOutput::new));
+    while let Some(pending) = plugin.pending.front_mut() {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let (applied, refused, done) =
+            apply::apply_pending(store, &plugin.entities, pending, governance, stats, deadline);
+        report.count((applied, refused));
+        handover.flush_if_full(store);
+        if !done {
+            break;
+        }
+        plugin.pending.pop_front();
     }
+    report.values_waiting += plugin.pending.iter().map(apply::PendingOutput::value_count).sum::<usize>();
 }
 
 /// Whether a simulation in this state holds the clock: one that is running or starting does; one

@@ -75,12 +75,15 @@ fn snapshot(
                     if let Some(series) = store.series(id, name)
                         && budget > 0
                     {
-                        let recent: Vec<(SimTime, f64)> =
-                            series.numbers(SimTime(i64::MIN), until).rev().take(SNAPSHOT_HISTORY.min(budget)).collect();
+                        let mut recent: Vec<(i64, f64)> = series
+                            .numbers(SimTime(i64::MIN), until)
+                            .rev()
+                            .take(SNAPSHOT_HISTORY.min(budget))
+                            .map(|(t, v)| (t.as_micros(), v))
+                            .collect();
                         budget -= recent.len();
-                        for (t, v) in recent.into_iter().rev() {
-                            snap.push_sample(index, name, t.as_micros(), v);
-                        }
+                        recent.reverse();
+                        snap.set_history(index, name, recent);
                     }
                 }
             }

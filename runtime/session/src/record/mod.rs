@@ -27,13 +27,13 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
-use sangam_twin::TwinEvent;
 
 pub use reader::{Recording, RecordingError, RecordingInfo};
 pub use wire::{FORMAT_VERSION, InputRecord, SessionRecord, TwinChanges};
 pub use writer::WriterSummary;
 
 use crate::Message;
+use crate::plugins::ChangeBatch;
 use writer::Entry;
 
 /// The most entries waiting for the writer.
@@ -125,15 +125,16 @@ impl Recorder {
         }
     }
 
-    /// Records one tick's changes (nothing when it changed nothing).
-    pub fn changes(&mut self, progress_us: i64, now_us: i64, events: Vec<TwinEvent>) {
-        if events.is_empty() {
+    /// Records one tick's changes (nothing when it changed nothing), in the batches the store's log
+    /// was handed over in (shared with the replica plugin views are built on: not copied).
+    pub fn changes(&mut self, progress_us: i64, now_us: i64, batches: Vec<ChangeBatch>) {
+        let n: usize = batches.iter().map(|b| b.len()).sum();
+        if n == 0 {
             return;
         }
-        let n = events.len() as u64;
-        if self.send(Entry::Changes(TwinChanges { progress_us, now_us, events })) {
+        if self.send(Entry::Changes { progress_us, now_us, batches }) {
             self.stats.ticks += 1;
-            self.stats.changes += n;
+            self.stats.changes += n as u64;
         }
     }
 

@@ -8,6 +8,8 @@ use std::collections::HashSet;
 
 use sangam_twin::{EntityId, ReadGrant, Scene as TwinScene, TwinEvent, TwinEventKind};
 
+use crate::plugins::ChangeBatch;
+
 /// What a redacted recording may hold: one plugin's entities and read grant.
 #[derive(Clone, Debug)]
 pub struct Redaction {
@@ -34,11 +36,12 @@ impl Redaction {
         Ok(Redaction { plugin: id.to_string(), grant: decl.read.clone(), entities, withheld_changes: 0 })
     }
 
-    /// The changes of `events` the plugin may see; the rest are counted.
-    pub fn filter(&mut self, events: Vec<TwinEvent>) -> Vec<TwinEvent> {
-        let before = events.len();
-        let kept: Vec<TwinEvent> = events
-            .into_iter()
+    /// The changes of `batches` the plugin may see (copied, in order); the rest are counted.
+    pub fn filter(&mut self, batches: &[ChangeBatch]) -> Vec<TwinEvent> {
+        let before: usize = batches.iter().map(|b| b.len()).sum();
+        let kept: Vec<TwinEvent> = batches
+            .iter()
+            .flat_map(|b| b.iter().cloned())
             .filter_map(|mut e| {
                 let keep = match &mut e.kind {
                     TwinEventKind::EntityAdded(entity) => {

@@ -23,10 +23,10 @@ use serde::Serialize;
 
 use super::wire::{
     ACCESS_TOPIC, CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, PROFILE, SESSION_TOPIC, SessionRecord,
-    TwinChanges, log_time,
+    log_time,
 };
 use crate::Message;
-use crate::plugins::AccessEntry;
+use crate::plugins::{AccessEntry, ChangeBatch};
 
 /// Uncompressed bytes per chunk.
 pub const CHUNK_BYTES: u64 = 1 << 20;
@@ -38,8 +38,8 @@ pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 pub(crate) enum Entry {
     /// A message a source offered and the session accepted.
     Input { adapter: String, message: Message },
-    /// One tick's changes.
-    Changes(TwinChanges),
+    /// One tick's changes ([`TwinChanges`](super::wire::TwinChanges) on the wire), in the batches they were handed over in.
+    Changes { progress_us: i64, now_us: i64, batches: Vec<ChangeBatch> },
     /// A session record.
     Session { now_us: i64, record: SessionRecord },
     /// An access-log entry.
@@ -51,7 +51,9 @@ impl Entry {
     pub(crate) fn bytes(&self) -> usize {
         match self {
             Entry::Input { message, .. } => message.payload.len() + 64,
-            Entry::Changes(c) => c.events.len() * sangam_twin::history::EVENT_BYTES + 32,
+            Entry::Changes { batches, .. } => {
+                batches.iter().map(|b| b.len()).sum::<usize>() * sangam_twin::history::EVENT_BYTES + 32
+            }
             Entry::Session { .. } => 128,
             Entry::Access(a) => 64 + a.properties.iter().map(|p| p.len() + 8).sum::<usize>(),
         }
@@ -132,9 +134,10 @@ pub(crate) fn write_file(
                     };
                     (channel, message.received.as_micros())
                 }
-                Entry::Changes(changes) => {
-                    to_json(&mut buf, &changes)?;
-                    (channels.changes, changes.now_us)
+                Entry::Changes { progress_us, now_us, batches } => {
+                    let events = Concat(&batches);
+                    to_json(&mut buf, &ChangesOut { progress_us, now_us, events })?;
+                    (channels.changes, now_us)
                 }
                 Entry::Session { now_us, record } => {
                     to_json(&mut buf, &record)?;
@@ -173,4 +176,21 @@ fn to_json(buf: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
 
 fn write_error(path: &Path) -> String {
     format!("cannot write the recording {} (is the disk full?)", path.display())
+}
+
+/// [`TwinChanges`](super::wire::TwinChanges) as written: the same fields, its events the batches' in order (no copy).
+#[derive(Serialize)]
+struct ChangesOut<'a> {
+    progress_us: i64,
+    now_us: i64,
+    events: Concat<'a>,
+}
+
+/// Batches of events serialized as one sequence.
+struct Concat<'a>(&'a [ChangeBatch]);
+
+impl Serialize for Concat<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().flat_map(|b| b.iter()))
+    }
 }

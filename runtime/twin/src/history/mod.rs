@@ -423,9 +423,12 @@ impl TwinStore {
         self.events.iter()
     }
 
-    /// Moves the event log out (for writing a recording), leaving it empty.
+    /// Moves the event log out (to the recorder and the plugin views), leaving it empty with room
+    /// for as many events as it held (up to its limit), so that a log taken every tick does not grow
+    /// (and copy) itself again each time.
     pub fn take_events(&mut self) -> Vec<TwinEvent> {
-        std::mem::take(&mut self.events).into()
+        let room = self.events.len().min(self.event_limit);
+        std::mem::replace(&mut self.events, VecDeque::with_capacity(room)).into()
     }
 }
 

@@ -28,7 +28,14 @@ pub struct ClockDecl {
     /// Fixed steps one tick may run to catch up, and steps a simulation may fall behind before the
     /// clock waits for it (`catch_up_steps`, 1 to 1000, default [`SimClock::DEFAULT_MAX_STEPS`]).
     pub catch_up_steps: u32,
+    /// Frame-thread time one tick may spend applying simulations' outputs to the twin
+    /// (`apply_budget_us`, 100 to 100,000 µs, default [`DEFAULT_APPLY_BUDGET`]): a larger output is
+    /// applied over several ticks while its simulation waits, holding the clock (which says so).
+    pub apply_budget: Duration,
 }
+
+/// The default [`ClockDecl::apply_budget`]: an eighth of a 60 Hz frame.
+pub const DEFAULT_APPLY_BUDGET: Duration = Duration::from_micros(2_000);
 
 /// The default step of a session clock.
 pub const DEFAULT_CLOCK_STEP: Duration = Duration::from_millis(10);
@@ -43,6 +50,7 @@ impl Default for ClockDecl {
             end: ClockEnd::Unbounded,
             paused: false,
             catch_up_steps: SimClock::DEFAULT_MAX_STEPS,
+            apply_budget: DEFAULT_APPLY_BUDGET,
         }
     }
 }
@@ -72,6 +80,7 @@ pub(super) struct RawClock {
     end: Option<Spanned<String>>,
     paused: Option<bool>,
     catch_up_steps: Option<Spanned<i64>>,
+    apply_budget_us: Option<Spanned<i64>>,
 }
 
 impl Cx<'_> {
@@ -83,6 +92,16 @@ impl Cx<'_> {
         }
         if let Some(steps) = self.bounded(raw.catch_up_steps.as_ref(), "clock", "catch_up_steps", 1000)? {
             decl.catch_up_steps = steps as u32;
+        }
+        if let Some(us) = &raw.apply_budget_us {
+            let v = *us.get_ref();
+            if !(100..=100_000).contains(&v) {
+                return Err(self.err(
+                    us.span(),
+                    format!("clock: `apply_budget_us = {v}` is out of range; use 100 to 100000 (microseconds)"),
+                ));
+            }
+            decl.apply_budget = Duration::from_micros(v as u64);
         }
         if let Some(rate) = &raw.rate {
             let r = *rate.get_ref();

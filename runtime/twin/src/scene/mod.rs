@@ -49,7 +49,7 @@ mod values;
 
 pub use assets::Asset;
 pub use bookmarks::{Bookmark, BookmarkAim};
-pub use clock::{ClockDecl, DEFAULT_CLOCK_STEP};
+pub use clock::{ClockDecl, DEFAULT_APPLY_BUDGET, DEFAULT_CLOCK_STEP};
 pub use environment::Environment;
 pub use error::SceneError;
 pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
