@@ -13,8 +13,9 @@
 //! 3. the report: times, steps, what held the clock, plugin work and faults, messages waiting.
 //!
 //! A tick never waits on a plugin, the disk or the network. Its cost on the frame thread is the
-//! submissions (a mutex push each), the snapshots of plugins that took a submission, and applying
-//! completed outputs.
+//! submissions (a mutex push each), handing the store's change log to the plugin views' keeper and
+//! the recorder (channel sends; no view is built here), and applying completed outputs within the
+//! tick's budget (`[clock] apply_budget_us`).
 //!
 //! - [`time`]: the clock and the playhead, and the commands of every front end.
 //! - [`plugins`]: the scene's plugins under supervision and their schedule.

@@ -15,11 +15,13 @@
 //!   or disabled does not hold it, and the steps it misses are counted;
 //! - **adapters** get the inbox's messages, oldest first, while their queue has room;
 //! - **overlays** draw at the displayed time (live, or the scrubbed playhead, with the twin as it was);
-//! - completed updates are applied to the [`TwinStore`] ([`apply`]) and faults collected for the
-//!   screen (the supervisor logged each, once, off the frame thread).
+//! - completed updates are applied to the [`TwinStore`] ([`apply`]) within the tick's budget
+//!   (`[clock] apply_budget_us`; a simulation steps again only once all of its outputs are in), and
+//!   faults collected for the screen (the supervisor logged each, once, off the frame thread).
 //!
-//! Every view a simulation or overlay gets holds only what the scene's read grant permits
-//! (`[plugins.read]`, revoke winning over grant; [`snapshot`]), and is noted in the access log
+//! Every view a simulation or overlay gets is built off the frame thread, by the view keeper on its
+//! replica of the store ([`views`], fed by [`handover`]), holds only what the scene's read grant
+//! permits (`[plugins.read]`, revoke winning over grant; [`snapshot`]), and is noted in the access log
 //! ([`access`]), which a recording keeps.
 //!
 //! [`Session::tick`]: crate::Session::tick

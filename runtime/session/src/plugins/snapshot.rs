@@ -1,9 +1,9 @@
 //! What a plugin sees of the twin: a snapshot of its granted entities, live or as they were at a
 //! time T (a scrubbed playhead), with recent numeric history, holding only the properties the
 //! scene's read grant permits ([`ReadGrant`]: a property it may not read is not in the view at all,
-//! so no host call can reach it). Built on the frame thread only when a plugin takes a submission;
-//! its cost is bounded by [`SNAPSHOT_SAMPLE_BUDGET`] history samples plus one latest value per
-//! (entity, property).
+//! so no host call can reach it). Built by the view keeper ([`super::views`]) when a plugin takes a
+//! submission; its cost is bounded by [`SNAPSHOT_SAMPLE_BUDGET`] history samples plus one latest
+//! value per (entity, property).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ use sangam_twin::{EntityId, PropertyValue, ReadGrant, SimTime, TwinStore};
 pub const SNAPSHOT_HISTORY: usize = 512;
 
 /// History samples one snapshot holds at most, over all its entities and properties (4 MiB of
-/// samples): a snapshot is built on the frame thread, and no plugin (nor the property names other
+/// samples): no plugin (nor the property names other
 /// plugins wrote on shared entities) may make it grow without bound. Latest values are always there.
 pub const SNAPSHOT_SAMPLE_BUDGET: usize = 1 << 18;
 

@@ -121,3 +121,70 @@ fn a_clamped_clock_stops_at_its_end_and_the_simulation_stops_with_it() {
     let (t, _) = s.store().latest(&EntityId::new("tank"), "level").unwrap();
     assert_eq!(t, SimTime::from_millis(210), "the last step started at the stop");
 }
+
+#[test]
+fn an_output_larger_than_the_tick_s_budget_is_applied_over_several_ticks_and_the_simulation_waits_for_it() {
+    // 5,000 tanks and the smallest apply budget: one step's output takes several ticks to apply.
+    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
+    let tanks: String = (0..5_000)
+        .map(|i| {
+            format!("[[entities]]\nid = \"tank{i}\"\nkind = \"process.tank\"\n[entities.properties]\nlevel = 100.0\n\n")
+        })
+        .collect();
+    let scene = scene(
+        "apply-budget",
+        &format!(
+            r#"[clock]
+step_ms = 100
+apply_budget_us = 100
+
+{tanks}
+[[plugins]]
+id = "decay"
+artifact = "decay_simulation.wasm"
+manifest = "{}"
+step_ms = 100
+[plugins.params]
+property = "level"
+decay-rate = 2.0
+"#,
+            manifest.display()
+        ),
+    );
+    let mut s = session(&scene);
+    let frame = Duration::from_micros(16_667);
+    let mut split = 0;
+    for _ in 0..60 {
+        let report = s.tick(frame);
+        split += usize::from(report.plugins.values_waiting > 0);
+        std::thread::sleep(frame);
+    }
+    // Let it finish what it was given, and apply all of it.
+    s.command(sangam_session::TimeCommand::TogglePlay).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let report = s.tick(Duration::ZERO);
+        let sup = s.plugins().supervisor().unwrap();
+        let done = sup.stats("decay").unwrap_or_default().completed >= s.totals().steps_submitted
+            && s.plugins().steps_due(s.time().clock().now()) == 0;
+        if done && !sup.is_busy("decay") && report.plugins.values_waiting == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not applied within 30 s: {:?}", s.status_lines());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(split > 0, "no output was split over ticks: the budget was never reached: {:?}", s.status_lines());
+    let steps = s.totals().steps_submitted;
+    assert!(steps >= 2, "{steps} steps");
+    assert_eq!(s.totals().values_applied, steps * 5_000, "every value of every step applied, none twice");
+    // Each step read the whole of the previous one (the exact solution, at the same time for every
+    // tank): a step that read a half-applied output would leave some tanks a step behind.
+    let (t, _) = s.store().latest(&EntityId::new("tank0"), "level").unwrap();
+    let expected = 100.0 * (-2.0 * t.as_secs_f64()).exp();
+    for i in (0..5_000).step_by(97) {
+        let (ti, level) = s.store().latest(&EntityId::new(format!("tank{i}")), "level").unwrap();
+        let level = level.as_f64().unwrap();
+        assert_eq!(ti, t, "tank{i} was last written at {ti}, tank0 at {t}");
+        assert!((level - expected).abs() < 1e-9 * expected, "tank{i}: {level}, expected {expected} at {t}");
+    }
+}

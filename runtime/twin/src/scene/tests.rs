@@ -450,3 +450,15 @@ fn bad_plugin_declarations_name_the_line_and_the_fix() {
     let (_, msg, _) = bad("allow_unsigned = true", "allow_unsigned = true\nsigned_only = 1");
     assert!(msg.contains("unknown key"), "{msg}");
 }
+
+#[test]
+fn the_apply_budget_is_read_in_microseconds_and_refused_outside_its_range() {
+    let s = load(&format!("{SCENE}\n[clock]\napply_budget_us = 500\n")).unwrap();
+    assert_eq!(s.clock.apply_budget, std::time::Duration::from_micros(500));
+    assert_eq!(load(SCENE).unwrap().clock.apply_budget, crate::DEFAULT_APPLY_BUDGET);
+    let text = format!("{SCENE}\n[clock]\napply_budget_us = 50\n");
+    let e = load(&text).expect_err("50 us is under the range");
+    let shown = e.to_string();
+    assert!(shown.contains("apply_budget_us = 50") && shown.contains("100 to 100000"), "{shown}");
+    assert!(shown.contains(&format!(":{}:", line_of(&text, "apply_budget_us"))), "names the line: {shown}");
+}
