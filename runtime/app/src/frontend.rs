@@ -397,6 +397,8 @@ pub struct SiteSession {
     pub core: Session,
     /// Selection, camera, twin pose, layers.
     pub interaction: Interaction,
+    /// Overlay plugins' frames converted for the renderer, once each.
+    pub overlay_frames: crate::overlay_compose::ConvertedFrames,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -472,7 +474,7 @@ impl SiteSession {
             .collect();
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
-        Ok(SiteSession { site, core, interaction })
+        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default() })
     }
 
     /// One frame's update, the same for every front end: the input's time requests to the session,

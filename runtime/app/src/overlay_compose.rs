@@ -4,6 +4,10 @@
 //! plugin faults and alerts.
 //!
 //! Pure data in, pure data out: it reads the session and allocates one [`Overlay`], it never waits.
+//! Plugin frames are converted once each ([`ConvertedFrames`]), not once per frame drawn.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use glam::DVec3;
 use sangam_plugins::{OverlayFrame, Palette, Severity, VolumeShape};
@@ -24,12 +28,58 @@ const RED: [f32; 4] = [1.0, 0.3, 0.25, 1.0];
 const PANEL_TEXT: [f32; 4] = [0.95, 0.95, 0.9, 1.0];
 const CHART_LINE: [f32; 4] = [0.3, 0.85, 1.0, 1.0];
 
+/// Plugin frames converted for the renderer: each frame is converted once, when it is new (or the
+/// twin pose moved), and shared by every frame drawn until then ([`Overlay::layers`]). Cost: one
+/// pointer comparison per overlay plugin per frame.
+#[derive(Default)]
+pub struct ConvertedFrames {
+    entries: RefCell<Vec<Converted>>,
+    conversions: Cell<u64>,
+}
+
+struct Converted {
+    plugin: String,
+    frame: Arc<OverlayFrame>,
+    pose: TwinPose,
+    overlay: Arc<Overlay>,
+}
+
+impl ConvertedFrames {
+    /// Plugin `plugin`'s `frame` placed by `pose`, converted now only if it was not already.
+    pub fn get(&self, plugin: &str, frame: &Arc<OverlayFrame>, pose: &TwinPose) -> Arc<Overlay> {
+        let mut entries = self.entries.borrow_mut();
+        let at = entries.iter().position(|e| e.plugin == plugin);
+        if let Some(e) = at.map(|i| &entries[i])
+            && Arc::ptr_eq(&e.frame, frame)
+            && e.pose == *pose
+        {
+            return e.overlay.clone();
+        }
+        let mut converted = Overlay::default();
+        add_plugin_frame(&mut converted, frame, pose);
+        self.conversions.set(self.conversions.get() + 1);
+        let entry =
+            Converted { plugin: plugin.to_string(), frame: frame.clone(), pose: *pose, overlay: Arc::new(converted) };
+        let overlay = entry.overlay.clone();
+        match at {
+            Some(i) => entries[i] = entry,
+            None => entries.push(entry),
+        }
+        overlay
+    }
+
+    /// Frames converted so far.
+    pub fn conversions(&self) -> u64 {
+        self.conversions.get()
+    }
+}
+
 /// Composes the overlay for one frame. `stats` is the heads-up timing line (shown when `Some`).
 pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     let pose = *session.interaction.twin_pose();
     let mut overlay = Overlay::default();
-    for (_, frame) in session.core.plugins().overlays() {
-        add_plugin_frame(&mut overlay, frame, &pose);
+    for (id, frame) in session.core.plugins().overlays() {
+        overlay.layers.push(session.overlay_frames.get(id, frame, &pose));
     }
     add_inspector(&mut overlay, session);
 
@@ -210,5 +260,24 @@ mod tests {
         assert!((p - DVec3::new(1.02, 2.0, 0.81)).length() < 1e-9, "{p}");
         assert!((on_table.labels[0].height_m - 4.0 / 500.0).abs() < 1e-9);
         assert!((on_table.lines[0].points[1] - DVec3::new(1.2, 2.0, 0.8)).length() < 1e-9);
+    }
+
+    #[test]
+    fn a_plugin_frame_is_converted_once_until_a_new_frame_comes_or_the_twin_moves() {
+        let frames = ConvertedFrames::default();
+        let first = Arc::new(frame());
+        let a = frames.get("labels", &first, &TwinPose::IDENTITY);
+        let b = frames.get("labels", &first, &TwinPose::IDENTITY);
+        assert!(Arc::ptr_eq(&a, &b), "the same frame drawn again is not converted again");
+        assert_eq!(frames.conversions(), 1);
+        assert_eq!(a.labels.len(), first.labels.texts.len());
+        let newer = Arc::new(frame());
+        assert!(!Arc::ptr_eq(&a, &frames.get("labels", &newer, &TwinPose::IDENTITY)), "a new frame is converted");
+        let table = TwinPose::tabletop(DVec3::ZERO, DVec3::new(1.0, 2.0, 0.8), 1.0 / 500.0, 0.0);
+        let moved = frames.get("labels", &newer, &table);
+        assert!((moved.labels[0].height_m - first.labels.sizes[0] / 500.0).abs() < 1e-9, "placed by the new pose");
+        frames.get("other", &newer, &table);
+        assert_eq!(frames.conversions(), 4, "one per (plugin, frame, pose)");
+        assert!(Arc::ptr_eq(&moved, &frames.get("labels", &newer, &table)), "each plugin keeps its own");
     }
 }

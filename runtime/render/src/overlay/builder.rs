@@ -82,17 +82,24 @@ pub(super) fn build(
     b.draws.clear();
     b.primitives = 0;
     let reference = frame.reference;
-    b.heatmaps(&overlay.heatmaps, reference, max_heatmap_side, heat_texels);
-    b.volumes(&overlay.volumes, reference);
-    b.lines(&overlay.lines, reference);
-    b.markers(&overlay.markers, reference);
+    // The overlay and its shared layers, each kind of primitive in one pass (caps count them all).
+    let parts: Vec<&Overlay> = std::iter::once(overlay).chain(overlay.layers.iter().map(|l| &**l)).collect();
+    b.heatmaps(&gather(&parts, |p| &p.heatmaps), reference, max_heatmap_side, heat_texels);
+    b.volumes(&gather(&parts, |p| &p.volumes), reference);
+    b.lines(&gather(&parts, |p| &p.lines), reference);
+    b.markers(&gather(&parts, |p| &p.markers), reference);
     // Labels and HUD text share the frame's glyph budget.
     let mut text = TextBudget::new();
-    b.labels(&overlay.labels, reference, atlas, &mut text);
+    b.labels(&gather(&parts, |p| &p.labels), reference, atlas, &mut text);
     b.hud(&overlay.hud, frame, atlas, &mut text);
     if text.truncated {
         b.warnings.warn("text", || {
             format!("overlay: text truncated (more than {MAX_GLYPHS} glyphs, or an over-long string)")
         });
     }
+}
+
+/// One kind of primitive of every part, in order (a pointer each).
+fn gather<'a, T>(parts: &[&'a Overlay], of: fn(&'a Overlay) -> &'a [T]) -> Vec<&'a T> {
+    parts.iter().flat_map(|p| of(p)).collect()
 }

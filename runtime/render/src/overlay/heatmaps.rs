@@ -39,7 +39,7 @@ impl Builder {
     /// drawn, reusing the entries' buffers.
     pub(super) fn heatmaps(
         &mut self,
-        heatmaps: &[OverlayHeatmap],
+        heatmaps: &[&OverlayHeatmap],
         reference: DVec3,
         max_heatmap_side: u32,
         heat_texels: &mut Vec<(u32, u32, Vec<u8>)>,

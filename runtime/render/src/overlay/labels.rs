@@ -14,7 +14,7 @@ impl Builder {
     /// The labels' quads, far to near, on top; spends glyphs from `text`.
     pub(super) fn labels(
         &mut self,
-        labels: &[OverlayLabel],
+        labels: &[&OverlayLabel],
         reference: DVec3,
         atlas: &GlyphAtlas,
         text: &mut TextBudget,

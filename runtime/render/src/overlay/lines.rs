@@ -11,7 +11,7 @@ use super::{MAX_LINE_SEGMENTS, OverlayLine};
 
 impl Builder {
     /// The lines' quads, depth-tested.
-    pub(super) fn lines(&mut self, lines: &[OverlayLine], reference: DVec3) {
+    pub(super) fn lines(&mut self, lines: &[&OverlayLine], reference: DVec3) {
         let start = self.quads.len();
         let mut segments = 0usize;
         'lines: for l in lines {

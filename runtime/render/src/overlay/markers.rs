@@ -10,7 +10,7 @@ use super::{MAX_MARKERS, OverlayMarker};
 
 impl Builder {
     /// The markers' quads, depth-tested.
-    pub(super) fn markers(&mut self, markers: &[OverlayMarker], reference: DVec3) {
+    pub(super) fn markers(&mut self, markers: &[&OverlayMarker], reference: DVec3) {
         let start = self.quads.len();
         for (i, m) in markers.iter().enumerate() {
             if i >= MAX_MARKERS {

@@ -46,6 +46,8 @@
 //! uniform and the heatmaps' texels, and records one instanced draw per run of quads that share a
 //! pipeline and texture. An empty overlay costs nothing.
 
+use std::sync::Arc;
+
 use glam::DVec3;
 
 // The per-frame build, one file per primitive kind, called by `builder::build` in drawing order:
@@ -98,6 +100,10 @@ pub struct Overlay {
     pub volumes: Vec<OverlayVolume>,
     /// Heads-up text fixed to the screen (or to the head in stereo).
     pub hud: Vec<HudText>,
+    /// Overlays already converted, shared between frames (a plugin's frame, converted once when it
+    /// is new): drawn with this one, each kind of primitive after this one's own. Their own `layers`
+    /// are not drawn.
+    pub layers: Vec<Arc<Overlay>>,
 }
 
 impl Overlay {
@@ -109,6 +115,7 @@ impl Overlay {
             && self.heatmaps.is_empty()
             && self.volumes.is_empty()
             && self.hud.is_empty()
+            && self.layers.iter().all(|l| l.is_empty())
     }
 }
 

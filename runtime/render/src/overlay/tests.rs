@@ -115,6 +115,7 @@ fn hostile_overlay_builds_bounded() {
             color: [1.0; 4],
         }],
         hud: vec![],
+        layers: vec![],
     };
     let mut b = Builder::default();
     let mut texels = Vec::new();
@@ -126,4 +127,62 @@ fn hostile_overlay_builds_bounded() {
     assert_eq!(texels[0].2[3], 255);
     assert_eq!(texels[0].2[7], 0, "missing values are transparent");
     assert!(b.quads.iter().all(|q| q.p0.iter().chain(&q.p1).all(|x| x.is_finite())));
+}
+
+#[test]
+fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them() {
+    let v = View::look_at(DVec3::new(0.0, -30.0, 10.0), DVec3::ZERO, DVec3::Z, Fov::symmetric(1.0, 1.0));
+    let views = [v];
+    let frame = OverlayFrame { views: &views, reference: DVec3::ZERO, width: 64, height: 64 };
+    let atlas = GlyphAtlas::new();
+    let part = |k: f64| Overlay {
+        lines: vec![OverlayLine { points: vec![DVec3::ZERO, DVec3::splat(k)], color: [1.0; 4], width_m: k as f32 }],
+        markers: vec![OverlayMarker { position: DVec3::splat(k), radius_m: 1.0, color: [k as f32, 0.0, 0.0, 1.0] }],
+        labels: vec![OverlayLabel {
+            position: DVec3::splat(k),
+            text: format!("cell {k}"),
+            height_m: 1.0,
+            color: [1.0; 4],
+        }],
+        heatmaps: vec![OverlayHeatmap {
+            origin: DVec3::splat(k),
+            cell_size_m: 1.0,
+            columns: 2,
+            rows: 2,
+            values: vec![0.0, k as f32, 1.0, 0.5],
+            min: 0.0,
+            max: 2.0,
+            palette: HeatmapPalette::Viridis,
+            opacity: 1.0,
+        }],
+        volumes: vec![OverlayVolume {
+            shape: VolumeShape::Box,
+            center: DVec3::splat(k),
+            size: [1.0; 3],
+            color: [1.0; 4],
+        }],
+        hud: vec![],
+        layers: vec![],
+    };
+    let (first, second) = (part(1.0), part(2.0));
+    let mut inline = first.clone();
+    inline.lines.extend(second.lines.clone());
+    inline.markers.extend(second.markers.clone());
+    inline.labels.extend(second.labels.clone());
+    inline.heatmaps.extend(second.heatmaps.clone());
+    inline.volumes.extend(second.volumes.clone());
+    let mut layered = first;
+    layered.layers.push(std::sync::Arc::new(second));
+    let built = |overlay: &Overlay| {
+        let (mut b, mut texels) = (Builder::default(), Vec::new());
+        build(overlay, &frame, &atlas, 4096, &mut b, &mut texels);
+        (bytemuck::cast_slice::<_, u8>(&b.quads).to_vec(), b.draws.len(), texels)
+    };
+    let (quads, draws, texels) = built(&inline);
+    assert!(!quads.is_empty() && texels.len() == 2);
+    assert_eq!(built(&layered), (quads, draws, texels), "the same quads, draws and heatmap texels");
+    assert!(
+        !layered.is_empty()
+            && Overlay { layers: vec![std::sync::Arc::new(Overlay::default())], ..Default::default() }.is_empty()
+    );
 }

@@ -83,7 +83,7 @@ fn inside_volume(v: &OverlayVolume, eye: DVec3) -> bool {
 
 impl Builder {
     /// The volumes' quads, far to near, depth-tested.
-    pub(super) fn volumes(&mut self, volumes: &[OverlayVolume], reference: DVec3) {
+    pub(super) fn volumes(&mut self, volumes: &[&OverlayVolume], reference: DVec3) {
         let mut order = std::mem::take(&mut self.order);
         let mut tess = std::mem::take(&mut self.tess);
         let eye = reference;

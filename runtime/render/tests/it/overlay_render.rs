@@ -559,6 +559,7 @@ fn hostile_overlay_input_is_survived() {
             HudText { text: String::new(), corner: HudCorner::TopLeft, color: [1.0; 4] },
             HudText { text: "😀\u{0}".repeat(10_000), corner: HudCorner::BottomRight, color: bad_colour },
         ],
+        layers: vec![],
     };
     overlay.hud.extend((0..500).map(|i| HudText {
         text: format!("line {i}"),
@@ -648,6 +649,7 @@ fn overlay_scene_matches_golden_image() {
             corner: HudCorner::TopLeft,
             color: [1.0, 1.0, 1.0, 1.0],
         }],
+        layers: vec![],
     };
     let (images, stats) = render(&mut r, &gpu, &overlay, &[view]);
     save("golden_overlay_scene", &images[0]);

@@ -505,9 +505,9 @@ impl LivePlugins {
         }
     }
 
-    /// Each overlay plugin's latest frame, with its id.
-    pub fn overlays(&self) -> impl Iterator<Item = (&str, &OverlayFrame)> + '_ {
-        self.plugins.iter().filter_map(|p| Some((p.id.as_str(), p.overlay.as_deref()?)))
+    /// Each overlay plugin's latest frame, with its id (shared: a new frame is a new `Arc`).
+    pub fn overlays(&self) -> impl Iterator<Item = (&str, &Arc<OverlayFrame>)> + '_ {
+        self.plugins.iter().filter_map(|p| Some((p.id.as_str(), p.overlay.as_ref()?)))
     }
 
     /// The most recent fault reports, oldest first.
