@@ -511,7 +511,12 @@ impl Supervisor {
         if shared.disabled.load(Ordering::Relaxed) && !self.reenable_if_due(worker) {
             return Err(Unqueued { why: NotQueued::Disabled, source, payload });
         }
-        if shared.queued_messages.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED_MESSAGES {
+        // Every message queued (and the one being parsed) may complete into an output before the
+        // caller drains them: refused while they could overflow the outputs kept, so that none is
+        // ever dropped from there.
+        let waiting_outputs = lock(&shared.outputs).adapter.len() as u64;
+        let queued = shared.queued_messages.fetch_add(1, Ordering::AcqRel);
+        if queued >= MAX_QUEUED_MESSAGES || waiting_outputs + queued + 2 > MAX_PENDING_UPDATES as u64 {
             shared.queued_messages.fetch_sub(1, Ordering::AcqRel);
             return Err(Unqueued { why: NotQueued::Full, source, payload });
         }
