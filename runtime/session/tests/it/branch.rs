@@ -7,21 +7,14 @@ use std::time::Duration;
 use sangam_session::{ParamOverride, Session, compare};
 use sangam_twin::{EntityId, ParamLiteral, SimTime};
 
-use crate::{repo, scene, session, settle};
+use crate::{decay_plugin, scene, session, settle};
 
 /// A tank relaxing toward 0 at `decay-rate` per second (the first-party decay plugin: the exact
 /// solution per step), 10 ms steps.
 fn tank_scene() -> sangam_twin::Scene {
-    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
-    scene(
-        "branch",
-        &format!(
-            "[clock]\nstep_ms = 10\ncatch_up_steps = 64\n\n[[entities]]\nid = \"tank\"\nkind = \"process.tank\"\n\
-             [entities.properties]\nlevel = 100.0\n\n[[plugins]]\nid = \"decay\"\nartifact = \"decay_simulation.wasm\"\n\
-             manifest = \"{}\"\nstep_ms = 10\n[plugins.params]\nproperty = \"level\"\ndecay-rate = 1.0\n",
-            manifest.display()
-        ),
-    )
+    let body = "[clock]\nstep_ms = 10\ncatch_up_steps = 64\n\n[[entities]]\nid = \"tank\"\nkind = \"process.tank\"\n\
+                [entities.properties]\nlevel = 100.0\n\n";
+    scene("branch", &format!("{body}{}", decay_plugin("decay", "level", 1.0, 10)))
 }
 
 /// Runs `s` for `steps` clock steps of 10 ms, ticking 50 ms at a time and waiting for the plugin.

@@ -4,35 +4,12 @@ use std::time::Duration;
 
 use sangam_twin::{EntityId, SimTime};
 
-use crate::{repo, scene, session, settle};
+use crate::{decay_plugin, scene, session, settle};
 
 /// One tank relaxing toward 0 at 2/s (the first-party decay plugin: the exact solution per step).
 fn decay_scene(name: &str, clock: &str, step_ms: u32) -> sangam_twin::Scene {
-    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
-    scene(
-        name,
-        &format!(
-            r#"[clock]
-{clock}
-
-[[entities]]
-id = "tank"
-kind = "process.tank"
-[entities.properties]
-level = 100.0
-
-[[plugins]]
-id = "decay"
-artifact = "decay_simulation.wasm"
-manifest = "{}"
-step_ms = {step_ms}
-[plugins.params]
-property = "level"
-decay-rate = 2.0
-"#,
-            manifest.display()
-        ),
-    )
+    let tank = "[[entities]]\nid = \"tank\"\nkind = \"process.tank\"\n[entities.properties]\nlevel = 100.0\n\n";
+    scene(name, &format!("[clock]\n{clock}\n\n{tank}{}", decay_plugin("decay", "level", 2.0, step_ms)))
 }
 
 /// Steps submitted and completed by `id` agree, and nothing waits.
@@ -125,32 +102,13 @@ fn a_clamped_clock_stops_at_its_end_and_the_simulation_stops_with_it() {
 #[test]
 fn an_output_larger_than_the_tick_s_budget_is_applied_over_several_ticks_and_the_simulation_waits_for_it() {
     // 5,000 tanks and the smallest apply budget: one step's output takes several ticks to apply.
-    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
     let tanks: String = (0..5_000)
         .map(|i| {
             format!("[[entities]]\nid = \"tank{i}\"\nkind = \"process.tank\"\n[entities.properties]\nlevel = 100.0\n\n")
         })
         .collect();
-    let scene = scene(
-        "apply-budget",
-        &format!(
-            r#"[clock]
-step_ms = 100
-apply_budget_us = 100
-
-{tanks}
-[[plugins]]
-id = "decay"
-artifact = "decay_simulation.wasm"
-manifest = "{}"
-step_ms = 100
-[plugins.params]
-property = "level"
-decay-rate = 2.0
-"#,
-            manifest.display()
-        ),
-    );
+    let clock = "[clock]\nstep_ms = 100\napply_budget_us = 100\n\n";
+    let scene = scene("apply-budget", &format!("{clock}{tanks}{}", decay_plugin("decay", "level", 2.0, 100)));
     let mut s = session(&scene);
     let frame = Duration::from_micros(16_667);
     let mut split = 0;

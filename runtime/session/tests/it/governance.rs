@@ -8,7 +8,7 @@ use sangam_session::record::reader::Recording;
 use sangam_session::{AccessEntry, Message, Session, Verdict};
 use sangam_twin::TwinEventKind;
 
-use crate::{repo, scene, session, settle};
+use crate::{decay_plugin, repo, scene, session, settle};
 
 /// Five tanks and three valves, each with a public `level` and a `secret` reading; four copies of the
 /// threshold-label overlay, all asked to label `secret`: one granted everything, one with `secret`
@@ -110,15 +110,10 @@ fn read_grants_that_name_nothing_real_are_refused_at_load_with_the_line() {
 
 /// The governed scene with two decay simulations moving `level` and `secret`, and a CSV adapter.
 fn moving_scene() -> sangam_twin::Scene {
-    let decay = repo().join("plugins/decay-simulation/plugin.toml");
     let csv = repo().join("plugins/csv-adapter/plugin.toml");
     let mut body = governed_body();
     for property in ["level", "secret"] {
-        body.push_str(&format!(
-            "[[plugins]]\nid = \"decay-{property}\"\nartifact = \"decay_simulation.wasm\"\nmanifest = \"{}\"\n\
-             step_ms = 10\n[plugins.params]\nproperty = \"{property}\"\ndecay-rate = 1.0\n\n",
-            decay.display()
-        ));
+        body.push_str(&decay_plugin(&format!("decay-{property}"), property, 1.0, 10));
     }
     body.push_str(&format!(
         "[[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n",

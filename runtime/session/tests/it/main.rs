@@ -34,6 +34,17 @@ pub fn plugin_dir() -> PathBuf {
     dir
 }
 
+/// A `[[plugins]]` entry running the first-party decay simulation as `id`: `property` relaxes toward 0
+/// at `rate` per second, stepped every `step_ms`.
+pub fn decay_plugin(id: &str, property: &str, rate: f64, step_ms: u32) -> String {
+    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
+    format!(
+        "[[plugins]]\nid = \"{id}\"\nartifact = \"decay_simulation.wasm\"\nmanifest = \"{}\"\nstep_ms = {step_ms}\n\
+         [plugins.params]\nproperty = \"{property}\"\ndecay-rate = {rate:?}\n\n",
+        manifest.display()
+    )
+}
+
 /// A scene in a fresh folder: the origin, `body` (entities, clock, plugins) and dev-mode policy.
 pub fn scene(name: &str, body: &str) -> Scene {
     let dir = std::env::temp_dir().join(format!("sangam-session-{name}-{}", std::process::id()));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::{repo, scene, session};
+use crate::{decay_plugin, scene, session};
 
 /// Resident set size of this process, from /proc (Linux), in bytes.
 fn rss() -> u64 {
@@ -14,7 +14,6 @@ fn rss() -> u64 {
 
 #[test]
 fn a_long_run_at_100x_keeps_the_store_within_its_budget_and_memory_flat() {
-    let manifest = repo().join("plugins/decay-simulation/plugin.toml");
     let entities: String = (0..50)
         .map(|i| {
             format!(
@@ -23,30 +22,8 @@ fn a_long_run_at_100x_keeps_the_store_within_its_budget_and_memory_flat() {
             )
         })
         .collect();
-    let scene = scene(
-        "soak",
-        &format!(
-            r#"[clock]
-step_ms = 10
-rate = 100.0
-catch_up_steps = 1000
-
-[history]
-budget_mb = 2
-
-{entities}
-[[plugins]]
-id = "decay"
-artifact = "decay_simulation.wasm"
-manifest = "{}"
-step_ms = 10
-[plugins.params]
-property = "level"
-decay-rate = 0.0001
-"#,
-            manifest.display()
-        ),
-    );
+    let clock = "[clock]\nstep_ms = 10\nrate = 100.0\ncatch_up_steps = 1000\n\n[history]\nbudget_mb = 2\n\n";
+    let scene = scene("soak", &format!("{clock}{entities}{}", decay_plugin("decay", "level", 0.0001, 10)));
     let mut s = session(&scene);
     let budget = 2 << 20;
     let (mut rss_warm, mut peak_store) = (0, 0);
