@@ -151,7 +151,8 @@ impl ViewKeeper {
     pub fn resync(&mut self, store: &TwinStore, why: &str) {
         self.resyncs += 1;
         self.evicted_seen = store.events_evicted();
-        tracing::warn!("plugin views: the replica of the twin is replaced by a copy of the store ({why})");
+        // Handled, and counted on the stats line: nothing is lost (a seek in a replay does this).
+        tracing::info!("plugin views: the replica of the twin is replaced by a copy of the store ({why})");
         self.send(Work::Resync(Box::new(replica_of(store))));
     }
 
