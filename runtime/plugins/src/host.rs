@@ -181,7 +181,8 @@ pub(crate) struct PluginState {
     host_call_limit: u32,
     /// When the running call's time budget ends.
     deadline: Instant,
-    call_time: Duration,
+    /// The running call's time budget.
+    budget: Duration,
     /// Host work charged to the running call (entities named, samples visited).
     work: u64,
     /// The call's fuel budget, when fuel is metered: host work is charged against it too.
@@ -229,7 +230,7 @@ impl PluginState {
             host_calls: 0,
             host_call_limit: init.host_call_limit,
             deadline: Instant::now(),
-            call_time: init.call_time,
+            budget: init.call_time,
             work: 0,
             fuel_budget: init.fuel_budget,
             timers_granted: init.timers_granted,
@@ -251,12 +252,13 @@ impl PluginState {
     }
 
     /// Prepares for one plugin call.
-    pub(crate) fn begin_call(&mut self, now: i64, twin: Arc<dyn TwinView>) {
+    pub(crate) fn begin_call(&mut self, now: i64, twin: Arc<dyn TwinView>, budget: Duration) {
         self.now = now;
         self.twin = twin;
         self.host_calls = 0;
         self.work = 0;
-        self.deadline = Instant::now() + self.call_time;
+        self.budget = budget;
+        self.deadline = Instant::now() + budget;
     }
 
     /// When the running call's time budget ends.
@@ -292,7 +294,7 @@ impl PluginState {
             return Err(self.stop(FaultCause::OutOfFuel { fuel }));
         }
         if before / DEADLINE_CHECK_EVERY != self.work / DEADLINE_CHECK_EVERY && Instant::now() > self.deadline {
-            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.call_time }));
+            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.budget }));
         }
         Ok(())
     }
@@ -327,7 +329,7 @@ impl PluginState {
             return Err(self.stop(FaultCause::HostCallFlood { limit: self.host_call_limit }));
         }
         if Instant::now() > self.deadline {
-            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.call_time }));
+            return Err(self.stop(FaultCause::DeadlineExceeded { budget: self.budget }));
         }
         Ok(())
     }

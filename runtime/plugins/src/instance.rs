@@ -433,7 +433,9 @@ impl PluginInstance {
             FaultCause::MemoryLimit { limit: limits.memory_bytes, requested }
         } else {
             match error.downcast_ref::<Trap>() {
-                Some(Trap::Interrupt) => FaultCause::DeadlineExceeded { budget: limits.call_time },
+                Some(Trap::Interrupt) => FaultCause::DeadlineExceeded {
+                    budget: if call == Call::Init { limits.init_time(self.entity_count) } else { limits.call_time },
+                },
                 Some(Trap::OutOfFuel) => FaultCause::OutOfFuel { fuel: limits.fuel_per_call.unwrap_or(0) },
                 Some(trap) => FaultCause::Trap {
                     message: trap.to_string().trim_start_matches("wasm trap: ").to_owned(),
@@ -458,13 +460,15 @@ impl PluginInstance {
         f: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginFault> {
         let limits = self.spec.limits;
+        // `init` also takes in the entity table: it has time for it.
+        let time = if call == Call::Init { limits.init_time(self.entity_count) } else { limits.call_time };
         {
             let state = self.store.data_mut();
-            state.begin_call(now, twin);
+            state.begin_call(now, twin, time);
             state.stopped = None;
             state.limiter.refused = None;
         }
-        self.store.set_epoch_deadline(self.engine.ticks_for(limits.call_time));
+        self.store.set_epoch_deadline(self.engine.ticks_for(time));
         if self.engine.options().fuel {
             let fuel = limits.fuel_per_call.unwrap_or(u64::MAX);
             if let Err(error) = self.store.set_fuel(fuel) {

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use sangam_session::Session;
 use sangam_twin::Scene;
 
-/// The decay plugin's manifest with room for 100k entities: its own 20 ms per call is too short to
-/// take a 100k-entity table at init (measured: it faults), so the bench's copy asks for 250 ms and
-/// 256 MiB.
+/// The decay plugin's manifest with room for 100k entities: the bench's copy asks for 250 ms per call
+/// and 256 MiB (its own 20 ms and 32 MiB were sized for the demo; with the first measurement, before
+/// `init` had time for its table, 20 ms faulted at init).
 fn manifest(dir: &Path) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let text = std::fs::read_to_string(repo.join("plugins/decay-simulation/plugin.toml")).expect("decay manifest");

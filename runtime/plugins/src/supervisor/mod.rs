@@ -338,7 +338,8 @@ impl Supervisor {
             stats: Mutex::new(PluginStats::default()),
         });
         let state = WorkerLoop::new(loaded, self.engine.clone(), shared.clone(), self.faults.clone(), self.policy);
-        let actor = Arc::new(Actor::new(Arc::from(spec.id.as_str()), spec.limits.call_time, shared, state));
+        let init_time = spec.limits.init_time(spec.entities.ids.len());
+        let actor = Arc::new(Actor::new(Arc::from(spec.id.as_str()), spec.limits.call_time, init_time, shared, state));
         self.pool.count_plugin(1);
         // Instantiate right away (a draw/step would also do it) so faults in init show up early.
         actor.send(&self.pool, Job::Start);

@@ -43,6 +43,8 @@ pub(crate) struct Actor {
     pub(crate) id: Arc<str>,
     /// The plugin's time budget per call.
     pub(crate) call_time: Duration,
+    /// Its budget for `init` (the call budget and time for its entity table).
+    init_time: Duration,
     pub(crate) mailbox: Mutex<VecDeque<Job>>,
     /// On the run queue or being run; a sender that flips it from false schedules the actor.
     pub(crate) scheduled: AtomicBool,
@@ -56,8 +58,15 @@ pub(crate) struct Actor {
 }
 
 impl Actor {
-    pub(crate) fn new(id: Arc<str>, call_time: Duration, shared: Arc<Shared>, state: WorkerLoop) -> Actor {
+    pub(crate) fn new(
+        id: Arc<str>,
+        call_time: Duration,
+        init_time: Duration,
+        shared: Arc<Shared>,
+        state: WorkerLoop,
+    ) -> Actor {
         Actor {
+            init_time,
             id,
             call_time,
             mailbox: Mutex::new(VecDeque::new()),
@@ -96,7 +105,9 @@ impl Actor {
             Job::Draw { .. } => (Call::Draw, self.call_time),
             Job::Parse { .. } => (Call::Parse, self.call_time),
             // Instantiation and `init` run under a budget each; a first call may follow.
-            Job::Start | Job::Wake | Job::Reenable | Job::Replace(_) => (Call::Init, self.call_time.saturating_mul(3)),
+            Job::Start | Job::Wake | Job::Reenable | Job::Replace(_) => {
+                (Call::Init, self.call_time.saturating_mul(2).saturating_add(self.init_time))
+            }
             Job::ReloadFrom(_) => (Call::Instantiate, COMPILE_BUDGET),
         }
     }

@@ -321,3 +321,22 @@ fn outputs_the_frame_loop_never_drains_are_dropped_oldest_first_and_counted() {
     assert_eq!(kept.len(), sangam_plugins::supervisor::MAX_PENDING_UPDATES);
     assert_eq!(kept[0].time, 45 * 1_000, "the oldest 44 went");
 }
+
+#[test]
+fn a_simulation_granted_100k_entities_starts_within_its_own_call_budget() {
+    // The first-party decay plugin asks for 20 ms per call; taking in a 100k-entity table costs more
+    // than that (about 120 ms here), which `init` has on top of its call budget.
+    let mut spec = PluginSpec::new("decay", Role::Simulation, SdkVersion::new(1, 2, 0))
+        .param("property", ParamValue::Text("level".into()));
+    spec.entities = entities(100_000);
+    spec.limits.call_time = Duration::from_millis(20);
+    spec.limits.memory_bytes = 256 << 20;
+    assert!(spec.limits.init_time(100_000) >= Duration::from_millis(500));
+    let engine = engine();
+    let loaded = LoadedPlugin::load(&engine, spec, &fixture("decay-simulation")).unwrap();
+    let mut instance = loaded.instantiate().unwrap_or_else(|e| panic!("init within its budget: {e}"));
+    let mut twin = TwinSnapshot::new();
+    twin.set_numbers("level", vec![100.0; 100_000]);
+    let updates = instance.step(0, 10_000, Arc::new(twin)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(updates.value_count(), 100_000, "every entity stepped");
+}
