@@ -214,10 +214,9 @@ impl ViewKeeper {
     }
 
     fn send(&self, work: Work) {
-        if let Some(tx) = &self.tx
-            && tx.send(work).is_err()
-        {
-            // The keeper is gone (logged as it stopped); the views it would build come back empty.
+        // A keeper that is gone said so as it stopped; the views it would build come back empty.
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(work);
         }
     }
 }
