@@ -54,9 +54,10 @@ fn shader_variants_validate() {
 fn atlas_has_every_printable_glyph_and_fallback() {
     let atlas = GlyphAtlas::new();
     assert!(atlas.font.is_some());
-    for c in ['A', 'g', '?', 'é', 'ß', '~'] {
+    for c in ['A', 'g', '?', 'é', 'ß', '~', '—', '’', '₹', '≥', 'Δ', '→'] {
         let g = atlas.glyphs[glyph_slot(c).expect("slot")];
         assert!(g.rect.is_some(), "{c} has no ink");
+        assert_ne!(g.id.0, 0, "{c} is in the font (not its missing-glyph box)");
         assert!(g.advance > 0.1);
     }
     let mut budget = 100;

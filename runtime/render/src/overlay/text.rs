@@ -1,6 +1,7 @@
 //! Overlay text: the embedded font rasterised once into a mipmapped coverage atlas of printable
-//! ASCII and Latin-1, and the layout of a string into placed glyphs in line-height units, shared by
-//! labels and HUD text. Cost: building the atlas rasterises 191 glyphs (once, with the renderer);
+//! ASCII, Latin-1 and the punctuation and symbols twins use past it (dashes, quotes, ₹, arrows,
+//! comparisons), and the layout of a string into placed glyphs in line-height units, shared by labels
+//! and HUD text. Cost: building the atlas rasterises 219 glyphs (once, with the renderer);
 //! laying out a string is linear in its characters, at most [`MAX_TEXT_CHARS`] of them, and spends
 //! one glyph of the frame's [`MAX_GLYPHS`] budget per character with ink.
 
@@ -34,7 +35,7 @@ pub(super) struct GlyphInfo {
     pub(super) id: GlyphId,
 }
 
-/// A coverage atlas of printable ASCII and Latin-1 glyphs, rasterised once.
+/// A coverage atlas of printable ASCII, Latin-1 and [`PUNCTUATION`] glyphs, rasterised once.
 #[derive(Debug)]
 pub(crate) struct GlyphAtlas {
     pub(super) font: Option<FontRef<'static>>,
@@ -48,13 +49,28 @@ pub(crate) struct GlyphAtlas {
     pub(super) levels: Vec<(u32, u32, Vec<u8>)>,
 }
 
+/// Characters past Latin-1 that twin labels and the HUD use (dashes and quotes of names, units and
+/// symbols of planning values: the rupee, arrows, comparisons, Greek letters of units and deltas).
+const PUNCTUATION: [char; 28] = [
+    '–', '—', '‘', '’', '“', '”', '•', '…', '‰', '€', '₹', '−', '→', '←', '↑', '↓', '≤', '≥', '≈', '≠', '∞', '√', 'Δ',
+    'Ω', 'λ', 'μ', 'σ', 'π',
+];
+
+/// Slots in the atlas: printable ASCII, Latin-1 and [`PUNCTUATION`].
+const GLYPH_COUNT: usize = 95 + 96 + PUNCTUATION.len();
+
+/// The characters of the atlas, in slot order.
+fn atlas_chars() -> impl Iterator<Item = char> {
+    (0x20u8..=0x7E).chain(0xA0..=0xFF).map(char::from).chain(PUNCTUATION)
+}
+
 /// The atlas slot of a character, or `None` for characters outside the atlas.
 pub(super) fn glyph_slot(c: char) -> Option<usize> {
     let u = c as u32;
     match u {
         0x20..=0x7E => Some((u - 0x20) as usize),
         0xA0..=0xFF => Some(95 + (u - 0xA0) as usize),
-        _ => None,
+        _ => PUNCTUATION.iter().position(|&p| p == c).map(|i| 191 + i),
     }
 }
 
@@ -68,7 +84,7 @@ impl GlyphAtlas {
                 tracing::error!("the embedded overlay font could not be read ({e}); overlay text is not drawn");
                 return GlyphAtlas {
                     font: None,
-                    glyphs: vec![GlyphInfo::default(); 191],
+                    glyphs: vec![GlyphInfo::default(); GLYPH_COUNT],
                     line_gap: 0.0,
                     width: 1,
                     height: 1,
@@ -80,9 +96,9 @@ impl GlyphAtlas {
         let scaled = font.as_scaled(scale);
         let ascent = scaled.ascent();
         let line_h = (scaled.ascent() - scaled.descent()).max(1.0);
-        let mut glyphs = Vec::with_capacity(191);
-        let mut outlines = Vec::with_capacity(191);
-        for c in (0x20u8..=0x7E).chain(0xA0..=0xFF).map(char::from) {
+        let mut glyphs = Vec::with_capacity(GLYPH_COUNT);
+        let mut outlines = Vec::with_capacity(GLYPH_COUNT);
+        for c in atlas_chars() {
             let id = font.glyph_id(c);
             let advance = scaled.h_advance(id) / line_h;
             outlines.push(scaled.outline_glyph(id.with_scale_and_position(scale, ab_glyph::point(0.0, ascent))));
