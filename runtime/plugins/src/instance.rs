@@ -433,9 +433,7 @@ impl PluginInstance {
             FaultCause::MemoryLimit { limit: limits.memory_bytes, requested }
         } else {
             match error.downcast_ref::<Trap>() {
-                Some(Trap::Interrupt) => FaultCause::DeadlineExceeded {
-                    budget: if call == Call::Init { limits.init_time(self.entity_count) } else { limits.call_time },
-                },
+                Some(Trap::Interrupt) => FaultCause::DeadlineExceeded { budget: self.time_budget(call) },
                 Some(Trap::OutOfFuel) => FaultCause::OutOfFuel { fuel: limits.fuel_per_call.unwrap_or(0) },
                 Some(trap) => FaultCause::Trap {
                     message: trap.to_string().trim_start_matches("wasm trap: ").to_owned(),
@@ -451,6 +449,12 @@ impl PluginInstance {
         self.fault(call, cause)
     }
 
+    /// The wall-clock budget of `call`: the call budget, and for `init` time for its entity table.
+    fn time_budget(&self, call: Call) -> Duration {
+        let limits = &self.spec.limits;
+        if call == Call::Init { limits.init_time(self.entity_count) } else { limits.call_time }
+    }
+
     /// Runs `f` under this call's limits: epoch deadline, fuel, host-call count.
     fn run<R>(
         &mut self,
@@ -460,8 +464,7 @@ impl PluginInstance {
         f: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginFault> {
         let limits = self.spec.limits;
-        // `init` also takes in the entity table: it has time for it.
-        let time = if call == Call::Init { limits.init_time(self.entity_count) } else { limits.call_time };
+        let time = self.time_budget(call);
         {
             let state = self.store.data_mut();
             state.begin_call(now, twin, time);

@@ -112,7 +112,8 @@ fn apply_part(
             cursor.value = 0;
             continue;
         }
-        let unit = value_with_unit(0.0, &column.unit);
+        // The unit is parsed once per column, not once per value.
+        let unit = (!column.unit.is_empty()).then(|| Unit::parse(&column.unit));
         // Resumed by index: a skip over the values already applied would walk them again.
         while let Some(&v) = column.values.get(cursor.value) {
             let e = match &column.entities {
@@ -121,8 +122,8 @@ fn apply_part(
             };
             cursor.value += 1;
             let value = match &unit {
-                PropertyValue::Quantity { unit, .. } => PropertyValue::Quantity { value: v, unit: unit.clone() },
-                _ => PropertyValue::Number(v),
+                Some(unit) => PropertyValue::Quantity { value: v, unit: unit.clone() },
+                None => PropertyValue::Number(v),
             };
             match entities.get(e as usize) {
                 None => refuse(&|| format!("entity index {e} is not granted")),

@@ -70,8 +70,9 @@ impl Handover {
 
     /// The view plugin `index` reads (its `entities`, what `read` permits; the twin at `at`, or the
     /// latest), built by the keeper after every change `store` has made, which is handed over first;
-    /// noted in the access log at `t_us`. A keeper not started at load starts here; one that cannot
-    /// start (no thread) leaves the plugin an empty view, said in the log.
+    /// noted in the access log at `t_us`. The keeper is started at load ([`Handover::start`], for
+    /// every scene with a simulation or overlay); without one the plugin gets an empty view, said in
+    /// the log.
     pub(crate) fn view(
         &mut self,
         store: &mut TwinStore,
@@ -81,21 +82,15 @@ impl Handover {
         at: Option<SimTime>,
         t_us: i64,
     ) -> Arc<dyn TwinView> {
-        if self.views.is_none() {
-            // The replica starts as the store is now; what its log holds is the recorder's alone.
-            let events = store.take_events();
-            if !events.is_empty() {
-                self.taken.push(Arc::new(events));
-            }
-            if let Err(e) = self.start(store) {
-                tracing::error!("plugin views: cannot start their thread ({e}); plugins read an empty twin");
-                return Arc::new(sangam_plugins::EmptyTwin);
-            }
-        }
         self.flush(store);
         match self.views.as_mut() {
             Some(keeper) => keeper.request(index, entities, read, at, t_us),
-            None => Arc::new(sangam_plugins::EmptyTwin),
+            None => {
+                tracing::error!(
+                    "plugin views were not started (LivePlugins::start_views); the plugin reads an empty twin"
+                );
+                Arc::new(sangam_plugins::EmptyTwin)
+            }
         }
     }
 }

@@ -49,7 +49,7 @@ pub use access::{AccessEntry, AccessLog};
 pub use apply::{GovernanceStats, aggregate_entity, apply_updates};
 pub use load::{PLUGIN_PATH_VAR, component_cache_dir, entity_position, find_plugin_file, scene_limits, spec_for};
 pub use snapshot::{SNAPSHOT_HISTORY, SNAPSHOT_SAMPLE_BUDGET, Seen, snapshot_at, snapshot_of};
-pub use views::{ChangeBatch, ViewKeeper};
+pub use views::{ChangeBatch, ViewKeeper, change_count};
 
 use handover::Handover;
 

@@ -29,6 +29,11 @@ use super::snapshot::{Seen, snapshot_at, snapshot_of};
 /// Changes the frame thread's store made, in order, shared by the replica and the recorder.
 pub type ChangeBatch = Arc<Vec<TwinEvent>>;
 
+/// Changes in `batches`, over all of them.
+pub fn change_count(batches: &[ChangeBatch]) -> usize {
+    batches.iter().map(|b| b.len()).sum()
+}
+
 /// Events the replica may be behind at least, whatever the store's log holds (8 MiB of events):
 /// a small budget's log is shorter than what one batch of steps writes.
 const MIN_BACKLOG: usize = 1 << 16;
@@ -255,11 +260,8 @@ fn keep(rx: Receiver<Work>, shared: &Shared, mut replica: TwinStore) {
         match work {
             Work::Changes(batch) => {
                 let n = batch.len();
-                // The recorder may hold the batch too: then each event is copied.
-                let events: Box<dyn Iterator<Item = TwinEvent>> = match Arc::try_unwrap(batch) {
-                    Ok(events) => Box::new(events.into_iter()),
-                    Err(shared) => Box::new((0..shared.len()).map(move |i| shared[i].clone())),
-                };
+                // The recorder may hold the batch too: then the events are copied.
+                let events = Arc::unwrap_or_clone(batch);
                 let mut refused = 0u64;
                 for event in events {
                     refused += u64::from(replica.apply(event).is_err());

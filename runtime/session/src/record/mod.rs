@@ -33,7 +33,7 @@ pub use wire::{FORMAT_VERSION, InputRecord, SessionRecord, TwinChanges};
 pub use writer::WriterSummary;
 
 use crate::Message;
-use crate::plugins::ChangeBatch;
+use crate::plugins::{ChangeBatch, change_count};
 use writer::Entry;
 
 /// The most entries waiting for the writer.
@@ -128,7 +128,7 @@ impl Recorder {
     /// Records one tick's changes (nothing when it changed nothing), in the batches the store's log
     /// was handed over in (shared with the replica plugin views are built on: not copied).
     pub fn changes(&mut self, progress_us: i64, now_us: i64, batches: Vec<ChangeBatch>) {
-        let n: usize = batches.iter().map(|b| b.len()).sum();
+        let n = change_count(&batches);
         if n == 0 {
             return;
         }

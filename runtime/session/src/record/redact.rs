@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use sangam_twin::{EntityId, ReadGrant, Scene as TwinScene, TwinEvent, TwinEventKind};
 
-use crate::plugins::ChangeBatch;
+use crate::plugins::{ChangeBatch, change_count};
 
 /// What a redacted recording may hold: one plugin's entities and read grant.
 #[derive(Clone, Debug)]
@@ -38,7 +38,7 @@ impl Redaction {
 
     /// The changes of `batches` the plugin may see (copied, in order); the rest are counted.
     pub fn filter(&mut self, batches: &[ChangeBatch]) -> Vec<TwinEvent> {
-        let before: usize = batches.iter().map(|b| b.len()).sum();
+        let before = change_count(batches);
         let kept: Vec<TwinEvent> = batches
             .iter()
             .flat_map(|b| b.iter().cloned())

@@ -26,7 +26,7 @@ use super::wire::{
     log_time,
 };
 use crate::Message;
-use crate::plugins::{AccessEntry, ChangeBatch};
+use crate::plugins::{AccessEntry, ChangeBatch, change_count};
 
 /// Uncompressed bytes per chunk.
 pub const CHUNK_BYTES: u64 = 1 << 20;
@@ -51,9 +51,7 @@ impl Entry {
     pub(crate) fn bytes(&self) -> usize {
         match self {
             Entry::Input { message, .. } => message.payload.len() + 64,
-            Entry::Changes { batches, .. } => {
-                batches.iter().map(|b| b.len()).sum::<usize>() * sangam_twin::history::EVENT_BYTES + 32
-            }
+            Entry::Changes { batches, .. } => change_count(batches) * sangam_twin::history::EVENT_BYTES + 32,
             Entry::Session { .. } => 128,
             Entry::Access(a) => 64 + a.properties.iter().map(|p| p.len() + 8).sum::<usize>(),
         }
