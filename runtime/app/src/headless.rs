@@ -107,8 +107,10 @@ fn bookmark_cameras(site: &site::Site, request: &RenderRequest) -> Result<Vec<(S
 pub const OVERLAY_WAIT: Duration = Duration::from_secs(10);
 
 /// Renders the site of `request` as it was `at` after its clock's start in `recording`: the
-/// recorded changes up to then applied, and the scene's overlays drawn for then (waiting at most
-/// [`OVERLAY_WAIT`] for them; one that does not draw is named and left out).
+/// recorded changes applied, and each overlay as the recording holds it for then (its last frame
+/// drawn for a time at or before it). An overlay the recording holds no frames of runs and draws the
+/// replayed twin for then (waiting at most [`OVERLAY_WAIT`] for it; one that does not draw is named
+/// and left out).
 pub fn render_recording(request: &RenderRequest, recording: &Path, at: Duration) -> Result<Vec<Shot>> {
     let rec = sangam_session::Recording::open(recording)?;
     for w in &rec.warnings {

@@ -78,7 +78,7 @@ impl ConvertedFrames {
 pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     let pose = *session.interaction.twin_pose();
     let mut overlay = Overlay::default();
-    for (id, frame) in session.core.plugins().overlays() {
+    for (id, frame) in session.core.overlays() {
         overlay.layers.push(session.overlay_frames.get(id, frame, &pose));
     }
     add_inspector(&mut overlay, session);
@@ -95,7 +95,7 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
         overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });
     }
     let mut alerts: Vec<_> =
-        session.core.plugins().overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
+        session.core.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
     alerts.sort_by_key(|a| std::cmp::Reverse(a.1.severity));
     for (id, alert) in alerts.into_iter().take(MAX_HUD_ALERTS) {
         let (tag, color) = match alert.severity {

@@ -198,7 +198,7 @@ pub struct AdapterOutput {
 }
 
 /// Text labels.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Labels {
     /// Anchor of each label in the site frame (metres east, north, up).
     pub positions: Vec<[f64; 3]>,
@@ -211,7 +211,7 @@ pub struct Labels {
 }
 
 /// Point markers.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Markers {
     /// Centres in the site frame.
     pub positions: Vec<[f64; 3]>,
@@ -222,7 +222,7 @@ pub struct Markers {
 }
 
 /// A line through two or more points.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Polyline {
     /// Points in the site frame.
     pub points: Vec<[f64; 3]>,
@@ -233,7 +233,7 @@ pub struct Polyline {
 }
 
 /// A heatmap palette.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Palette {
     /// Dark blue to yellow.
     Viridis,
@@ -244,7 +244,7 @@ pub enum Palette {
 }
 
 /// A regular grid of values draped over the site.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Heatmap {
     /// Corner of cell (0, 0) in the site frame.
     pub origin: [f64; 3],
@@ -254,7 +254,8 @@ pub struct Heatmap {
     pub columns: u32,
     /// Rows (north).
     pub rows: u32,
-    /// `columns * rows` values, row-major; NaN = no data.
+    /// `columns * rows` values, row-major; NaN = no data (`null` in a recording's JSON, which has no NaN).
+    #[serde(with = "nan_as_null")]
     pub values: Vec<f32>,
     /// Value at the palette start.
     pub min: f32,
@@ -267,7 +268,7 @@ pub struct Heatmap {
 }
 
 /// A volume shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum VolumeShape {
     /// Sphere of diameter `size[0]`.
     Sphere,
@@ -278,7 +279,7 @@ pub enum VolumeShape {
 }
 
 /// A translucent volume.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
     /// Shape.
     pub shape: VolumeShape,
@@ -291,7 +292,7 @@ pub struct Volume {
 }
 
 /// Alert severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     /// For information.
     Info,
@@ -302,7 +303,7 @@ pub enum Severity {
 }
 
 /// A message for the operator.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Severity.
     pub severity: Severity,
@@ -313,7 +314,7 @@ pub struct Alert {
 }
 
 /// Everything one overlay draws for one frame (checked, renderer-ready plain data).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct OverlayFrame {
     /// Simulation time the frame was drawn for (microseconds).
     pub time: i64,
@@ -329,6 +330,56 @@ pub struct OverlayFrame {
     pub volumes: Vec<Volume>,
     /// Alerts.
     pub alerts: Vec<Alert>,
+}
+
+impl OverlayFrame {
+    /// Whether `other` draws the same (everything but the time it was drawn for): a recorder writes
+    /// a frame that only repeats the last one as no new frame.
+    pub fn same_drawing(&self, other: &OverlayFrame) -> bool {
+        self.labels == other.labels
+            && self.markers == other.markers
+            && self.polylines == other.polylines
+            && self.volumes == other.volumes
+            && self.alerts == other.alerts
+            && self.heatmaps.len() == other.heatmaps.len()
+            // Bit for bit: NaN (no data) is the same as NaN here, which `==` on f32 says it is not.
+            && self.heatmaps.iter().zip(&other.heatmaps).all(|(a, b)| {
+                a.origin == b.origin
+                    && a.cell_size == b.cell_size
+                    && a.columns == b.columns
+                    && a.rows == b.rows
+                    && a.min == b.min
+                    && a.max == b.max
+                    && a.palette == b.palette
+                    && a.opacity == b.opacity
+                    && a.values.len() == b.values.len()
+                    && a.values.iter().zip(&b.values).all(|(x, y)| x.to_bits() == y.to_bits())
+            })
+    }
+
+    /// About how many bytes the frame holds (what a recorder reckons it at while it waits).
+    pub fn approx_bytes(&self) -> usize {
+        let labels = self.labels.texts.iter().map(|t| t.len() + 48).sum::<usize>();
+        let markers = self.markers.positions.len() * 44;
+        let lines = self.polylines.iter().map(|l| l.points.len() * 24 + 24).sum::<usize>();
+        let maps = self.heatmaps.iter().map(|h| h.values.len() * 4 + 64).sum::<usize>();
+        let alerts = self.alerts.iter().map(|a| a.message.len() + 16).sum::<usize>();
+        64 + labels + markers + lines + maps + self.volumes.len() * 56 + alerts
+    }
+}
+
+/// Heatmap values in JSON: NaN (no data) as `null`, since JSON has no NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(values.iter().map(|v| (!v.is_nan()).then_some(*v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f32>, D::Error> {
+        let values = Vec::<Option<f32>>::deserialize(deserializer)?;
+        Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+    }
 }
 
 /// A parameter a 1.1 plugin describes.
@@ -825,6 +876,45 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlay_frame_survives_json_with_its_no_data_cells_and_its_exact_values() {
+        let heatmap = |values: Vec<f32>| Heatmap {
+            origin: [1.5, -2.25, 0.1],
+            cell_size: 2.5,
+            columns: 2,
+            rows: 2,
+            values,
+            min: -110.0,
+            max: -60.0,
+            palette: Palette::Viridis,
+            opacity: 0.7,
+        };
+        let frame = OverlayFrame {
+            time: 1_234_567,
+            labels: Labels {
+                positions: vec![[0.1, 0.2, 0.3]],
+                texts: vec!["RSRP −97.3 dBm".into()],
+                colors: vec![[1.0, 0.5, 0.25, 1.0]],
+                sizes: vec![3.0],
+            },
+            heatmaps: vec![heatmap(vec![-97.31, f32::NAN, 0.1, -110.0])],
+            alerts: vec![Alert { severity: Severity::Critical, entity: Some(3), message: "cell down".into() }],
+            ..OverlayFrame::default()
+        };
+        let json = serde_json::to_string(&frame).unwrap();
+        assert!(json.contains("null"), "no data is null in JSON, which has no NaN: {json}");
+        let back: OverlayFrame = serde_json::from_str(&json).unwrap();
+        assert!(back.heatmaps[0].values[1].is_nan());
+        assert!(back.same_drawing(&frame), "{back:?}");
+        assert_eq!(back.heatmaps[0].values[0].to_bits(), (-97.31f32).to_bits(), "floats come back bit for bit");
+        // Another drawing is not the same; another time alone is.
+        let mut later = frame.clone();
+        later.time += 1;
+        assert!(later.same_drawing(&frame));
+        later.heatmaps[0].values[1] = 0.0;
+        assert!(!later.same_drawing(&frame));
+    }
 
     fn entity(id: &str) -> (String, String, String, f64, f64, f64) {
         (id.into(), "sensor".into(), String::new(), 28.5, 77.2, 0.0)

@@ -172,7 +172,9 @@ impl Session {
     /// overlays run; the recorded changes are applied as the clock reaches them.
     pub fn replay(scene: &TwinScene, recording: Recording) -> Result<Session> {
         recording.check_scene(&scene.path)?;
-        let plugins = LivePlugins::load_roles(scene, &[Role::Overlay])?;
+        // Overlays whose frames were recorded are shown from the recording; the others run.
+        let recorded: Vec<&str> = recording.overlays.keys().map(String::as_str).collect();
+        let plugins = LivePlugins::load_roles_except(scene, &[Role::Overlay], &recorded)?;
         let mut session = Session::with_plugins(scene, plugins)?;
         let start = session.store.state_hash();
         if start != recording.info.initial_state_hash {
@@ -371,6 +373,10 @@ impl Session {
         let changes = self.plugins.take_changes(&mut self.store);
         if let Some(recorder) = self.recorder.as_mut() {
             recorder.access(access);
+            if self.redaction.is_none() {
+                // A redacted recording holds no overlay frames: they draw what other plugins may see.
+                recorder.overlays(progress, self.plugins.overlays());
+            }
             self.record_tick(now, changes);
         }
         // The limit held the clock only when it stopped it short of what the rate asked.
@@ -441,6 +447,13 @@ impl Session {
             recorder.input(adapter, message);
         }
         Ok(())
+    }
+
+    /// What the overlays show at the displayed time, by plugin: each running overlay's latest frame,
+    /// and in a replay the frames recorded for then ([`Replay::overlays_at`]). What front ends draw.
+    pub fn overlays(&self) -> impl Iterator<Item = (&str, &std::sync::Arc<sangam_plugins::OverlayFrame>)> + '_ {
+        let display = self.time.display_time().as_micros();
+        self.plugins.overlays().chain(self.replay.iter().flat_map(move |r| r.overlays_at(display)))
     }
 
     /// The live twin.
@@ -529,6 +542,19 @@ impl Session {
                 s.access,
                 s.gap_events
             ));
+            lines.push(format!(
+                "recording: {} overlay frames handed to the writer, {} drawn between them (one per {} ms of progress \
+                 is kept), {} over their overlay's byte allowance{}",
+                s.overlay_frames,
+                s.overlay_between,
+                record::overlays::OVERLAY_PERIOD_US / 1000,
+                s.overlay_over_budget,
+                if self.redaction.is_some() {
+                    " (none in a redacted recording: they draw what other plugins may see)"
+                } else {
+                    ""
+                }
+            ));
         }
         if let Some(r) = &self.redaction {
             lines.push(format!(
@@ -549,8 +575,8 @@ impl Session {
         }
         if let Some((path, summary)) = &self.recorded {
             lines.push(format!(
-                "recording: {path} finished: {} messages, {} bytes",
-                summary.messages, summary.file_bytes
+                "recording: {path} finished: {} messages, {} bytes; {} overlay frames that repeated the last left out",
+                summary.messages, summary.file_bytes, summary.overlay_repeats
             ));
         }
         if let Some(replay) = &self.replay {

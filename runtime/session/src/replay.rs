@@ -4,19 +4,31 @@
 //! Replay is deterministic by construction: it applies the changes the live session applied, in
 //! the same order, to a store rebuilt from the same scene (checked by the initial state hash), so it
 //! does not depend on plugin timing, thread scheduling or the machine. Adapters and simulations do
-//! not run in a replay (their effects are the changes); overlays do, drawing the replayed twin.
+//! not run in a replay (their effects are the changes). An overlay whose frames are in the recording
+//! does not run either: the replay shows, for the displayed time, the last frame recorded for a time
+//! at or before it ([`Replay::overlays_at`]); one without recorded frames (a redacted recording, a
+//! plugin added since) runs on the replayed twin.
 //!
-//! Cost: applying a change is one store write; the changes are held in memory ([`Recording`]).
+//! Cost: applying a change is one store write; the changes and frames are held in memory
+//! ([`Recording`]); finding an overlay's frame is a binary search.
 
+use std::sync::Arc;
+
+use sangam_plugins::OverlayFrame;
 use sangam_twin::{StateHash, TwinStore};
 
 use crate::record::Recording;
+
+/// Most recorded frames of an overlay [`Replay::overlays_at`] looks past for one the replay has reached.
+pub const OVERLAY_LOOKBACK: usize = 256;
 
 /// A recording being replayed.
 pub struct Replay {
     recording: Recording,
     /// Index of the next tick's changes to apply.
     next: usize,
+    /// The progress everything recorded up to has been applied (what has happened, so far, in the replay).
+    applied_to: i64,
     applied: u64,
     refused: u64,
 }
@@ -78,7 +90,7 @@ impl std::fmt::Display for Verdict {
 impl Replay {
     /// Replays `recording` from its first tick.
     pub fn new(recording: Recording) -> Replay {
-        Replay { recording, next: 0, applied: 0, refused: 0 }
+        Replay { recording, next: 0, applied_to: i64::MIN, applied: 0, refused: 0 }
     }
 
     /// The recording (the ticks already applied keep their times, their changes are moved out).
@@ -110,7 +122,25 @@ impl Replay {
             }
             self.next += 1;
         }
+        self.applied_to = self.applied_to.max(progress_us);
         n
+    }
+
+    /// What each recorded overlay showed at simulation time `t_us`: its last frame drawn for a time
+    /// at or before `t_us` and recorded no later than the replay has reached (a looping recording
+    /// draws the same time again on a later pass, which a replay shows once it gets there). Looks
+    /// past at most [`OVERLAY_LOOKBACK`] frames of later passes.
+    pub fn overlays_at(&self, t_us: i64) -> impl Iterator<Item = (&str, &Arc<OverlayFrame>)> + '_ {
+        self.recording.overlays.iter().filter_map(move |(plugin, frames)| {
+            let end = frames.partition_point(|f| f.frame.time <= t_us);
+            let shown = frames[..end].iter().rev().take(OVERLAY_LOOKBACK).find(|f| f.progress_us <= self.applied_to)?;
+            Some((plugin.as_str(), &shown.frame))
+        })
+    }
+
+    /// The overlay plugins whose frames the recording holds (they do not run in the replay).
+    pub fn recorded_overlays(&self) -> impl Iterator<Item = &str> + '_ {
+        self.recording.overlays.keys().map(String::as_str)
     }
 
     /// Applies everything left; returns how many changes were applied.

@@ -162,6 +162,12 @@ impl LivePlugins {
     /// recording holds what adapters and simulations did). Every plugin is still read and admitted,
     /// so a scene that would not load live does not replay either.
     pub fn load_roles(twin: &TwinScene, roles: &[Role]) -> Result<LivePlugins> {
+        LivePlugins::load_roles_except(twin, roles, &[])
+    }
+
+    /// [`load_roles`](Self::load_roles) leaving out the plugins named in `except` (a replay's
+    /// recorded overlays).
+    pub fn load_roles_except(twin: &TwinScene, roles: &[Role], except: &[&str]) -> Result<LivePlugins> {
         let decls = &twin.plugins;
         let none = || LivePlugins {
             supervisor: None,
@@ -192,7 +198,8 @@ impl LivePlugins {
                 .with_context(|| format!("{}: plugin `{}`", decl.location, decl.id))?;
             opened.push((decl, open));
         }
-        opened.retain(|(_, open)| roles.contains(&open.package.manifest.role));
+        opened
+            .retain(|(decl, open)| roles.contains(&open.package.manifest.role) && !except.contains(&decl.id.as_str()));
         if opened.is_empty() {
             return Ok(none());
         }

@@ -8,12 +8,17 @@
 //! and the session says so on screen and in the log; nothing is dropped without a word. Changes the
 //! store evicted before the recorder took them are written as a gap.
 //!
+//! What the overlays drew is recorded too, sampled by [`overlays`], so time travel shows them as they
+//! were shown.
+//!
 //! [`Recording::open`] ([`reader`]) reads a file back, recovering from a cut or damaged end.
 //! [`wire`] is the format; [`redact`] makes a recording that holds only what one plugin may see.
 //!
-//! Cost on the frame thread: one channel send per accepted message (its payload copied once) and
-//! per tick that changed the twin (the tick's events moved, not copied).
+//! Cost on the frame thread: one channel send per accepted message (its payload copied once), per
+//! tick that changed the twin (the tick's events moved, not copied) and per overlay frame recorded
+//! (shared, not copied).
 
+pub mod overlays;
 pub mod reader;
 pub mod redact;
 pub mod wire;
@@ -29,11 +34,13 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 
 pub use reader::{Recording, RecordingError, RecordingInfo};
-pub use wire::{FORMAT_VERSION, InputRecord, SessionRecord, TwinChanges};
+pub use wire::{FORMAT_VERSION, InputRecord, OverlayRecord, SessionRecord, TwinChanges};
 pub use writer::WriterSummary;
 
 use crate::Message;
 use crate::plugins::{ChangeBatch, change_count};
+use overlays::{OverlaySampler, Sampled};
+use sangam_plugins::OverlayFrame;
 use writer::Entry;
 
 /// The most entries waiting for the writer.
@@ -55,6 +62,12 @@ pub struct RecorderStats {
     pub gap_events: u64,
     /// Access-log entries handed to the writer.
     pub access: u64,
+    /// Overlay frames handed to the writer.
+    pub overlay_frames: u64,
+    /// New overlay frames drawn within a period of the last one recorded (not recorded: sampling).
+    pub overlay_between: u64,
+    /// New overlay frames over their overlay's byte allowance (not recorded).
+    pub overlay_over_budget: u64,
 }
 
 /// A session being recorded to one file.
@@ -64,6 +77,7 @@ pub struct Recorder {
     thread: Option<JoinHandle<Result<WriterSummary>>>,
     pending: Arc<AtomicUsize>,
     stats: RecorderStats,
+    overlays: OverlaySampler,
     /// Why the recording stopped early, once it has.
     stopped: Option<String>,
 }
@@ -88,6 +102,7 @@ impl Recorder {
             thread: Some(thread),
             pending,
             stats: RecorderStats::default(),
+            overlays: OverlaySampler::default(),
             stopped: None,
         })
     }
@@ -135,6 +150,24 @@ impl Recorder {
         if self.send(Entry::Changes { progress_us, now_us, batches }) {
             self.stats.ticks += 1;
             self.stats.changes += n as u64;
+        }
+    }
+
+    /// Looks at the overlays' current frames at `progress_us` and records the new ones its sampling
+    /// keeps ([`overlays`]).
+    pub fn overlays<'a>(&mut self, progress_us: i64, frames: impl Iterator<Item = (&'a str, &'a Arc<OverlayFrame>)>) {
+        for (plugin, frame) in frames {
+            match self.overlays.sample(plugin, frame, progress_us) {
+                None => {}
+                Some(Sampled::Between) => self.stats.overlay_between += 1,
+                Some(Sampled::OverBudget) => self.stats.overlay_over_budget += 1,
+                Some(Sampled::Record) => {
+                    let entry = Entry::Overlay { plugin: plugin.to_string(), progress_us, frame: frame.clone() };
+                    if self.send(entry) {
+                        self.stats.overlay_frames += 1;
+                    }
+                }
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-//! Reading a recording back: every tick's changes, the inputs counted, the end record, and what the
-//! file says about the scene it belongs to.
+//! Reading a recording back: every tick's changes, the overlays' frames, the inputs counted, the end
+//! record, and what the file says about the scene it belongs to.
 //!
 //! The file is read front to back with the `mcap` crate's sans-io linear reader, in reads of at most
 //! [`READ_BYTES`], every chunk's CRC checked before any of its messages is used, and no record larger
@@ -9,21 +9,23 @@
 //! damaged, is refused with the file and the reason.
 //!
 //! Cost: one pass over the file (zstd decompression and JSON parsing, some hundreds of MB/s); the
-//! changes are held in memory for the replay (about the size of the decompressed file), at most
-//! [`CHANGES_LIMIT_BYTES`].
+//! changes and frames are held in memory for the replay (about the size of the decompressed file), at
+//! most [`CHANGES_LIMIT_BYTES`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mcap::records::Record;
 use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOptions};
+use sangam_plugins::OverlayFrame;
 use sangam_twin::StateHash;
 
 use super::wire::{
-    ACCESS_TOPIC, CHANGES_TOPIC, FORMAT_VERSION, INPUT_TOPIC_PREFIX, METADATA_NAME, PROFILE, SESSION_TOPIC,
-    SessionRecord, TwinChanges, keys,
+    ACCESS_TOPIC, CHANGES_TOPIC, FORMAT_VERSION, INPUT_TOPIC_PREFIX, METADATA_NAME, OVERLAY_TOPIC_PREFIX,
+    OverlayRecord, PROFILE, SESSION_TOPIC, SessionRecord, TwinChanges, keys,
 };
 
 /// The most bytes read from the file at once.
@@ -32,9 +34,10 @@ pub const READ_BYTES: usize = 4 << 20;
 /// The largest record (a chunk, a message) the reader allocates (256 MiB).
 pub const RECORD_LIMIT: usize = 256 << 20;
 
-/// The most memory the changes read from one recording may take (2 GiB, reckoned at
-/// [`sangam_twin::history::EVENT_BYTES`] a change): past it the rest of the file is not read, with a
-/// warning that says where, so no recording can make a replay run out of memory.
+/// The most memory the changes and overlay frames read from one recording may take (2 GiB, a change
+/// reckoned at [`sangam_twin::history::EVENT_BYTES`], a frame at its `approx_bytes`): past it the
+/// rest of the file is not read, with a warning that says where, so no recording can make a replay
+/// run out of memory.
 pub const CHANGES_LIMIT_BYTES: usize = 2 << 30;
 
 /// A recording that cannot be used.
@@ -139,6 +142,15 @@ pub struct RecordedEnd {
     pub state_hash: StateHash,
 }
 
+/// An overlay frame read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedOverlay {
+    /// The session's progress when it was recorded (microseconds).
+    pub progress_us: i64,
+    /// The frame; its `time` is the simulation time it was drawn for.
+    pub frame: Arc<OverlayFrame>,
+}
+
 /// A recording read back.
 #[derive(Clone, Debug)]
 pub struct Recording {
@@ -152,6 +164,8 @@ pub struct Recording {
     pub gap_events: u64,
     /// The access log: which plugin read what, when.
     pub access: Vec<crate::plugins::AccessEntry>,
+    /// What each overlay plugin drew, by plugin, sorted by the time drawn for (then by progress).
+    pub overlays: BTreeMap<String, Vec<RecordedOverlay>>,
     /// The end record; `None` when the recording was cut short.
     pub end: Option<RecordedEnd>,
     /// Messages read, over all channels.
@@ -166,6 +180,7 @@ enum Topic {
     Session,
     Access,
     Input(String),
+    Overlay(String),
     Other,
 }
 
@@ -306,7 +321,8 @@ struct ReadState {
     inputs: BTreeMap<String, u64>,
     gap_events: u64,
     access: Vec<crate::plugins::AccessEntry>,
-    /// Memory the changes read so far take (reckoned), and the most they may.
+    overlays: BTreeMap<String, Vec<RecordedOverlay>>,
+    /// Memory the changes and overlay frames read so far take (reckoned), and the most they may.
     held_bytes: usize,
     limit_bytes: usize,
     end: Option<RecordedEnd>,
@@ -358,6 +374,8 @@ impl ReadState {
                     Topic::Access
                 } else if let Some(adapter) = c.topic.strip_prefix(INPUT_TOPIC_PREFIX) {
                     Topic::Input(adapter.to_string())
+                } else if let Some(plugin) = c.topic.strip_prefix(OVERLAY_TOPIC_PREFIX) {
+                    Topic::Overlay(plugin.to_string())
                 } else {
                     Topic::Other
                 };
@@ -371,19 +389,24 @@ impl ReadState {
                 let decoded = match self.channels.get(&header.channel_id).cloned() {
                     Some(Topic::Changes) => match serde_json::from_slice::<TwinChanges>(&data) {
                         Ok(c) => {
-                            self.held_bytes += c.events.len() * sangam_twin::history::EVENT_BYTES + 64;
-                            if self.held_bytes > self.limit_bytes {
-                                self.warnings.push(format!(
-                                    "{}: the recording holds more changes than a replay keeps in memory ({} MiB); \
-                                     replaying what comes before byte {} ({} ticks), the rest is not read",
-                                    self.path.display(),
-                                    self.limit_bytes >> 20,
-                                    self.good_end,
-                                    self.changes.len()
-                                ));
+                            if !self.hold(c.events.len() * sangam_twin::history::EVENT_BYTES + 64) {
                                 return Ok(false);
                             }
                             self.changes.push(c);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Some(Topic::Overlay(plugin)) => match serde_json::from_slice::<OverlayRecord>(&data) {
+                        Ok(r) => {
+                            if !self.hold(r.frame.approx_bytes()) {
+                                return Ok(false);
+                            }
+                            let frame = Arc::new(r.frame);
+                            self.overlays
+                                .entry(plugin)
+                                .or_default()
+                                .push(RecordedOverlay { progress_us: r.progress_us, frame });
                             Ok(())
                         }
                         Err(e) => Err(e),
@@ -413,6 +436,23 @@ impl ReadState {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// Counts `bytes` more held in memory; past the limit, warns (the rest of the file is not read).
+    fn hold(&mut self, bytes: usize) -> bool {
+        self.held_bytes += bytes;
+        if self.held_bytes > self.limit_bytes {
+            self.warnings.push(format!(
+                "{}: the recording holds more changes than a replay keeps in memory ({} MiB); replaying what comes \
+                 before byte {} ({} ticks), the rest is not read",
+                self.path.display(),
+                self.limit_bytes >> 20,
+                self.good_end,
+                self.changes.len()
+            ));
+            return false;
+        }
+        true
     }
 
     fn session(&mut self, record: SessionRecord) {
@@ -466,9 +506,15 @@ impl ReadState {
         if self.end.is_none() && warnings.is_empty() {
             warnings.push(format!("{}: the recording has no end record (it was not finished)", info.path.display()));
         }
+        let mut overlays = self.overlays;
+        for frames in overlays.values_mut() {
+            // Stable: frames drawn for the same time stay in the order they were recorded.
+            frames.sort_by_key(|f| f.frame.time);
+        }
         Ok(Recording {
             info,
             changes: self.changes,
+            overlays,
             inputs: self.inputs,
             gap_events: self.gap_events,
             access: self.access,

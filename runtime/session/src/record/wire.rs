@@ -11,7 +11,11 @@
 //! - [`SESSION_TOPIC`]: the session's own records ([`SessionRecord`]): a gap, and the end with the
 //!   state hash the twin reached;
 //! - [`ACCESS_TOPIC`]: the access log, which plugin read which properties of how many entities, when
-//!   ([`crate::plugins::AccessEntry`]).
+//!   ([`crate::plugins::AccessEntry`]);
+//! - [`OVERLAY_TOPIC_PREFIX`]`<plugin>`: what an overlay plugin drew, as it was shown ([`OverlayRecord`]):
+//!   at most one frame per [`super::overlays::OVERLAY_PERIOD_US`] of progress, none that only repeats
+//!   the last, so time travel shows the overlays of the past, not the overlays of today run on them.
+//!   An older reader skips these channels.
 //!
 //! Message log times are simulation times in nanoseconds (clamped at 0), so a viewer such as
 //! Foxglove shows them on the twin's own time axis.
@@ -40,6 +44,9 @@ pub const ACCESS_TOPIC: &str = "/sangam/access";
 
 /// Inputs, one channel per adapter: the prefix of its topic.
 pub const INPUT_TOPIC_PREFIX: &str = "/sangam/input/";
+
+/// Overlay output, one channel per overlay plugin: the prefix of its topic.
+pub const OVERLAY_TOPIC_PREFIX: &str = "/sangam/overlay/";
 
 /// Keys of the metadata record.
 pub mod keys {
@@ -99,6 +106,15 @@ impl InputRecord {
             payload_base64: base64::engine::general_purpose::STANDARD.encode(&message.payload),
         }
     }
+}
+
+/// One overlay frame as the session showed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverlayRecord {
+    /// The session's progress when it was recorded (microseconds).
+    pub progress_us: i64,
+    /// The frame; its `time` is the simulation time it was drawn for.
+    pub frame: sangam_plugins::OverlayFrame,
 }
 
 /// The session's own records.

@@ -21,9 +21,11 @@ use anyhow::{Context, Result};
 use mcap::records::MessageHeader;
 use serde::Serialize;
 
+use sangam_plugins::OverlayFrame;
+
 use super::wire::{
-    ACCESS_TOPIC, CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, PROFILE, SESSION_TOPIC, SessionRecord,
-    log_time,
+    ACCESS_TOPIC, CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, OVERLAY_TOPIC_PREFIX, PROFILE,
+    SESSION_TOPIC, SessionRecord, log_time,
 };
 use crate::Message;
 use crate::plugins::{AccessEntry, ChangeBatch, change_count};
@@ -44,6 +46,8 @@ pub(crate) enum Entry {
     Session { now_us: i64, record: SessionRecord },
     /// An access-log entry.
     Access(AccessEntry),
+    /// An overlay's frame ([`OverlayRecord`](super::wire::OverlayRecord) on the wire), shared with the session.
+    Overlay { plugin: String, progress_us: i64, frame: Arc<OverlayFrame> },
 }
 
 impl Entry {
@@ -54,6 +58,7 @@ impl Entry {
             Entry::Changes { batches, .. } => change_count(batches) * sangam_twin::history::EVENT_BYTES + 32,
             Entry::Session { .. } => 128,
             Entry::Access(a) => 64 + a.properties.iter().map(|p| p.len() + 8).sum::<usize>(),
+            Entry::Overlay { frame, .. } => frame.approx_bytes(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct WriterSummary {
     pub messages: u64,
     /// Bytes of the finished file.
     pub file_bytes: u64,
+    /// Overlay frames left out because they drew just what the overlay's last recorded frame drew.
+    pub overlay_repeats: u64,
 }
 
 struct Channels {
@@ -72,6 +79,7 @@ struct Channels {
     session: u16,
     access: u16,
     inputs: BTreeMap<String, u16>,
+    overlays: BTreeMap<String, u16>,
 }
 
 /// Writes `metadata` and then every entry of `rx` to `file` (created at `path`) until the channel
@@ -100,7 +108,10 @@ pub(crate) fn write_file(
         session: writer.add_channel(0, SESSION_TOPIC, "json", &no_meta).with_context(|| write_error(path))?,
         access: writer.add_channel(0, ACCESS_TOPIC, "json", &no_meta).with_context(|| write_error(path))?,
         inputs: BTreeMap::new(),
+        overlays: BTreeMap::new(),
     };
+    // Each overlay's last frame written: a frame that draws the same is not written again.
+    let mut last_overlay: BTreeMap<String, Arc<OverlayFrame>> = BTreeMap::new();
     let mut summary = WriterSummary::default();
     let mut sequence = 0u32;
     let mut last_flush = Instant::now();
@@ -120,17 +131,22 @@ pub(crate) fn write_file(
                 Entry::Input { adapter, message } => {
                     let record = InputRecord::of(&adapter, &message);
                     to_json(&mut buf, &record)?;
-                    let channel = match channels.inputs.get(&adapter) {
-                        Some(&id) => id,
-                        None => {
-                            let topic = format!("{INPUT_TOPIC_PREFIX}{adapter}");
-                            let id =
-                                writer.add_channel(0, &topic, "json", &no_meta).with_context(|| write_error(path))?;
-                            channels.inputs.insert(adapter, id);
-                            id
-                        }
-                    };
+                    let channel = channel_of(&mut writer, &mut channels.inputs, INPUT_TOPIC_PREFIX, adapter)
+                        .with_context(|| write_error(path))?;
                     (channel, message.received.as_micros())
+                }
+                Entry::Overlay { plugin, progress_us, frame } => {
+                    if last_overlay.get(&plugin).is_some_and(|last| last.same_drawing(&frame)) {
+                        pending.fetch_sub(bytes, Ordering::Relaxed);
+                        summary.overlay_repeats += 1;
+                        continue;
+                    }
+                    to_json(&mut buf, &OverlayOut { progress_us, frame: &frame })?;
+                    let time = frame.time;
+                    last_overlay.insert(plugin.clone(), frame);
+                    let channel = channel_of(&mut writer, &mut channels.overlays, OVERLAY_TOPIC_PREFIX, plugin)
+                        .with_context(|| write_error(path))?;
+                    (channel, time)
                 }
                 Entry::Changes { progress_us, now_us, batches } => {
                     let events = Concat(&batches);
@@ -168,6 +184,21 @@ pub(crate) fn write_file(
     Ok(summary)
 }
 
+/// The channel of `name` under `prefix`, added on first use.
+fn channel_of<W: std::io::Write + std::io::Seek>(
+    writer: &mut mcap::Writer<W>,
+    channels: &mut BTreeMap<String, u16>,
+    prefix: &str,
+    name: String,
+) -> mcap::McapResult<u16> {
+    if let Some(&id) = channels.get(&name) {
+        return Ok(id);
+    }
+    let id = writer.add_channel(0, &format!("{prefix}{name}"), "json", &BTreeMap::new())?;
+    channels.insert(name, id);
+    Ok(id)
+}
+
 fn to_json(buf: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
     serde_json::to_writer(&mut *buf, value).context("encoding a recording message as JSON")
 }
@@ -182,6 +213,13 @@ struct ChangesOut<'a> {
     progress_us: i64,
     now_us: i64,
     events: Concat<'a>,
+}
+
+/// [`OverlayRecord`](super::wire::OverlayRecord) as written: the frame borrowed from the session's `Arc`.
+#[derive(Serialize)]
+struct OverlayOut<'a> {
+    progress_us: i64,
+    frame: &'a OverlayFrame,
 }
 
 /// Batches of events serialized as one sequence.

@@ -173,6 +173,8 @@ fn a_recording_redacted_for_a_plugin_holds_only_what_that_plugin_may_see() {
     assert_eq!(redacted.info.redacted_for.as_deref(), Some("spy"));
     assert_eq!(properties_recorded(&redacted), ["level"].map(String::from).into(), "no `secret` for spy");
     assert!(redacted.inputs.is_empty(), "raw inputs may hold anything: none is written");
+    assert!(full.overlays.contains_key("open"), "the overlays' frames are recorded: {:?}", full.overlays.keys());
+    assert!(redacted.overlays.is_empty(), "overlay frames draw what others may see: none is written");
 
     // For the plugin whose grant revokes the valves' kind: only the five tanks' changes.
     let tanks = record_moving(&scene, "for-tanks.mcap", Some("tanks-only"));

@@ -4,8 +4,10 @@
 //! that is not a recording, of another version, or of another scene is refused with the reason.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use sangam_plugins::{OverlayFrame, Role};
 use sangam_session::record::reader::Recording;
 use sangam_session::{Message, RecordingError, Session, Verdict};
 use sangam_twin::{EntityId, Scene, SimTime};
@@ -74,12 +76,13 @@ fn out(name: &str) -> PathBuf {
     dir.join("session.mcap")
 }
 
-/// Records 40 frames of `scene` with a message each frame; returns the recorded end hash and the
-/// live session.
-fn record(scene: &Scene, path: &Path) -> (String, Session) {
+/// Records 40 frames of `scene` with a message each frame; returns the recorded end hash, the live
+/// session and every overlay frame it showed.
+fn record(scene: &Scene, path: &Path) -> (String, Session, Vec<Arc<OverlayFrame>>) {
     let mut s = session(scene);
     s.start_recording(scene, path).unwrap_or_else(|e| panic!("{e:#}"));
     let frame = Duration::from_micros(16_667);
+    let mut shown = Vec::new();
     for i in 0..40 {
         let message = Message {
             source: "counts.csv".into(),
@@ -89,6 +92,7 @@ fn record(scene: &Scene, path: &Path) -> (String, Session) {
         };
         s.offer("counts", message).unwrap();
         s.tick(frame);
+        shown.extend(s.overlays().map(|(_, f)| f.clone()));
         std::thread::sleep(frame);
     }
     let flows = |s: &Session| s.store().series(&EntityId::new("s1"), "flow").map_or(0, |x| x.len());
@@ -96,14 +100,14 @@ fn record(scene: &Scene, path: &Path) -> (String, Session) {
     let hash = s.state_hash().to_string();
     let summary = s.finish_recording().unwrap().expect("it was recording");
     assert!(summary.messages >= 40 + 10, "40 inputs and the ticks' changes: {summary:?}");
-    (hash, s)
+    (hash, s, shown)
 }
 
 #[test]
 fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
     let scene = twin_scene("record-replay");
     let path = out("replay");
-    let (live_hash, live) = record(&scene, &path);
+    let (live_hash, live, shown) = record(&scene, &path);
 
     let rec = Recording::open(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
@@ -138,8 +142,11 @@ fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
     assert!(r.time().is_paused(), "a replay holds still at its end");
     let lines = r.status_lines().join("\n");
     assert!(lines.contains("replay matches the recording"), "{lines}");
-    // The overlay ran on the replayed twin.
-    settle(&mut r, |r| r.plugins().overlays().next().is_some());
+    // The overlay is shown as it was recorded; it does not run again.
+    assert_eq!(r.plugins().count(Role::Overlay), 0, "a recorded overlay is not run in its replay");
+    let (id, last) = r.overlays().next().expect("the recorded overlay is shown");
+    assert_eq!(id, "labels");
+    assert!(shown.iter().any(|f| f.as_ref() == last.as_ref()), "the replay shows a frame the live session showed");
 
     // Time travel: the twin as it was halfway, and the overlay drawn for then.
     let start = live.time().clock().start();
@@ -153,7 +160,17 @@ fn a_replayed_recording_reaches_the_recorded_state_hash_every_time() {
         assert_eq!(t.store().value_at(&id, "level", t.display_time()).unwrap(), then, "tank-{i} at the middle");
         assert_ne!(live.store().latest(&id, "level").unwrap().1, then, "tank-{i} moved on after the middle");
     }
-    settle(&mut t, |t| t.plugins().overlays().any(|(_, f)| f.time == mid.as_micros()));
+    // The overlay as it was shown then: the last frame recorded for a time at or before the middle,
+    // one the live session showed, drawn at most one recording period (0.1 s) before it.
+    let rec = Recording::open(&path).unwrap();
+    let recorded = &rec.overlays["labels"];
+    assert!(recorded.len() >= 3, "ten frames a simulated second are kept: {}", recorded.len());
+    let (_, then) = t.overlays().find(|(id, _)| *id == "labels").expect("the overlay of the middle is shown");
+    let expected = recorded.iter().rfind(|f| f.frame.time <= mid.as_micros()).unwrap();
+    assert_eq!(then.as_ref(), expected.frame.as_ref());
+    let before = mid.as_micros() - then.time;
+    assert!((0..=200_000).contains(&before), "drawn {before} us before the middle");
+    assert!(shown.iter().any(|f| f.as_ref() == then.as_ref()), "the live session showed it");
     assert!(t.time().is_paused() && t.display_time() == mid);
     // Outside the recording: a clear error naming it.
     let mut u = Session::replay(&scene, Recording::open(&path).unwrap()).unwrap();
