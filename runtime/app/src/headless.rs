@@ -112,20 +112,14 @@ pub const OVERLAY_WAIT: Duration = Duration::from_secs(10);
 /// replayed twin for then (waiting at most [`OVERLAY_WAIT`] for it; one that does not draw is named
 /// and left out).
 pub fn render_recording(request: &RenderRequest, recording: &Path, at: Duration) -> Result<Vec<Shot>> {
-    let rec = sangam_session::Recording::open(recording)?;
-    for w in &rec.warnings {
-        tracing::warn!("{w}");
-    }
     let site = site::load(&request.input)?;
     for w in &site.warnings {
         tracing::warn!("{w}");
     }
     let cameras = bookmark_cameras(&site, request)?;
-    let core = sangam_session::Session::replay(&site.twin, rec)?;
+    let core = sangam_session::Session::time_travel(&site.twin, recording, at)?;
     let mut session = crate::frontend::SiteSession::with_core(site, core)?;
-    let at_us = i64::try_from(at.as_micros()).unwrap_or(i64::MAX);
-    let t = session.core.time().clock().start().saturating_add_micros(at_us);
-    session.core.replay_seek(t)?;
+    let t = session.core.display_time();
     let overlays = session.core.plugins().count(sangam_plugins::Role::Overlay);
     let deadline = Instant::now() + OVERLAY_WAIT;
     loop {

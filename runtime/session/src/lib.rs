@@ -22,7 +22,8 @@
 //! - [`inbox`]: messages from sources waiting for their adapter, bounded, never dropped.
 //! - [`branch`]: what-if branches forked from a session, and their comparison.
 //! - [`record`]: recording to MCAP (every accepted message and every tick's changes, off the frame
-//!   thread) and reading a recording back; [`replay`]: a session that replays one.
+//!   thread) and reading a recording back; [`replay`]: a session that replays one;
+//!   [`Session::time_travel`]: one that shows a recording at one time, from its end snapshot.
 //!
 //! A recorded session ([`Session::start_recording`]) writes every message it accepts before any
 //! plugin sees it, and after each tick what the tick changed; a replayed one ([`Session::replay`])
@@ -37,6 +38,7 @@ pub mod plugins;
 pub mod record;
 pub mod replay;
 pub mod time;
+mod time_travel;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -278,7 +280,10 @@ impl Session {
             ticks: self.totals.ticks,
             state_hash: self.store.state_hash().to_string(),
         };
-        let summary = recorder.finish(now, end)?;
+        // The twin as it ended, for time travel to read at once; not in a redacted recording, which
+        // holds only what its plugin may see.
+        let snapshot = self.redaction.is_none().then(|| self.store.snapshot());
+        let summary = recorder.finish_with_snapshot(now, end, snapshot)?;
         self.recorded = Some((path, summary.clone()));
         Ok(Some(summary))
     }
@@ -575,8 +580,14 @@ impl Session {
         }
         if let Some((path, summary)) = &self.recorded {
             lines.push(format!(
-                "recording: {path} finished: {} messages, {} bytes; {} overlay frames that repeated the last left out",
-                summary.messages, summary.file_bytes, summary.overlay_repeats
+                "recording: {path} finished: {} messages, {} bytes; {} overlay frames that repeated the last left out; {}",
+                summary.messages,
+                summary.file_bytes,
+                summary.overlay_repeats,
+                match summary.snapshot_bytes {
+                    0 => "no end snapshot (time travel replays it)".to_string(),
+                    n => format!("an end snapshot of the twin of {n} bytes (for time travel)"),
+                }
             ));
         }
         if let Some(replay) = &self.replay {

@@ -11,7 +11,8 @@
 //! What the overlays drew is recorded too, sampled by [`overlays`], so time travel shows them as they
 //! were shown.
 //!
-//! [`Recording::open`] ([`reader`]) reads a file back, recovering from a cut or damaged end.
+//! [`Recording::open`] ([`reader`]) reads a file back, recovering from a cut or damaged end;
+//! [`travel`] reads the twin a finished one ended with (its end snapshot) for time travel.
 //! [`wire`] is the format; [`redact`] makes a recording that holds only what one plugin may see.
 //!
 //! Cost on the frame thread: one channel send per accepted message (its payload copied once), per
@@ -21,6 +22,7 @@
 pub mod overlays;
 pub mod reader;
 pub mod redact;
+pub mod travel;
 pub mod wire;
 pub mod writer;
 
@@ -219,8 +221,38 @@ impl Recorder {
 
     /// Ends the recording: writes `end` (unless it stopped early), finishes the file and says what
     /// was written. Waits for the writer (call it when the session ends, not in a frame).
-    pub fn finish(mut self, now_us: i64, end: SessionRecord) -> Result<WriterSummary> {
-        self.send(Entry::Session { now_us, record: end });
+    pub fn finish(self, now_us: i64, end: SessionRecord) -> Result<WriterSummary> {
+        self.finish_with_snapshot(now_us, end, None)
+    }
+
+    /// [`finish`](Self::finish), the file ending with `snapshot` ([`sangam_twin::TwinStore::snapshot`]
+    /// of the twin as it ended, whose state hash `end` holds) for time travel to read at once.
+    pub fn finish_with_snapshot(
+        mut self,
+        now_us: i64,
+        end: SessionRecord,
+        snapshot: Option<Vec<u8>>,
+    ) -> Result<WriterSummary> {
+        let header = match (&end, &snapshot) {
+            (SessionRecord::End { progress_us, now_us, ticks, state_hash }, Some(_)) => Some(wire::SnapshotHeader {
+                progress_us: *progress_us,
+                now_us: *now_us,
+                ticks: *ticks,
+                state_hash: state_hash.clone(),
+                first_now_us: None,
+            }),
+            _ => None,
+        };
+        let ended = self.send(Entry::Session { now_us, record: end });
+        if let (true, Some(header), Some(store), Some(tx)) = (ended, header, snapshot, &self.tx) {
+            // Past the queue's byte bound, as it may be: the session is ending and waits for the
+            // writer here anyway.
+            let entry = Entry::Snapshot { header, store };
+            self.pending.fetch_add(entry.bytes(), Ordering::Relaxed);
+            if tx.send(entry).is_err() {
+                tracing::warn!(file = %self.path.display(), "the writer stopped before the end snapshot was written");
+            }
+        }
         self.close()
     }
 

@@ -228,6 +228,12 @@ impl Recording {
                     };
                     match state.record(record) {
                         Ok(true) if info_only && state.info.is_some() => break,
+                        // Past the end record come only the end snapshot and the indexes, which a
+                        // replay does not need (time travel reads them by their index: `travel`).
+                        Ok(true) if state.end.is_some() => {
+                            state.good_end = fed;
+                            break;
+                        }
                         Ok(true) => {
                             state.good_end = fed;
                             continue;

@@ -17,6 +17,10 @@
 //!   the last, so time travel shows the overlays of the past, not the overlays of today run on them.
 //!   An older reader skips these channels.
 //!
+//! A finished recording (not a redacted one) ends with the attachment [`SNAPSHOT_NAME`]: the twin
+//! store as it ended ([`SnapshotHeader`], then [`sangam_twin::TwinStore::snapshot`]), which MCAP's
+//! summary indexes, so time travel reads the twin at once instead of replaying every change.
+//!
 //! Message log times are simulation times in nanoseconds (clamped at 0), so a viewer such as
 //! Foxglove shows them on the twin's own time axis.
 
@@ -44,6 +48,28 @@ pub const ACCESS_TOPIC: &str = "/sangam/access";
 
 /// Inputs, one channel per adapter: the prefix of its topic.
 pub const INPUT_TOPIC_PREFIX: &str = "/sangam/input/";
+
+/// The attachment that holds the twin as the recording ended.
+pub const SNAPSHOT_NAME: &str = "sangam.twin-snapshot";
+
+/// Its media type: a little-endian `u32` length, the [`SnapshotHeader`] JSON of that length, then
+/// the store's snapshot bytes.
+pub const SNAPSHOT_MEDIA_TYPE: &str = "application/x-sangam-twin-snapshot";
+
+/// What the end snapshot says about the recording it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    /// The end record's progress (microseconds).
+    pub progress_us: i64,
+    /// The end record's live simulation time (microseconds).
+    pub now_us: i64,
+    /// Ticks recorded.
+    pub ticks: u64,
+    /// The state hash of the twin the snapshot holds (hex): the end record's.
+    pub state_hash: String,
+    /// Simulation time of the first recorded tick that changed the twin, if any (microseconds).
+    pub first_now_us: Option<i64>,
+}
 
 /// Overlay output, one channel per overlay plugin: the prefix of its topic.
 pub const OVERLAY_TOPIC_PREFIX: &str = "/sangam/overlay/";

@@ -25,7 +25,7 @@ use sangam_plugins::OverlayFrame;
 
 use super::wire::{
     ACCESS_TOPIC, CHANGES_TOPIC, INPUT_TOPIC_PREFIX, InputRecord, METADATA_NAME, OVERLAY_TOPIC_PREFIX, PROFILE,
-    SESSION_TOPIC, SessionRecord, log_time,
+    SESSION_TOPIC, SNAPSHOT_MEDIA_TYPE, SNAPSHOT_NAME, SessionRecord, SnapshotHeader, log_time,
 };
 use crate::Message;
 use crate::plugins::{AccessEntry, ChangeBatch, change_count};
@@ -48,6 +48,9 @@ pub(crate) enum Entry {
     Access(AccessEntry),
     /// An overlay's frame ([`OverlayRecord`](super::wire::OverlayRecord) on the wire), shared with the session.
     Overlay { plugin: String, progress_us: i64, frame: Arc<OverlayFrame> },
+    /// The twin as the recording ended: written as the [`SNAPSHOT_NAME`] attachment (the writer fills
+    /// in `first_now_us`).
+    Snapshot { header: SnapshotHeader, store: Vec<u8> },
 }
 
 impl Entry {
@@ -59,6 +62,7 @@ impl Entry {
             Entry::Session { .. } => 128,
             Entry::Access(a) => 64 + a.properties.iter().map(|p| p.len() + 8).sum::<usize>(),
             Entry::Overlay { frame, .. } => frame.approx_bytes(),
+            Entry::Snapshot { store, .. } => store.len(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct WriterSummary {
     pub file_bytes: u64,
     /// Overlay frames left out because they drew just what the overlay's last recorded frame drew.
     pub overlay_repeats: u64,
+    /// Bytes of the end snapshot of the twin (0 without one).
+    pub snapshot_bytes: u64,
 }
 
 struct Channels {
@@ -112,6 +118,7 @@ pub(crate) fn write_file(
     };
     // Each overlay's last frame written: a frame that draws the same is not written again.
     let mut last_overlay: BTreeMap<String, Arc<OverlayFrame>> = BTreeMap::new();
+    let mut first_now_us = None;
     let mut summary = WriterSummary::default();
     let mut sequence = 0u32;
     let mut last_flush = Instant::now();
@@ -148,7 +155,33 @@ pub(crate) fn write_file(
                         .with_context(|| write_error(path))?;
                     (channel, time)
                 }
+                Entry::Snapshot { mut header, store } => {
+                    header.first_now_us = first_now_us;
+                    let json = serde_json::to_vec(&header).context("encoding the snapshot header")?;
+                    let time = log_time(header.now_us);
+                    let attachment = mcap::records::AttachmentHeader {
+                        log_time: time,
+                        create_time: time,
+                        name: SNAPSHOT_NAME.into(),
+                        media_type: SNAPSHOT_MEDIA_TYPE.into(),
+                    };
+                    // In parts, so the store's bytes are not copied once more.
+                    let length = 4 + json.len() + store.len();
+                    let attach = |w: &mut mcap::Writer<_>| -> mcap::McapResult<()> {
+                        w.start_attachment(length as u64, attachment)?;
+                        w.put_attachment_bytes(&(json.len() as u32).to_le_bytes())?;
+                        w.put_attachment_bytes(&json)?;
+                        w.put_attachment_bytes(&store)?;
+                        w.finish_attachment()
+                    };
+                    attach(&mut writer).with_context(|| write_error(path))?;
+                    summary.snapshot_bytes = length as u64;
+                    pending.fetch_sub(bytes, Ordering::Relaxed);
+                    unflushed = true;
+                    continue;
+                }
                 Entry::Changes { progress_us, now_us, batches } => {
+                    first_now_us.get_or_insert(now_us);
                     let events = Concat(&batches);
                     to_json(&mut buf, &ChangesOut { progress_us, now_us, events })?;
                     (channels.changes, now_us)

@@ -175,6 +175,9 @@ fn a_recording_redacted_for_a_plugin_holds_only_what_that_plugin_may_see() {
     assert!(redacted.inputs.is_empty(), "raw inputs may hold anything: none is written");
     assert!(full.overlays.contains_key("open"), "the overlays' frames are recorded: {:?}", full.overlays.keys());
     assert!(redacted.overlays.is_empty(), "overlay frames draw what others may see: none is written");
+    let no_snapshot = sangam_session::record::travel::open_at(&redacted.info.path, 0).unwrap();
+    assert!(no_snapshot.is_none(), "a redacted recording holds no snapshot of the whole twin");
+    assert!(sangam_session::record::travel::open_at(&full.info.path, 0).unwrap().is_some());
 
     // For the plugin whose grant revokes the valves' kind: only the five tanks' changes.
     let tanks = record_moving(&scene, "for-tanks.mcap", Some("tanks-only"));

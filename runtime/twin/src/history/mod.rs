@@ -14,9 +14,11 @@
 //!
 //! - [`series`]: one property's bounded history, its buckets and aggregates.
 //! - [`hash`]: the state hash a replay is checked against ([`TwinStore::state_hash`]).
+//! - [`snapshot`]: the whole store as bytes and back ([`TwinStore::snapshot`]), for time travel.
 
 pub mod hash;
 pub mod series;
+pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use crate::property::PropertyValue;
 
 pub use hash::{StateHash, StateHashError};
 pub use series::{Aggregate, Bucket, Series};
+pub use snapshot::SnapshotError;
 
 /// A change to the twin, at a simulation time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

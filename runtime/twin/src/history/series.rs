@@ -17,7 +17,7 @@ pub const SAMPLE_BYTES: usize = 16;
 pub const BUCKET_BYTES: usize = std::mem::size_of::<Bucket>();
 
 /// Down-sampled history: what `count` samples from `t0` to `t1` were.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     /// Time of the first sample folded in.
     pub t0: SimTime,
@@ -89,7 +89,7 @@ impl Aggregate {
 }
 
 /// How a numeric series' `f64`s turn back into values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     Number,
     Integer,
@@ -122,6 +122,119 @@ impl Kind {
 enum Samples {
     Numeric { kind: Kind, recent: VecDeque<(SimTime, f64)>, buckets: VecDeque<Bucket> },
     Other(VecDeque<(SimTime, PropertyValue)>),
+}
+
+/// A series as a store snapshot holds it ([`super::snapshot`]): numeric samples as one block of
+/// little-endian `(i64 time, f64 value)` pairs, so a snapshot of millions of samples reads at memory
+/// speed rather than one serde call per number.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct SeriesWire<'a> {
+    folded: u64,
+    dropped: u64,
+    /// `None` for a series of other values.
+    kind: Option<Kind>,
+    #[serde(borrow)]
+    recent: Blob<'a>,
+    buckets: Vec<Bucket>,
+    others: Vec<(SimTime, PropertyValue)>,
+}
+
+/// Bytes serialized as one byte string (borrowed from the input when read).
+pub(crate) struct Blob<'a>(std::borrow::Cow<'a, [u8]>);
+
+impl serde::Serialize for Blob<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Blob<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Blob<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Blob<'de>, E> {
+                Ok(Blob(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Blob<'de>, E> {
+                Ok(Blob(std::borrow::Cow::Owned(v.to_vec())))
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
+}
+
+/// Bytes of one numeric sample in a snapshot.
+const WIRE_SAMPLE_BYTES: usize = 16;
+
+impl Series {
+    /// This series as a snapshot holds it.
+    pub(crate) fn to_wire(&self) -> SeriesWire<'static> {
+        let (kind, recent, buckets, others) = match &self.samples {
+            Samples::Numeric { kind, recent, buckets } => {
+                let mut bytes = Vec::with_capacity(recent.len() * WIRE_SAMPLE_BYTES);
+                for &(t, x) in recent {
+                    bytes.extend_from_slice(&t.0.to_le_bytes());
+                    bytes.extend_from_slice(&x.to_le_bytes());
+                }
+                (Some(kind.clone()), bytes, buckets.iter().copied().collect(), Vec::new())
+            }
+            Samples::Other(values) => (None, Vec::new(), Vec::new(), values.iter().cloned().collect()),
+        };
+        SeriesWire {
+            folded: self.folded,
+            dropped: self.dropped,
+            kind,
+            recent: Blob(std::borrow::Cow::Owned(recent)),
+            buckets,
+            others,
+        }
+    }
+
+    /// The series a snapshot holds, checked: samples in time order, buckets whole, a sample block of
+    /// whole samples. `Err` says what is wrong.
+    pub(crate) fn from_wire(wire: SeriesWire<'_>) -> Result<Series, String> {
+        let samples = match wire.kind {
+            Some(kind) => {
+                let bytes = &wire.recent.0;
+                if !bytes.len().is_multiple_of(WIRE_SAMPLE_BYTES) {
+                    return Err(format!("a block of {} bytes is not whole samples", bytes.len()));
+                }
+                let mut recent = VecDeque::with_capacity(bytes.len() / WIRE_SAMPLE_BYTES);
+                for pair in bytes.chunks_exact(WIRE_SAMPLE_BYTES) {
+                    let (t, x) = pair.split_at(8);
+                    let t = SimTime(i64::from_le_bytes(t.try_into().expect("8 bytes")));
+                    recent.push_back((t, f64::from_le_bytes(x.try_into().expect("8 bytes"))));
+                }
+                in_order("samples", recent.iter().map(|s| s.0))?;
+                // Buckets may overlap in time (a late sample folds in after a later one), each is whole.
+                if wire.buckets.iter().any(|b| b.t0 > b.t1 || b.count == 0) {
+                    return Err("a bucket ends before it starts or holds no sample".into());
+                }
+                Samples::Numeric { kind, recent, buckets: wire.buckets.into() }
+            }
+            None => {
+                in_order("samples", wire.others.iter().map(|s| s.0))?;
+                Samples::Other(wire.others.into())
+            }
+        };
+        Ok(Series { samples, folded: wire.folded, dropped: wire.dropped })
+    }
+}
+
+/// `Err` naming `what` when `times` go back.
+fn in_order(what: &str, times: impl Iterator<Item = SimTime>) -> Result<(), String> {
+    let mut last = SimTime(i64::MIN);
+    for (i, t) in times.enumerate() {
+        if t < last {
+            return Err(format!("{what} out of time order at {i}"));
+        }
+        last = t;
+    }
+    Ok(())
 }
 
 /// One bounded, time-sorted series of samples.
