@@ -536,6 +536,12 @@ impl Supervisor {
         self.workers.get(id).map(|w| lock(&w.shared().outputs).updates.drain(..).collect()).unwrap_or_default()
     }
 
+    /// Takes the oldest completed adapter output of `id`, if any (the rest stay, and keep counting
+    /// against the messages it accepts).
+    pub fn take_adapter_output(&self, id: &str) -> Option<Arc<AdapterOutput>> {
+        self.workers.get(id).and_then(|w| lock(&w.shared().outputs).adapter.pop_front())
+    }
+
     /// Takes the completed adapter outputs of `id`, oldest first.
     pub fn drain_adapter_outputs(&self, id: &str) -> Vec<Arc<AdapterOutput>> {
         self.workers.get(id).map(|w| lock(&w.shared().outputs).adapter.drain(..).collect()).unwrap_or_default()

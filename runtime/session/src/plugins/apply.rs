@@ -1,6 +1,7 @@
 //! Applying plugin output to the twin store: a simulation's checked updates (entity indices into its
-//! granted list) and an adapter's discovered entities and updates. Refusals are counted and logged
-//! once per batch. Cost: one store write per value.
+//! granted list) and an adapter's discovered entities and updates, each resumable where it stopped,
+//! so that the tick applies what fits its budget (`[clock] apply_budget_us`) and the next tick goes
+//! on. Refusals are counted and logged once per batch. Cost: one store write per value.
 //!
 //! Aggregate-only properties (`[[governance.aggregate_only]]`): an adapter's individual values of
 //! one never reach the store. Each batch's values are grouped by entity kind, and a group of at least
@@ -212,16 +213,46 @@ pub(super) fn apply_pending(
     (applied, other + refused, done)
 }
 
-/// Applies an adapter's output: entities it discovered (kept out when the id exists), then its
-/// updates (entity indices into its own keys).
-pub(super) fn apply_adapter(
+/// An adapter's output being applied, perhaps over several ticks, and where it has got to: its
+/// discovered entities first, then its updates, then (aggregate-only properties) its aggregates.
+pub(super) struct PendingAdapter {
+    out: Arc<sangam_plugins::AdapterOutput>,
+    /// Its keys as entity ids (made once, not once per tick it takes).
+    keys: Vec<EntityId>,
+    entities_added: usize,
+    cursor: Cursor,
+    updates_done: bool,
+}
+
+impl PendingAdapter {
+    /// An output not applied yet.
+    pub(super) fn new(out: Arc<sangam_plugins::AdapterOutput>) -> PendingAdapter {
+        let keys = out.keys.iter().map(|k| EntityId::new(k.clone())).collect();
+        PendingAdapter { out, keys, entities_added: 0, cursor: Cursor::default(), updates_done: false }
+    }
+
+    /// Values it holds (applied or not).
+    pub(super) fn value_count(&self) -> usize {
+        self.out.updates.value_count()
+    }
+}
+
+/// Applies what is left of an adapter's output until done or past `deadline` (looked at every
+/// [`APPLY_SLICE`] entities or values): entities it discovered (kept out when the id exists), then its
+/// updates (entity indices into its own keys), then the aggregates of aggregate-only properties
+/// (computed in one go, from the whole output); returns (applied, refused, done).
+pub(super) fn apply_adapter_part(
     store: &mut TwinStore,
-    out: &sangam_plugins::AdapterOutput,
+    pending: &mut PendingAdapter,
     governance: &GovernanceDecl,
     stats: &mut GovernanceStats,
-) -> (usize, usize) {
+    deadline: Option<Instant>,
+) -> (usize, usize, bool) {
+    let out = &*pending.out;
     let t = SimTime::from_micros(out.updates.time);
-    for e in &out.entities {
+    let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
+    while let Some(e) = out.entities.get(pending.entities_added) {
+        pending.entities_added += 1;
         let id = EntityId::new(e.id.clone());
         if store.entity(&id).is_none() {
             let mut entity = sangam_twin::Entity::new(id, e.kind.clone());
@@ -232,16 +263,40 @@ pub(super) fn apply_adapter(
                 tracing::warn!(entity = %e.id, %error, "adapter entity refused");
             }
         }
+        if pending.entities_added.is_multiple_of(APPLY_SLICE) && out_of_time() {
+            return (0, 0, false);
+        }
     }
     // The host checked every key against the adapter's grant (granted, or created by it): a key the
     // store does not have is refused and counted, never created here.
-    let keys: Vec<EntityId> = out.keys.iter().map(|k| EntityId::new(k.clone())).collect();
-    if governance.aggregate_only.is_empty() {
-        return apply(store, &keys, &out.updates);
-    }
     let held = |p: &str| governance.aggregate_only(p).is_some();
-    let (mut applied, refused) = apply_except(store, &keys, &out.updates, &held);
-    // Aggregate-only: individual values stop here; groups by kind of at least k leave as aggregates.
+    let (mut applied, refused, done) = if pending.updates_done {
+        (0, 0, true)
+    } else {
+        apply_part(store, &pending.keys, &out.updates, &held, &mut pending.cursor, deadline)
+    };
+    if !done {
+        return (applied, refused, false);
+    }
+    pending.updates_done = true;
+    if !governance.aggregate_only.is_empty() {
+        applied += apply_aggregates(store, &pending.keys, out, governance, stats);
+    }
+    (applied, refused, true)
+}
+
+/// Aggregate-only: an adapter's individual values stop here; groups by kind of at least k leave as
+/// aggregates. Returns the values written.
+fn apply_aggregates(
+    store: &mut TwinStore,
+    keys: &[EntityId],
+    out: &sangam_plugins::AdapterOutput,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
+) -> usize {
+    let t = SimTime::from_micros(out.updates.time);
+    let held = |p: &str| governance.aggregate_only(p).is_some();
+    let mut applied = 0;
     stats.individual_values += out.updates.texts.iter().filter(|t| held(&t.property)).count() as u64;
     for column in out.updates.numbers.iter().filter(|c| held(&c.property)) {
         let k = governance.aggregate_only(&column.property).map_or(u64::MAX, |a| a.min_group);
@@ -278,7 +333,7 @@ pub(super) fn apply_adapter(
             stats.aggregates += 1;
         }
     }
-    (applied, refused)
+    applied
 }
 
 #[cfg(test)]

@@ -140,6 +140,7 @@ pub(super) fn start_plugin(
         access: super::access::PluginAccess::default(),
         pending: Default::default(),
         idle: true,
+        adapter_output: None,
     };
     Ok((plugin, feed))
 }

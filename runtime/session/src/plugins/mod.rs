@@ -84,6 +84,9 @@ struct LivePlugin {
     pending: VecDeque<apply::PendingOutput>,
     /// A simulation was idle when its outputs were last taken (this tick).
     idle: bool,
+    /// An adapter's output being applied (the next ones wait in the supervisor, where they count
+    /// against the messages it accepts).
+    adapter_output: Option<apply::PendingAdapter>,
 }
 
 impl LivePlugin {
@@ -108,9 +111,10 @@ pub struct PluginTick {
     pub skipped: usize,
     /// Messages handed from the inbox to adapters.
     pub messages_delivered: usize,
-    /// Values of simulation outputs not applied yet when the tick's budget (`[clock] apply_budget_us`) ran
-    /// out (counted whole per output); they are applied in the next ticks, before the simulation
-    /// steps again.
+    /// Values of simulation and adapter outputs not applied yet when the tick's budget (`[clock]
+    /// apply_budget_us`) ran out (counted whole per output; an adapter's outputs still in the
+    /// supervisor are not counted); they are applied in the next ticks, before the simulation steps
+    /// again or the adapter's next output.
     pub values_waiting: usize,
     /// Adapters not handed messages this tick because the plugin views' replica is behind (the
     /// messages wait in the inbox).
@@ -147,7 +151,7 @@ pub struct LivePlugins {
     handover: Handover,
     /// The plugin whose outputs are applied first this tick (they take turns).
     apply_turn: usize,
-    /// Frame-thread time a tick may spend applying simulations' outputs (`[clock] apply_budget_us`).
+    /// Frame-thread time a tick may spend applying plugins' outputs (`[clock] apply_budget_us`).
     apply_budget: Duration,
 }
 
@@ -362,16 +366,31 @@ impl LivePlugins {
         let scrubbed = display < now;
         let (governance, gstats) = (&self.governance, &mut self.governance_stats);
         let handover = &mut self.handover;
-        // Simulations' outputs first, within the tick's budget; the plugin that starts takes turns.
+        // Completed outputs first, within the tick's budget; the plugin that starts takes turns.
         let deadline = Instant::now() + self.apply_budget;
         let count = self.plugins.len();
         self.apply_turn = (self.apply_turn + 1) % count.max(1);
         for k in 0..count {
             let plugin = &mut self.plugins[(self.apply_turn + k) % count];
-            if plugin.role == Role::Simulation {
-                // Idle before its outputs are taken: then every output of its last batch is in them.
-                plugin.idle = !supervisor.is_busy(&plugin.id);
-                apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+            match plugin.role {
+                Role::Simulation => {
+                    // Idle before its outputs are taken: then every output of its last batch is in them.
+                    plugin.idle = !supervisor.is_busy(&plugin.id);
+                    apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+                }
+                Role::Adapter => {
+                    apply_adapter_outputs(
+                        supervisor,
+                        plugin,
+                        store,
+                        handover,
+                        &mut report,
+                        governance,
+                        gstats,
+                        deadline,
+                    );
+                }
+                Role::Overlay => {}
             }
         }
         for (index, plugin) in self.plugins.iter_mut().enumerate() {
@@ -461,12 +480,7 @@ impl LivePlugins {
                 Role::Simulation => {
                     apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
                 }
-                Role::Adapter => {
-                    for out in supervisor.drain_adapter_outputs(&plugin.id) {
-                        report.count(apply::apply_adapter(store, &out, governance, gstats));
-                        handover.flush_if_full(store);
-                    }
-                }
+                Role::Adapter => {}
                 Role::Overlay => {
                     if let Some(frame) = supervisor.latest_overlay(&plugin.id) {
                         plugin.overlay = Some(frame);
@@ -585,6 +599,36 @@ fn apply_outputs(
         plugin.pending.pop_front();
     }
     report.values_waiting += plugin.pending.iter().map(apply::PendingOutput::value_count).sum::<usize>();
+}
+
+/// Applies an adapter's completed outputs, oldest first, one at a time, until `deadline`: one that
+/// does not fit is resumed where it stopped in the next tick, and the rest wait in the supervisor
+/// (which then accepts fewer messages from the inbox, so the source waits: nothing is dropped).
+#[allow(clippy::too_many_arguments)]
+fn apply_adapter_outputs(
+    supervisor: &Supervisor,
+    plugin: &mut LivePlugin,
+    store: &mut TwinStore,
+    handover: &mut Handover,
+    report: &mut PluginTick,
+    governance: &GovernanceDecl,
+    stats: &mut GovernanceStats,
+    deadline: Instant,
+) {
+    while Instant::now() < deadline {
+        if plugin.adapter_output.is_none() {
+            plugin.adapter_output = supervisor.take_adapter_output(&plugin.id).map(apply::PendingAdapter::new);
+        }
+        let Some(pending) = plugin.adapter_output.as_mut() else { break };
+        let (applied, refused, done) = apply::apply_adapter_part(store, pending, governance, stats, Some(deadline));
+        report.count((applied, refused));
+        handover.flush_if_full(store);
+        if !done {
+            break;
+        }
+        plugin.adapter_output = None;
+    }
+    report.values_waiting += plugin.adapter_output.as_ref().map_or(0, apply::PendingAdapter::value_count);
 }
 
 /// Whether a simulation in this state holds the clock: one that is running or starting does; one

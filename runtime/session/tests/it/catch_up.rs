@@ -146,3 +146,48 @@ fn an_output_larger_than_the_tick_s_budget_is_applied_over_several_ticks_and_the
         assert!((level - expected).abs() < 1e-9 * expected, "tank{i}: {level}, expected {expected} at {t}");
     }
 }
+
+#[test]
+fn an_adapter_output_larger_than_the_tick_s_budget_is_applied_over_several_ticks_in_order() {
+    // 20,000 counters, two messages of a row each for every counter, and the smallest apply budget.
+    let n = 20_000;
+    let counters: String =
+        (0..n).map(|i| format!("[[entities]]\nid = \"c{i}\"\nkind = \"traffic.counter\"\n\n")).collect();
+    let csv = crate::repo().join("plugins/csv-adapter/plugin.toml");
+    let adapter =
+        format!("[[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n", csv.display());
+    let scene = scene("adapter-budget", &format!("[clock]\napply_budget_us = 100\n\n{counters}{adapter}"));
+    let mut s = session(&scene);
+    for (second, offset) in [(0, 0), (1, 100_000)] {
+        let rows: String = (0..n).map(|i| format!("c{i},{second},{}\n", i + offset)).collect();
+        let message = sangam_session::Message {
+            source: "counts.csv".into(),
+            content_type: "text/csv".into(),
+            received: s.time().clock().now(),
+            payload: format!("id,time,flow[veh/h]\n{rows}").into_bytes(),
+        };
+        s.offer("counts", message).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let frame = Duration::from_micros(16_667);
+    let (mut split, mut most) = (0, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s.totals().values_applied < 2 * n as u64 {
+        let report = s.tick(frame);
+        split += usize::from(report.plugins.values_waiting > 0);
+        most = most.max(report.plugins.values_applied);
+        assert!(std::time::Instant::now() < deadline, "not applied within 60 s: {:?}", s.status_lines());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(split > 0 && most < n, "an output was applied in one tick ({most} values): the budget was not kept");
+    assert_eq!(s.totals().values_applied, 2 * n as u64, "every value once");
+    // In order: the second message's values are the latest, the first's are the history before them.
+    for i in (0..n).step_by(991) {
+        let id = EntityId::new(format!("c{i}"));
+        let flows: Vec<f64> = s
+            .store()
+            .window(&id, "flow", SimTime(i64::MIN), SimTime(i64::MAX))
+            .map(|(_, v)| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(flows, [i as f64, (i + 100_000) as f64], "c{i}");
+    }
+}

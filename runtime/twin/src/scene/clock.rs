@@ -28,7 +28,7 @@ pub struct ClockDecl {
     /// Fixed steps one tick may run to catch up, and steps a simulation may fall behind before the
     /// clock waits for it (`catch_up_steps`, 1 to 1000, default [`SimClock::DEFAULT_MAX_STEPS`]).
     pub catch_up_steps: u32,
-    /// Frame-thread time one tick may spend applying simulations' outputs to the twin
+    /// Frame-thread time one tick may spend applying plugins' outputs to the twin
     /// (`apply_budget_us`, 100 to 100,000 µs, default [`DEFAULT_APPLY_BUDGET`]): a larger output is
     /// applied over several ticks while its simulation waits, holding the clock (which says so).
     pub apply_budget: Duration,
