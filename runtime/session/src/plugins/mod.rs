@@ -370,26 +370,23 @@ impl LivePlugins {
         let deadline = Instant::now() + self.apply_budget;
         let count = self.plugins.len();
         self.apply_turn = (self.apply_turn + 1) % count.max(1);
+        let mut applying = Applying {
+            store: &mut *store,
+            handover: &mut *handover,
+            report: &mut report,
+            governance,
+            stats: gstats,
+            deadline,
+        };
         for k in 0..count {
             let plugin = &mut self.plugins[(self.apply_turn + k) % count];
             match plugin.role {
                 Role::Simulation => {
                     // Idle before its outputs are taken: then every output of its last batch is in them.
                     plugin.idle = !supervisor.is_busy(&plugin.id);
-                    apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+                    applying.simulation_outputs(supervisor, plugin);
                 }
-                Role::Adapter => {
-                    apply_adapter_outputs(
-                        supervisor,
-                        plugin,
-                        store,
-                        handover,
-                        &mut report,
-                        governance,
-                        gstats,
-                        deadline,
-                    );
-                }
+                Role::Adapter => applying.adapter_outputs(supervisor, plugin),
                 Role::Overlay => {}
             }
         }
@@ -478,7 +475,9 @@ impl LivePlugins {
             // Completed work.
             match plugin.role {
                 Role::Simulation => {
-                    apply_outputs(supervisor, plugin, store, handover, &mut report, governance, gstats, deadline);
+                    let stats = &mut *gstats;
+                    Applying { store, handover, report: &mut report, governance, stats, deadline }
+                        .simulation_outputs(supervisor, plugin);
                 }
                 Role::Adapter => {}
                 Role::Overlay => {
@@ -571,64 +570,62 @@ impl LivePlugins {
     }
 }
 
-/// Takes simulation `plugin`'s completed outputs and applies what waits of them (indices into its
-/// entities) until done or past `deadline`; the rest waits for the next tick.
-#[allow(clippy::too_many_arguments)]
-fn apply_outputs(
-    supervisor: &Supervisor,
-    plugin: &mut LivePlugin,
-    store: &mut TwinStore,
-    handover: &mut Handover,
-    report: &mut PluginTick,
-    governance: &GovernanceDecl,
-    stats: &mut GovernanceStats,
+/// What applying plugins' outputs works with in one tick.
+struct Applying<'a> {
+    store: &'a mut TwinStore,
+    handover: &'a mut Handover,
+    report: &'a mut PluginTick,
+    governance: &'a GovernanceDecl,
+    stats: &'a mut GovernanceStats,
+    /// When the tick's apply budget runs out.
     deadline: Instant,
-) {
-    plugin.pending.extend(supervisor.drain_updates(&plugin.id).into_iter().map(apply::PendingOutput::new));
-    while let Some(pending) = plugin.pending.front_mut() {
-        if Instant::now() >= deadline {
-            break;
-        }
-        let (applied, refused, done) =
-            apply::apply_pending(store, &plugin.entities, pending, governance, stats, deadline);
-        report.count((applied, refused));
-        handover.flush_if_full(store);
-        if !done {
-            break;
-        }
-        plugin.pending.pop_front();
-    }
-    report.values_waiting += plugin.pending.iter().map(apply::PendingOutput::value_count).sum::<usize>();
 }
 
-/// Applies an adapter's completed outputs, oldest first, one at a time, until `deadline`: one that
-/// does not fit is resumed where it stopped in the next tick, and the rest wait in the supervisor
-/// (which then accepts fewer messages from the inbox, so the source waits: nothing is dropped).
-#[allow(clippy::too_many_arguments)]
-fn apply_adapter_outputs(
-    supervisor: &Supervisor,
-    plugin: &mut LivePlugin,
-    store: &mut TwinStore,
-    handover: &mut Handover,
-    report: &mut PluginTick,
-    governance: &GovernanceDecl,
-    stats: &mut GovernanceStats,
-    deadline: Instant,
-) {
-    while Instant::now() < deadline {
-        if plugin.adapter_output.is_none() {
-            plugin.adapter_output = supervisor.take_adapter_output(&plugin.id).map(apply::PendingAdapter::new);
+impl Applying<'_> {
+    /// Takes simulation `plugin`'s completed outputs and applies what waits of them (indices into
+    /// its entities) until done or past the deadline; the rest waits for the next tick.
+    fn simulation_outputs(&mut self, supervisor: &Supervisor, plugin: &mut LivePlugin) {
+        plugin.pending.extend(supervisor.drain_updates(&plugin.id).into_iter().map(apply::PendingOutput::new));
+        while let Some(pending) = plugin.pending.front_mut() {
+            if Instant::now() >= self.deadline {
+                break;
+            }
+            let (store, governance, deadline) = (&mut *self.store, self.governance, self.deadline);
+            let out = apply::apply_pending(store, &plugin.entities, pending, governance, self.stats, deadline);
+            if !self.count(out) {
+                break;
+            }
+            plugin.pending.pop_front();
         }
-        let Some(pending) = plugin.adapter_output.as_mut() else { break };
-        let (applied, refused, done) = apply::apply_adapter_part(store, pending, governance, stats, Some(deadline));
-        report.count((applied, refused));
-        handover.flush_if_full(store);
-        if !done {
-            break;
-        }
-        plugin.adapter_output = None;
+        self.report.values_waiting += plugin.pending.iter().map(apply::PendingOutput::value_count).sum::<usize>();
     }
-    report.values_waiting += plugin.adapter_output.as_ref().map_or(0, apply::PendingAdapter::value_count);
+
+    /// Applies an adapter's completed outputs, oldest first, one at a time, until the deadline: one
+    /// that does not fit is resumed where it stopped in the next tick, and the rest wait in the
+    /// supervisor (which then accepts fewer messages from the inbox, so the source waits: nothing is
+    /// dropped).
+    fn adapter_outputs(&mut self, supervisor: &Supervisor, plugin: &mut LivePlugin) {
+        while Instant::now() < self.deadline {
+            if plugin.adapter_output.is_none() {
+                plugin.adapter_output = supervisor.take_adapter_output(&plugin.id).map(apply::PendingAdapter::new);
+            }
+            let Some(pending) = plugin.adapter_output.as_mut() else { break };
+            let (store, governance, deadline) = (&mut *self.store, self.governance, Some(self.deadline));
+            let out = apply::apply_adapter_part(store, pending, governance, self.stats, deadline);
+            if !self.count(out) {
+                break;
+            }
+            plugin.adapter_output = None;
+        }
+        self.report.values_waiting += plugin.adapter_output.as_ref().map_or(0, apply::PendingAdapter::value_count);
+    }
+
+    /// Counts one part applied and hands the log over if it is half full; whether the output is done.
+    fn count(&mut self, (applied, refused, done): (usize, usize, bool)) -> bool {
+        self.report.count((applied, refused));
+        self.handover.flush_if_full(self.store);
+        done
+    }
 }
 
 /// Whether a simulation in this state holds the clock: one that is running or starting does; one
