@@ -23,7 +23,35 @@ pub fn ensure_all() -> Result<()> {
     ensure_software_vulkan()?;
     ensure_wasm_target()?;
     ensure_xvfb()?;
+    ensure_mosquitto()?;
     Ok(())
+}
+
+/// The Debian packages of the MQTT broker the live-data tests, the demo and the benchmarks run.
+const MOSQUITTO_PACKAGES: &[&str] = &["mosquitto", "mosquitto-clients"];
+
+/// Makes sure Mosquitto (the broker) is installed; each test starts its own on a loopback port and
+/// stops it after. Not started as a system service.
+pub fn ensure_mosquitto() -> Result<()> {
+    if Path::new("/usr/sbin/mosquitto").exists() || which("mosquitto") {
+        return Ok(());
+    }
+    let install = format!("apt-get update && apt-get install -y {}", MOSQUITTO_PACKAGES.join(" "));
+    if !is_root() {
+        bail!(
+            "the MQTT broker Mosquitto is not installed; the live-data tests need it.\n  Run: sudo sh -c '{install}'"
+        );
+    }
+    eprintln!("xtask: installing the MQTT broker for the live-data tests: {install}");
+    run_shell("apt-get", &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(MOSQUITTO_PACKAGES);
+    run_shell_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])
+}
+
+/// Whether `program` is on the `PATH`.
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
 }
 
 /// The Debian packages that give a virtual X display (`xvfb-run`), for the desktop-window test.

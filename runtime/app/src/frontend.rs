@@ -211,6 +211,8 @@ pub struct RunArgs {
     pub screenshot: Option<PathBuf>,
     /// Live, recorded to a file, or a replay of one.
     pub mode: SessionMode,
+    /// The broker every MQTT source uses instead of the scene's (`--broker`).
+    pub broker: Option<String>,
 }
 
 /// What the session does with time and data: run live, run live and record, or replay a recording.
@@ -427,11 +429,17 @@ impl SiteSession {
         for w in &site.warnings {
             tracing::warn!("{w}");
         }
+        let sources = sangam_data::Options { broker: args.broker.clone() };
         match &args.mode {
-            SessionMode::Live => SiteSession::from_site(site),
+            SessionMode::Live => {
+                let mut session = SiteSession::from_site(site)?;
+                session.core.start_sources(&session.site.twin, &sources)?;
+                Ok(session)
+            }
             SessionMode::Record(path) => {
                 let mut session = SiteSession::from_site(site)?;
                 session.core.start_recording(&session.site.twin, path)?;
+                session.core.start_sources(&session.site.twin, &sources)?;
                 println!("recording: {}", path.display());
                 Ok(session)
             }
@@ -868,6 +876,7 @@ mod tests {
             resolution_scale: 1.0,
             screenshot: None,
             mode: SessionMode::Live,
+            broker: None,
         };
         let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
         let started = Instant::now();

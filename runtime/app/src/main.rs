@@ -76,6 +76,9 @@ enum Command {
         /// Record the session to this MCAP file while it runs.
         #[arg(long)]
         record: Option<PathBuf>,
+        /// The MQTT broker every MQTT source uses instead of the scene's (mqtt://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        broker: Option<String>,
     },
     /// Run a scene live without a GPU or window and record it to an MCAP file.
     Record {
@@ -94,6 +97,9 @@ enum Command {
         /// inputs are left out.
         #[arg(long, value_name = "PLUGIN")]
         redact: Option<String>,
+        /// The MQTT broker every MQTT source uses instead of the scene's (mqtt://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        broker: Option<String>,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -152,7 +158,7 @@ impl FrontEndArgs {
             _ => Requested::Auto,
         };
         let FrontEndArgs { stats, frames, size, screenshot, .. } = self;
-        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode }
+        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode, broker: None }
     }
 }
 
@@ -211,14 +217,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, front, resolution_scale, record } => {
+        Command::Run { scene, front, resolution_scale, record, broker } => {
             use sangam::frontend::{self, SessionMode};
             let mode = record.map_or(SessionMode::Live, SessionMode::Record);
-            frontend::run(&front.run_args(scene, resolution_scale, mode), &xr_hooks())?;
+            let args = sangam::frontend::RunArgs { broker, ..front.run_args(scene, resolution_scale, mode) };
+            frontend::run(&args, &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record { scene, output, duration, stats, redact } => {
-            record_cmd::record(&scene, &output, duration, stats, redact.as_deref())?;
+        Command::Record { scene, output, duration, stats, redact, broker } => {
+            let sources = sangam_data::Options { broker };
+            record_cmd::record(&scene, &output, duration, stats, redact.as_deref(), &sources)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

@@ -19,14 +19,16 @@ use sangam_twin::Scene as TwinScene;
 /// The tick period of a recording without a front end.
 const TICK: Duration = Duration::from_micros(16_667);
 
-/// Records `scene` to `output` for `duration` (until Ctrl-C or the clock's stop when `None`); with
-/// `redact`, only what that plugin of the scene may see.
+/// Records `scene` to `output` for `duration` (until Ctrl-C or the clock's stop when `None`), its
+/// data sources running (`sources.broker` for every MQTT source, when given); with `redact`, only
+/// what that plugin of the scene may see.
 pub fn record(
     scene: &Path,
     output: &Path,
     duration: Option<Duration>,
     stats: bool,
     redact: Option<&str>,
+    sources: &sangam_data::Options,
 ) -> Result<()> {
     let twin = TwinScene::load(scene)?;
     let mut session = Session::load(&twin)?;
@@ -34,6 +36,7 @@ pub fn record(
         Some(plugin) => session.start_recording_redacted(&twin, output, plugin)?,
         None => session.start_recording(&twin, output)?,
     }
+    session.start_sources(&twin, sources)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     // Ctrl-C finishes the file properly instead of cutting it.

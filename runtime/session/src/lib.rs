@@ -121,7 +121,13 @@ pub struct Session {
     inputs_withheld: u64,
     /// The last recording's end, once finished: (file, messages, bytes).
     recorded: Option<(String, record::WriterSummary)>,
+    /// The scene's data sources, once started ([`Session::start_sources`]).
+    sources: Option<sangam_data::Sources>,
 }
+
+/// The most deliveries taken from the sources in one tick: a burst larger than this waits in the
+/// sources' queue for the next ticks (the sources wait meanwhile).
+pub const DELIVERIES_PER_TICK: usize = 4096;
 
 impl Session {
     /// A session of `scene`: its entities in the store at the clock's start, its clock, its plugins
@@ -166,6 +172,7 @@ impl Session {
             withhold_inputs: None,
             inputs_withheld: 0,
             recorded: None,
+            sources: None,
         })
     }
 
@@ -260,7 +267,10 @@ impl Session {
         for (adapter, message) in self.inbox.messages() {
             match self.withhold_inputs {
                 Some(_) => self.inputs_withheld += 1,
-                None => recorder.input(adapter, message.clone()),
+                None => {
+                    // Messages already in the inbox were acknowledged when they were taken.
+                    let _ = recorder.input(adapter, message.clone(), None);
+                }
             }
         }
         self.recorder = Some(recorder);
@@ -351,6 +361,7 @@ impl Session {
     /// One tick: advance the clock by `real_dt` (as far as the simulations can follow), run the
     /// plugin schedule, report. Never waits on a plugin.
     pub fn tick(&mut self, real_dt: Duration) -> TickReport {
+        self.take_deliveries();
         let budget = self.time.clock().max_steps();
         let (limit, held_by) = match self.plugins.clock_limit(budget) {
             Some((limit, id)) => (limit, Some(id.to_string())),
@@ -441,17 +452,92 @@ impl Session {
     /// Offers a message from a source to `adapter`'s inbox; a full inbox hands it back (the source
     /// waits and offers it again).
     pub fn offer(&mut self, adapter: &str, message: Message) -> Result<(), OfferError> {
+        self.offer_acked(adapter, message, None).map_err(|(e, _)| e)
+    }
+
+    /// [`offer`](Self::offer) a message whose broker is owed `ack` once the session holds it: once it
+    /// is in the recording when the session is recorded (sent by the recorder's writer), else once it
+    /// is in the inbox. A refused offer hands both back.
+    pub fn offer_acked(
+        &mut self,
+        adapter: &str,
+        message: Message,
+        ack: Option<sangam_data::Ack>,
+    ) -> Result<(), (OfferError, Option<sangam_data::Ack>)> {
         // Recorded once accepted, before any plugin sees it (a refused one is offered again).
         let recording = self.recorder.as_ref().is_some_and(Recorder::is_recording);
         let copy = (recording && self.withhold_inputs.is_none()).then(|| message.clone());
-        self.inbox.offer(adapter, message)?;
+        if let Err(e) = self.inbox.offer(adapter, message) {
+            return Err((e, ack));
+        }
         if recording && self.withhold_inputs.is_some() {
             self.inputs_withheld += 1;
         }
-        if let (Some(recorder), Some(message)) = (self.recorder.as_mut(), copy) {
-            recorder.input(adapter, message);
+        let ack = match (self.recorder.as_mut(), copy) {
+            (Some(recorder), Some(message)) => recorder.input(adapter, message, ack),
+            _ => ack,
+        };
+        // Not going into a recording: the session holds it now.
+        if let Some(ack) = ack {
+            ack.done();
         }
         Ok(())
+    }
+
+    /// Starts the scene's data sources (`[[sources]]`), each feeding its adapter from the next tick
+    /// on; `options.broker` replaces every MQTT source's broker (`--broker`). Not for a replay, whose
+    /// inputs are in its recording. A source bound to a plugin that is not an adapter is an error.
+    pub fn start_sources(&mut self, scene: &TwinScene, options: &sangam_data::Options) -> Result<()> {
+        anyhow::ensure!(self.replay.is_none(), "a replay takes its inputs from its recording, not from sources");
+        if scene.sources.is_empty() {
+            return Ok(());
+        }
+        for s in &scene.sources {
+            if !self.plugins.adapter_ids().any(|a| a == s.adapter) {
+                anyhow::bail!(
+                    "{}: source `{}`: plugin `{}` is not an adapter (its manifest's role); a source feeds an adapter",
+                    s.location,
+                    s.id,
+                    s.adapter
+                );
+            }
+        }
+        self.sources = Some(sangam_data::Sources::start(&scene.sources, options)?);
+        Ok(())
+    }
+
+    /// The data sources, once started.
+    pub fn sources(&self) -> Option<&sangam_data::Sources> {
+        self.sources.as_ref()
+    }
+
+    /// Moves what the sources delivered into the inbox, at most [`DELIVERIES_PER_TICK`], never
+    /// waiting: a delivery the inbox cannot take is held by the sources (which wait meanwhile).
+    fn take_deliveries(&mut self) {
+        let now = self.time.clock().now();
+        for _ in 0..DELIVERIES_PER_TICK {
+            let Some(mut d) = self.sources.as_mut().and_then(sangam_data::Sources::try_next) else { return };
+            let message = Message {
+                source: std::mem::take(&mut d.origin),
+                content_type: d.content_type.clone(),
+                received: now,
+                payload: std::mem::take(&mut d.payload),
+            };
+            let adapter = d.adapter.clone();
+            match self.offer_acked(&adapter, message, d.ack.take()) {
+                Ok(()) => {}
+                Err((OfferError::Full { message, .. } | OfferError::UnknownAdapter { message, .. }, ack)) => {
+                    // Checked at start: only a full inbox refuses. The source waits for it.
+                    d.origin = message.source;
+                    d.payload = message.payload;
+                    d.ack = ack;
+                    if let Some(sources) = self.sources.as_mut() {
+                        sources.hold(d);
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     /// What the overlays show at the displayed time, by plugin: each running overlay's latest frame,
@@ -612,6 +698,12 @@ impl Session {
                 .map(|e| format!("{} read [{}] of {} entities", e.plugin, e.properties.join(", "), e.entities))
                 .collect();
             lines.push(format!("access: {} entries logged; last: {}", log.entries(), reads.join("; ")));
+        }
+        if let Some(sources) = &self.sources {
+            lines.extend(sources.statuses().iter().map(ToString::to_string));
+            if sources.is_holding() {
+                lines.push("sources: a delivery waits for its adapter's inbox (the sources wait with it)".into());
+            }
         }
         if let Some(views) = self.plugins.views() {
             lines.push(views.status_line());

@@ -34,6 +34,7 @@ pub use history::{
 pub use property::{PropertyValue, Unit};
 pub use scene::{
     AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_APPLY_BUDGET, DEFAULT_CLOCK_STEP,
-    DEFAULT_MAX_CALL_MS, Environment, GovernanceDecl, HistoryDecl, InstanceGroup, InstanceMember, ParamLiteral,
-    Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant, Scene, SceneError, world_from_model,
+    DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HistoryDecl, InstanceGroup, InstanceMember,
+    ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant, ReplayPace, Scene, SceneError,
+    SourceDecl, SourceKind, broker_address, is_topic_filter, world_from_model,
 };

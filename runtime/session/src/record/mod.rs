@@ -136,9 +136,26 @@ impl Recorder {
     }
 
     /// Records a message accepted for `adapter` (the caller's copy: the adapter gets the original).
-    pub fn input(&mut self, adapter: &str, message: Message) {
-        if self.send(Entry::Input { adapter: adapter.to_string(), message }) {
-            self.stats.inputs += 1;
+    /// Its broker acknowledgement, if any, is sent by the writer once the message is in the file
+    /// (its chunk closed and handed to the OS); it comes back when the recording has stopped, for
+    /// the caller to send.
+    pub fn input(
+        &mut self,
+        adapter: &str,
+        message: Message,
+        ack: Option<sangam_data::Ack>,
+    ) -> Option<sangam_data::Ack> {
+        let Some(tx) = self.tx.clone() else { return ack };
+        let entry = Entry::Input { adapter: adapter.to_string(), message, ack };
+        match self.send_on(&tx, entry) {
+            Ok(()) => {
+                self.stats.inputs += 1;
+                None
+            }
+            Err(entry) => match *entry {
+                Entry::Input { ack, .. } => ack,
+                _ => None,
+            },
         }
     }
 
@@ -195,18 +212,25 @@ impl Recorder {
 
     /// Hands an entry to the writer without waiting; past the bounds the recording stops (and says so).
     fn send(&mut self, entry: Entry) -> bool {
-        let Some(tx) = &self.tx else { return false };
+        let Some(tx) = self.tx.clone() else { return false };
+        self.send_on(&tx, entry).is_ok()
+    }
+
+    /// [`send`](Self::send), the entry handed back when it was not taken.
+    fn send_on(&mut self, tx: &SyncSender<Entry>, entry: Entry) -> Result<(), Box<Entry>> {
         let bytes = entry.bytes();
-        let why = if self.pending.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
-            format!("the disk fell {QUEUE_BYTES} bytes behind")
+        let (why, entry) = if self.pending.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
+            (format!("the disk fell {QUEUE_BYTES} bytes behind"), entry)
         } else {
             match tx.try_send(entry) {
                 Ok(()) => {
                     self.pending.fetch_add(bytes, Ordering::Relaxed);
-                    return true;
+                    return Ok(());
                 }
-                Err(TrySendError::Full(_)) => format!("the disk fell {QUEUE_ENTRIES} entries behind"),
-                Err(TrySendError::Disconnected(_)) => "the writer stopped (see the error below)".to_string(),
+                Err(TrySendError::Full(entry)) => (format!("the disk fell {QUEUE_ENTRIES} entries behind"), entry),
+                Err(TrySendError::Disconnected(entry)) => {
+                    ("the writer stopped (see the error below)".to_string(), entry)
+                }
             }
         };
         tracing::error!(
@@ -216,7 +240,7 @@ impl Recorder {
         self.stopped = Some(why);
         // Closing the channel lets the writer finish the file.
         self.tx = None;
-        false
+        Err(Box::new(entry))
     }
 
     /// Ends the recording: writes `end` (unless it stopped early), finishes the file and says what

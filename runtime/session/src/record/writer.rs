@@ -3,7 +3,9 @@
 //! The file is an MCAP with zstd chunks of [`CHUNK_BYTES`] (each with its CRC), the metadata record
 //! first and flushed at once, and a chunk closed and flushed to the OS at least every
 //! [`FLUSH_PERIOD`]: a recorder killed outright (SIGKILL, power-off of the process) loses at most
-//! the last period, and the reader recovers everything before it. Serialising (JSON, base64) and
+//! the last period, and the reader recovers everything before it. A QoS 1 message's broker
+//! acknowledgement is sent once its chunk is flushed (within [`ACK_FLUSH_PERIOD`]), so a Sangam
+//! that dies before then leaves the message with the broker. Serialising (JSON, base64) and
 //! compressing happen here; the frame thread only moves entries into a bounded channel.
 //!
 //! Cost: JSON at some hundreds of MB/s and zstd level 3 on this thread; none on the frame thread.
@@ -36,10 +38,19 @@ pub const CHUNK_BYTES: u64 = 1 << 20;
 /// The longest a written message waits in memory before its chunk is closed and flushed.
 pub const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 
+/// The longest a broker acknowledgement waits for its message's chunk to be flushed: a broker
+/// sends only a window of unacknowledged messages (Mosquitto: 20 by default), so this bounds how
+/// fast an acknowledged stream can be recorded (raise the broker's `max_inflight_messages` for more).
+pub const ACK_FLUSH_PERIOD: Duration = Duration::from_millis(20);
+
+/// Acknowledgements waiting that flush the chunk at once.
+const ACK_BATCH: usize = 256;
+
 /// What the frame thread hands the writer.
 pub(crate) enum Entry {
-    /// A message a source offered and the session accepted.
-    Input { adapter: String, message: Message },
+    /// A message a source offered and the session accepted, with the acknowledgement its broker is
+    /// owed once it is in the file.
+    Input { adapter: String, message: Message, ack: Option<sangam_data::Ack> },
     /// One tick's changes ([`TwinChanges`](super::wire::TwinChanges) on the wire), in the batches they were handed over in.
     Changes { progress_us: i64, now_us: i64, batches: Vec<ChangeBatch> },
     /// A session record.
@@ -124,8 +135,13 @@ pub(crate) fn write_file(
     let mut last_flush = Instant::now();
     let mut unflushed = false;
     let mut buf = Vec::with_capacity(64 << 10);
+    // Broker acknowledgements waiting for their messages' chunk to be flushed, and since when.
+    let mut acks: Option<(Instant, Vec<sangam_data::Ack>)> = None;
     loop {
-        let wait = FLUSH_PERIOD.saturating_sub(last_flush.elapsed());
+        let mut wait = FLUSH_PERIOD.saturating_sub(last_flush.elapsed());
+        if let Some((since, _)) = &acks {
+            wait = wait.min(ACK_FLUSH_PERIOD.saturating_sub(since.elapsed()));
+        }
         let entry = match rx.recv_timeout(if unflushed { wait } else { Duration::from_secs(3600) }) {
             Ok(entry) => Some(entry),
             Err(RecvTimeoutError::Timeout) => None,
@@ -135,7 +151,10 @@ pub(crate) fn write_file(
             let bytes = entry.bytes();
             buf.clear();
             let (channel_id, time_us) = match entry {
-                Entry::Input { adapter, message } => {
+                Entry::Input { adapter, message, ack } => {
+                    if let Some(ack) = ack {
+                        acks.get_or_insert_with(|| (Instant::now(), Vec::new())).1.push(ack);
+                    }
                     let record = InputRecord::of(&adapter, &message);
                     to_json(&mut buf, &record)?;
                     let channel = channel_of(&mut writer, &mut channels.inputs, INPUT_TOPIC_PREFIX, adapter)
@@ -203,14 +222,23 @@ pub(crate) fn write_file(
             summary.messages += 1;
             unflushed = true;
         }
-        if unflushed && last_flush.elapsed() >= FLUSH_PERIOD {
+        let acks_due =
+            acks.as_ref().is_some_and(|(since, a)| a.len() >= ACK_BATCH || since.elapsed() >= ACK_FLUSH_PERIOD);
+        if unflushed && (last_flush.elapsed() >= FLUSH_PERIOD || acks_due) {
             // Closes the chunk (with its CRC) and hands it to the OS: a killed process loses no more.
             writer.flush().with_context(|| write_error(path))?;
             last_flush = Instant::now();
             unflushed = false;
+            // Now the messages are in the file: their brokers may forget them.
+            for ack in acks.take().map(|(_, a)| a).unwrap_or_default() {
+                ack.done();
+            }
         }
     }
     writer.finish().with_context(|| write_error(path))?;
+    for ack in acks.take().map(|(_, a)| a).unwrap_or_default() {
+        ack.done();
+    }
     let file = writer.into_inner().into_inner().map_err(|e| e.into_error()).with_context(|| write_error(path))?;
     file.sync_all().with_context(|| write_error(path))?;
     summary.file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

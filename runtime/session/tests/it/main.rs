@@ -10,6 +10,7 @@ mod branch;
 mod catch_up;
 mod governance;
 mod inbox;
+mod live;
 mod record;
 mod soak;
 

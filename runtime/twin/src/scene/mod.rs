@@ -45,6 +45,7 @@ mod placements;
 mod plugins;
 mod position;
 mod raw;
+mod sources;
 mod values;
 
 pub use assets::Asset;
@@ -56,6 +57,7 @@ pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
+pub use sources::{FileFormat, ReplayPace, SourceDecl, SourceKind, broker_address, is_topic_filter};
 
 use raw::{FormatProbe, RawScene};
 
@@ -97,6 +99,8 @@ pub struct Scene {
     pub bookmarks: Vec<Bookmark>,
     /// Plugins to run.
     pub plugins: Vec<PluginDecl>,
+    /// Where live data comes from, and the adapter each feeds (`[[sources]]`).
+    pub sources: Vec<SourceDecl>,
     /// How plugins are admitted.
     pub plugin_policy: PluginPolicy,
     /// The session clock (`[clock]`).
@@ -206,6 +210,7 @@ impl Cx<'_> {
         let bookmarks = self.bookmarks(&raw.bookmarks, &frame, &layers)?;
         let environment = self.environment(raw.environment.as_ref(), &layers, &placements, &instance_groups)?;
         let plugins = self.plugins(&raw.plugins, &entities)?;
+        let sources = self.sources(&raw.sources, &plugins)?;
         let plugin_policy = self.plugin_policy(raw.plugin_policy.as_ref())?;
         let clock = self.clock(raw.clock.as_ref())?;
         let history = self.history(raw.history.as_ref())?;
@@ -227,6 +232,7 @@ impl Cx<'_> {
             entities,
             bookmarks,
             plugins,
+            sources,
             plugin_policy,
             clock,
             history,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
 
-use super::{clock, governance, history};
+use super::{clock, governance, history, sources};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +37,8 @@ pub(super) struct RawScene {
     pub(super) bookmarks: Vec<Spanned<RawBookmark>>,
     #[serde(default)]
     pub(super) plugins: Vec<Spanned<RawPlugin>>,
+    #[serde(default)]
+    pub(super) sources: Vec<Spanned<sources::RawSource>>,
     pub(super) plugin_policy: Option<RawPluginPolicy>,
     pub(super) clock: Option<clock::RawClock>,
     pub(super) history: Option<history::RawHistory>,

@@ -462,3 +462,70 @@ fn the_apply_budget_is_read_in_microseconds_and_refused_outside_its_range() {
     assert!(shown.contains("apply_budget_us = 50") && shown.contains("100 to 100000"), "{shown}");
     assert!(shown.contains(&format!(":{}:", line_of(&text, "apply_budget_us"))), "names the line: {shown}");
 }
+
+const SOURCES: &str = r#"
+[[sources]]
+id = "kpi"
+adapter = "decay"
+kind = "mqtt"
+broker = "mqtt://127.0.0.1:1884"
+topics = ["delhi/+/kpi", "delhi/alarms/#"]
+
+[[sources]]
+id = "counts"
+adapter = "labels"
+kind = "file"
+path = "geo/counts.csv"
+speed = "max"
+loop = true
+"#;
+
+#[test]
+fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
+    let dir = fixture();
+    std::fs::write(dir.join("geo/counts.csv"), "id,time,flow\n").unwrap();
+    let text = format!("{SCENE}{PLUGINS}{SOURCES}");
+    let scene = Scene::from_str(&text, &dir.join("site.toml"), &dir).unwrap();
+    let [kpi, counts] = &scene.sources[..] else { panic!("two sources: {:?}", scene.sources) };
+    assert_eq!(kpi.adapter, "decay");
+    assert_eq!(
+        kpi.kind,
+        SourceKind::Mqtt {
+            broker: "mqtt://127.0.0.1:1884".into(),
+            topics: vec!["delhi/+/kpi".into(), "delhi/alarms/#".into()],
+            qos: 1,
+            client_id: "sangam-kpi".into(),
+            clean_session: false,
+            keep_alive_s: 30,
+        }
+    );
+    let SourceKind::File { format, pace, looped, time_column, .. } = &counts.kind else { panic!("{counts:?}") };
+    assert_eq!((*format, *pace, *looped, time_column.as_str()), (FileFormat::Csv, ReplayPace::Max, true, "time"));
+    assert!(kpi.location.contains("site.toml:"), "{}", kpi.location);
+
+    let bad = |from: &str, to: &str| {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let t = text.replacen(from, to, 1);
+        let e = Scene::from_str(&t, &dir.join("site.toml"), &dir).expect_err(to);
+        (e.location().map(|l| l.0), e.to_string(), t)
+    };
+    let (line, msg, t) = bad("adapter = \"decay\"", "adapter = \"nobody\"");
+    assert_eq!(line, Some(line_of(&t, "adapter = \"nobody\"")));
+    assert!(msg.contains("no plugin `nobody`") && msg.contains("`decay`, `labels`"), "{msg}");
+    let (_, msg, _) = bad("\"delhi/alarms/#\"", "\"delhi/#/alarms\"");
+    assert!(msg.contains("not an MQTT topic filter"), "{msg}");
+    let (_, msg, _) = bad("topics = [", "qos = 2\ntopics = [");
+    assert!(msg.contains("qos = 2 must be 0 or 1"), "{msg}");
+    let (_, msg, _) = bad("mqtt://127.0.0.1:1884", "mqtts://127.0.0.1:8883");
+    assert!(msg.contains("not supported yet"), "{msg}");
+    let (_, msg, _) = bad("kind = \"mqtt\"", "kind = \"kafka\"");
+    assert!(msg.contains("unknown kind `kafka`"), "{msg}");
+    let (_, msg, _) = bad("speed = \"max\"", "speed = 0");
+    assert!(msg.contains("speed = 0 must be a factor"), "{msg}");
+    let (_, msg, _) = bad("speed = \"max\"", "speed = \"max\"\ntopics = [\"x\"]");
+    assert!(msg.contains("`topics` is for MQTT sources"), "{msg}");
+    let (_, msg, _) = bad("path = \"geo/counts.csv\"", "path = \"geo/missing.csv\"");
+    assert!(msg.contains("missing.csv"), "{msg}");
+    let (_, msg, _) = bad("id = \"counts\"", "id = \"kpi\"");
+    assert!(msg.contains("duplicate source id `kpi`"), "{msg}");
+}

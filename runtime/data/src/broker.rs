@@ -1,0 +1,153 @@
+//! A local Mosquitto broker on a free loopback port, with persistence on: what `cargo xtask demo`,
+//! the tests and the benchmarks run (Debian's `mosquitto`, which `cargo xtask` installs), started and
+//! stopped by its owner. Sangam itself never needs one: a scene names its broker.
+//!
+//! Cost: one process; starting waits until the port accepts connections (some milliseconds).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a start waits for the broker's port.
+const START_WAIT: Duration = Duration::from_secs(10);
+
+/// A running `mosquitto` on 127.0.0.1, killed when dropped.
+pub struct LocalBroker {
+    child: Option<Child>,
+    port: u16,
+    conf: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// Where Debian installs the broker.
+fn program() -> Result<PathBuf, String> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| {
+        "the MQTT broker Mosquitto is not installed: apt-get install mosquitto (cargo xtask installs it)".into()
+    })
+}
+
+impl LocalBroker {
+    /// Starts a broker on a free port, its persistence in a folder of its own.
+    pub fn start() -> Result<LocalBroker, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot make the broker's folder: {e}"))?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free loopback port for the broker: {e}"))?
+            .port();
+        let conf = dir.path().join("mosquitto.conf");
+        // A window of 1,000 unacknowledged messages per client (Mosquitto's default is 20): Sangam
+        // acknowledges only once a message is recorded.
+        let text = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+             autosave_interval 1\nmax_queued_messages 100000\nmax_inflight_messages 1000\n",
+            dir.path().display()
+        );
+        std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+        let mut broker = LocalBroker { child: None, port, conf, dir };
+        broker.run()?;
+        Ok(broker)
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let child = Command::new(program()?)
+            .arg("-c")
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start mosquitto: {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_WAIT;
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(format!("mosquitto did not listen on 127.0.0.1:{} within {START_WAIT:?}", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mqtt://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Where it keeps its persistence file.
+    pub fn folder(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills it with SIGKILL (no chance to save anything).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, with what it had saved.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        self.run()
+    }
+
+    /// Starts it again on the same port having lost everything (its persistence file removed): the
+    /// sessions it had are gone.
+    pub fn restart_empty(&mut self) -> Result<(), String> {
+        self.kill();
+        let _ = std::fs::remove_file(self.dir.path().join("mosquitto.db"));
+        self.run()
+    }
+}
+
+/// Publishes each of `payloads` at QoS 1 to `topic` on the broker at 127.0.0.1:`port` as client
+/// `client_id`, in order, and waits for every acknowledgement (a real rumqttc client, publishing from
+/// a task beside the one that polls it). For tests, benchmarks and the demo's feed.
+pub fn publish_all(port: u16, client_id: &str, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), String> {
+    use rumqttc::{Event, Packet, QoS};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        options
+            .set_keep_alive(Duration::from_secs(5))
+            .set_inflight(100)
+            .set_max_packet_size(crate::MAX_MESSAGE_BYTES, crate::MAX_MESSAGE_BYTES);
+        let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
+        let total = payloads.len();
+        let topic = topic.to_string();
+        let publisher = tokio::spawn(async move {
+            for p in payloads {
+                if client.publish(topic.clone(), QoS::AtLeastOnce, false, p).await.is_err() {
+                    break;
+                }
+            }
+            client
+        });
+        let mut acked = 0;
+        while acked < total {
+            match tokio::time::timeout(Duration::from_secs(20), events.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(format!("publisher {client_id}: {e}")),
+                Err(_) => {
+                    return Err(format!("publisher {client_id}: no acknowledgement for 20 s ({acked} of {total})"));
+                }
+            }
+        }
+        let _ = publisher.await;
+        Ok(())
+    })
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,347 @@
+//! `sangam-data`: the scene's data sources, run by the host (never by a plugin) on a tokio runtime
+//! of its own, each message handed to the session as bytes for the adapter plugin the scene binds.
+//!
+//! - [`file`]: a recorded CSV or JSON Lines file replayed by its time column: every group of rows
+//!   with the same time is one message, sent at that time (scaled by `speed`, or as fast as the
+//!   session takes them), looped if asked;
+//! - [`mqtt`]: an MQTT subscription (rumqttc): QoS 0 and 1, a persistent session, QoS 1 messages
+//!   acknowledged only once the session holds them ([`Ack`]), reconnects with backoff, and the
+//!   subscriptions made again whenever the broker has lost the session.
+//!
+//! **Nothing is dropped**: the sources hand deliveries to one bounded queue ([`QUEUE_MESSAGES`]
+//! messages and [`QUEUE_BYTES`] bytes); when it is full a source waits, so a file replay pauses and
+//! an MQTT subscription stops reading (the broker holds what it has not sent: MQTT's flow control).
+//! The session takes deliveries with [`Sources::try_next`] without waiting, and hands back one it
+//! cannot take yet ([`Sources::hold`]). Each source's state and counters are in [`Sources::statuses`].
+//!
+//! [`broker`] starts a local Mosquitto for the demo, the tests and the benchmarks.
+//!
+//! Scale-out: many runtimes (one per headset or video wall) subscribe to one broker or broker cluster
+//! (Mosquitto bridges, EMQX); the broker is the distributed engine, and Sangam writes none.
+//!
+//! Cost on the caller's thread: a channel receive per message; the sources' work (sockets, file
+//! reads, parsing the time column) runs on the runtime's one worker thread.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod broker;
+pub mod file;
+pub mod mqtt;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use sangam_twin::{SourceDecl, SourceKind};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+/// The most deliveries waiting for the session, over all sources.
+pub const QUEUE_MESSAGES: usize = 1024;
+
+/// The most payload bytes waiting for the session, over all sources (64 MiB).
+pub const QUEUE_BYTES: usize = 64 << 20;
+
+/// The largest message a source hands on (4 MiB): a larger MQTT message is refused by the client
+/// (counted, and the broker told), a larger group of file rows is split.
+pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+/// A source that cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A source's settings are not usable (a bad broker address given with `--broker`).
+    #[error("source `{source_id}` ({location}): {why}")]
+    Settings {
+        /// The source.
+        source_id: String,
+        /// Where the scene declares it.
+        location: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The runtime's thread could not start.
+    #[error("cannot start the data sources' thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// One message from a source, for one adapter.
+pub struct Delivery {
+    /// The source's id.
+    pub source: String,
+    /// The adapter plugin it goes to.
+    pub adapter: String,
+    /// Where it came from: the MQTT topic, or `file:line` of its first row.
+    pub origin: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The bytes, untouched.
+    pub payload: Vec<u8>,
+    /// Its number from this source, from 1.
+    pub sequence: u64,
+    /// A QoS 1 MQTT message: acknowledge it once the session holds it.
+    pub ack: Option<Ack>,
+    /// Its bytes' share of the queue, given back when the delivery is dropped.
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("source", &self.source)
+            .field("adapter", &self.adapter)
+            .field("origin", &self.origin)
+            .field("bytes", &self.payload.len())
+            .field("sequence", &self.sequence)
+            .field("ack", &self.ack.is_some())
+            .finish()
+    }
+}
+
+/// The acknowledgement a QoS 1 message owes its broker. [`Ack::done`] sends it (without waiting);
+/// one dropped unsent leaves the message unacknowledged, so the broker sends it again after a
+/// reconnect: nothing the broker holds is lost when Sangam stops before the message is safe.
+pub struct Ack {
+    tx: mpsc::UnboundedSender<(u64, rumqttc::Publish)>,
+    /// The connection the message came on.
+    connection: u64,
+    publish: rumqttc::Publish,
+}
+
+impl Ack {
+    /// Acknowledges the message to the broker (queued for the source's task; never waits).
+    pub fn done(self) {
+        // The source has stopped when this fails: the broker redelivers on the next connection.
+        let _ = self.tx.send((self.connection, self.publish));
+    }
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ack({} #{})", self.publish.topic, self.publish.pkid)
+    }
+}
+
+/// What a source is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceState {
+    /// Not connected yet (or the file not opened yet).
+    Starting,
+    /// Connected to its broker and subscribed.
+    Connected,
+    /// Lost its broker; trying again.
+    Reconnecting {
+        /// Since when.
+        since: SystemTime,
+        /// The last error.
+        error: String,
+    },
+    /// Replaying its file.
+    Replaying,
+    /// Replayed its whole file (not looped).
+    Finished,
+    /// Stopped for good (an unreadable file).
+    Failed(String),
+}
+
+impl std::fmt::Display for SourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceState::Starting => f.write_str("starting"),
+            SourceState::Connected => f.write_str("connected"),
+            SourceState::Reconnecting { since, error } => {
+                let secs = since.elapsed().unwrap_or_default().as_secs();
+                write!(f, "reconnecting for {secs} s ({error})")
+            }
+            SourceState::Replaying => f.write_str("replaying"),
+            SourceState::Finished => f.write_str("finished"),
+            SourceState::Failed(why) => write!(f, "FAILED: {why}"),
+        }
+    }
+}
+
+/// Counters of one source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Messages handed on.
+    pub messages: u64,
+    /// Payload bytes handed on.
+    pub bytes: u64,
+    /// MQTT messages the broker marked as sent again (a redelivery after a reconnect).
+    pub redelivered: u64,
+    /// Connections made (the first, then each reconnect).
+    pub connections: u64,
+    /// Times the subscriptions were made again because the broker had lost the session.
+    pub resubscribed: u64,
+    /// File rows without a readable time (passed on with the rows before them, for the adapter to
+    /// judge), and lines too long to read (skipped).
+    pub malformed: u64,
+}
+
+/// A source's state and counters, as the screen and `--stats` show them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceStatus {
+    /// The source's id.
+    pub id: String,
+    /// `file` or `mqtt`.
+    pub kind: &'static str,
+    /// What it is doing.
+    pub state: SourceState,
+    /// Its counters.
+    pub stats: SourceStats,
+}
+
+impl std::fmt::Display for SourceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.stats;
+        write!(f, "source {} ({}): {}; {} messages, {} bytes", self.id, self.kind, self.state, s.messages, s.bytes)?;
+        if self.kind == "mqtt" {
+            write!(
+                f,
+                ", {} connections, {} redelivered, {} resubscribed",
+                s.connections, s.redelivered, s.resubscribed
+            )?;
+        }
+        if s.malformed > 0 {
+            write!(f, ", {} malformed", s.malformed)?;
+        }
+        Ok(())
+    }
+}
+
+/// A source's shared status: the task writes it, the session reads it.
+pub(crate) type SharedStatus = Arc<Mutex<SourceStatus>>;
+
+pub(crate) fn update(status: &SharedStatus, f: impl FnOnce(&mut SourceStatus)) {
+    if let Ok(mut s) = status.lock() {
+        f(&mut s);
+    }
+}
+
+/// Where the tasks put their deliveries.
+#[derive(Clone)]
+pub(crate) struct Outlet {
+    tx: mpsc::Sender<Delivery>,
+    bytes: Arc<Semaphore>,
+}
+
+impl Outlet {
+    /// Hands a delivery on, waiting while the queue is full; `false` once the session has gone.
+    pub(crate) async fn send(&self, mut delivery: Delivery) -> bool {
+        let share = delivery.payload.len().clamp(1, QUEUE_BYTES) as u32;
+        match self.bytes.clone().acquire_many_owned(share).await {
+            Ok(permit) => delivery._permit = Some(permit),
+            Err(_) => return false,
+        }
+        self.tx.send(delivery).await.is_ok()
+    }
+}
+
+/// A delivery without its queue share yet (a task fills the fields it knows).
+pub(crate) fn delivery(
+    decl: &SourceDecl,
+    origin: String,
+    content_type: &str,
+    payload: Vec<u8>,
+    sequence: u64,
+) -> Delivery {
+    Delivery {
+        source: decl.id.clone(),
+        adapter: decl.adapter.clone(),
+        origin,
+        content_type: content_type.to_string(),
+        payload,
+        sequence,
+        ack: None,
+        _permit: None,
+    }
+}
+
+/// How the sources are started.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The broker every MQTT source uses instead of the scene's (`--broker`).
+    pub broker: Option<String>,
+}
+
+/// The scene's sources, running.
+pub struct Sources {
+    runtime: Option<tokio::runtime::Runtime>,
+    rx: mpsc::Receiver<Delivery>,
+    held: Option<Delivery>,
+    statuses: Vec<SharedStatus>,
+}
+
+impl Sources {
+    /// Starts every source of `decls` on a runtime thread of its own. A source that cannot reach
+    /// its broker or read its file does not fail this: it says so in its status and the log (and an
+    /// MQTT source keeps trying); only settings that can never work are an error.
+    pub fn start(decls: &[SourceDecl], options: &Options) -> Result<Sources, DataError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sangam-sources")
+            .enable_all()
+            .build()
+            .map_err(DataError::Thread)?;
+        let (tx, rx) = mpsc::channel(QUEUE_MESSAGES);
+        let outlet = Outlet { tx, bytes: Arc::new(Semaphore::new(QUEUE_BYTES)) };
+        let mut statuses = Vec::new();
+        for decl in decls {
+            let kind = match decl.kind {
+                SourceKind::File { .. } => "file",
+                SourceKind::Mqtt { .. } => "mqtt",
+            };
+            let status = Arc::new(Mutex::new(SourceStatus {
+                id: decl.id.clone(),
+                kind,
+                state: SourceState::Starting,
+                stats: SourceStats::default(),
+            }));
+            statuses.push(status.clone());
+            match &decl.kind {
+                SourceKind::File { .. } => {
+                    runtime.spawn(file::replay(decl.clone(), outlet.clone(), status));
+                }
+                SourceKind::Mqtt { broker, .. } => {
+                    let url = options.broker.as_deref().unwrap_or(broker);
+                    let address = sangam_twin::broker_address(url).map_err(|why| DataError::Settings {
+                        source_id: decl.id.clone(),
+                        location: decl.location.clone(),
+                        why,
+                    })?;
+                    runtime.spawn(mqtt::subscribe(decl.clone(), address, outlet.clone(), status));
+                }
+            }
+        }
+        Ok(Sources { runtime: Some(runtime), rx, held: None, statuses })
+    }
+
+    /// The next delivery, if one is waiting (never waits): one handed back with [`Sources::hold`]
+    /// first, then the queue's, in the order the sources sent them.
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        self.held.take().or_else(|| self.rx.try_recv().ok())
+    }
+
+    /// Hands back a delivery the session could not take yet: it comes first next time, and nothing
+    /// more is taken from the queue meanwhile (so the sources wait).
+    pub fn hold(&mut self, delivery: Delivery) {
+        self.held = Some(delivery);
+    }
+
+    /// Whether a delivery is held back.
+    pub fn is_holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Every source's state and counters, in the scene's order.
+    pub fn statuses(&self) -> Vec<SourceStatus> {
+        self.statuses.iter().filter_map(|s| s.lock().ok().map(|s| s.clone())).collect()
+    }
+}
+
+impl Drop for Sources {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // The tasks hold sockets and files only; unacknowledged messages stay with the broker.
+            runtime.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! An MQTT subscription (rumqttc's async client): the source's topic filters at QoS 0 or 1, under a
+//! client id whose session the broker keeps (unless `clean_session`).
+//!
+//! - **No loss with QoS 1**: acknowledgements are manual. A message is acknowledged once the session
+//!   holds it ([`crate::Ack`]: in the recording when one is written, else in the adapter's inbox), so
+//!   a Sangam that stops or crashes before that leaves it with the broker, which sends it again
+//!   (flagged `dup`, counted as redelivered). The broker sends no more than its in-flight window of
+//!   unacknowledged messages, so a slow session slows the stream down instead of losing any of it.
+//! - **Reconnects** with a backoff from 100 ms to 5 s, the state on screen meanwhile. When the broker
+//!   answers a connection without the session (a clean start, or a broker that lost it), the
+//!   subscriptions are made again: rumqttc does not, and a subscriber would go silent.
+//! - Two pitfalls of rumqttc are kept away: the task that polls the event loop never sends a request
+//!   of its own (subscribing and acknowledging from it can freeze it once the request queue is full),
+//!   so both run on tasks beside it; and acknowledgements of a connection that has since dropped are
+//!   not sent on the next one (the broker redelivers those messages, whose new deliveries are then
+//!   acknowledged).
+//!
+//! Cost: rumqttc's parsing; a payload copied once into its delivery.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sangam_twin::{SourceDecl, SourceKind};
+use tokio::sync::mpsc;
+
+use crate::{Ack, MAX_MESSAGE_BYTES, Outlet, SharedStatus, SourceState, delivery, update};
+
+/// The longest wait before trying a lost broker again.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Requests rumqttc's client may have waiting for the event loop.
+const REQUEST_QUEUE: usize = 256;
+
+/// Subscribes `decl`'s topics at the broker `address` and hands every message on, for ever (until the
+/// runtime stops).
+pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: Outlet, status: SharedStatus) {
+    let SourceKind::Mqtt { topics, qos, client_id, clean_session, keep_alive_s, .. } = &decl.kind else { return };
+    let qos = if *qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+    let mut options = MqttOptions::new(client_id.clone(), address.0.clone(), address.1);
+    options
+        .set_keep_alive(Duration::from_secs(*keep_alive_s))
+        .set_clean_session(*clean_session)
+        .set_manual_acks(true)
+        .set_max_packet_size(MAX_MESSAGE_BYTES, 64 << 10);
+    let (client, mut events) = AsyncClient::new(options, REQUEST_QUEUE);
+    // Acknowledgements go through a task of their own, each with the connection its message came on.
+    let connection = Arc::new(AtomicU64::new(0));
+    let (ack_sender, acks) = mpsc::unbounded_channel::<(u64, rumqttc::Publish)>();
+    tokio::spawn(send_acks(client.clone(), acks, connection.clone()));
+    let where_ = format!("mqtt://{}:{}", address.0, address.1);
+    let mut backoff = Duration::from_millis(100);
+    let mut sequence = 0u64;
+    let mut waiting_subacks = 0usize;
+    loop {
+        match events.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                let n = connection.fetch_add(1, Ordering::AcqRel) + 1;
+                backoff = Duration::from_millis(100);
+                let resubscribe = !ack.session_present;
+                // Connected once subscribed: at once when the broker kept the session, else at the
+                // last SUBACK.
+                waiting_subacks = if resubscribe || n == 1 { topics.len() } else { 0 };
+                update(&status, |s| {
+                    if waiting_subacks == 0 {
+                        s.state = SourceState::Connected;
+                    }
+                    s.stats.connections += 1;
+                    if resubscribe && n > 1 {
+                        s.stats.resubscribed += 1;
+                    }
+                });
+                if n > 1 {
+                    tracing::info!(source = %decl.id, "connected to {where_} again (session kept: {})", ack.session_present);
+                }
+                // Subscribing again is harmless when the broker kept the session; needed when it did not.
+                if resubscribe || n == 1 {
+                    let (client, topics, id) = (client.clone(), topics.clone(), decl.id.clone());
+                    tokio::spawn(async move {
+                        for topic in topics {
+                            if let Err(e) = client.subscribe(topic.clone(), qos).await {
+                                tracing::warn!(source = %id, "cannot subscribe to `{topic}`: {e}");
+                            }
+                        }
+                    });
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack.return_codes.iter().any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)) {
+                    tracing::error!(source = %decl.id, "{where_} refused a subscription of {topics:?}: check the broker's ACL");
+                }
+                waiting_subacks = waiting_subacks.saturating_sub(1);
+                if waiting_subacks == 0 {
+                    update(&status, |s| s.state = SourceState::Connected);
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                sequence += 1;
+                let bytes = publish.payload.len() as u64;
+                let mut d = delivery(&decl, publish.topic.clone(), "", publish.payload.to_vec(), sequence);
+                let dup = publish.dup;
+                if publish.qos != QoS::AtMostOnce {
+                    let connection = connection.load(Ordering::Acquire);
+                    d.ack = Some(Ack { tx: ack_sender.clone(), connection, publish });
+                }
+                // Waits while the queue is full: the broker's in-flight window holds the rest.
+                if !outlet.send(d).await {
+                    return;
+                }
+                update(&status, |s| {
+                    s.stats.messages += 1;
+                    s.stats.bytes += bytes;
+                    s.stats.redelivered += u64::from(dup);
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let error = e.to_string();
+                let first = matches!(
+                    status.lock().map(|s| s.state.clone()),
+                    Ok(SourceState::Connected | SourceState::Starting)
+                );
+                if first {
+                    tracing::warn!(source = %decl.id, "lost {where_} ({error}); reconnecting");
+                }
+                update(&status, |s| {
+                    if !matches!(s.state, SourceState::Reconnecting { .. }) {
+                        s.state = SourceState::Reconnecting { since: SystemTime::now(), error: error.clone() };
+                    } else if let SourceState::Reconnecting { error: last, .. } = &mut s.state {
+                        *last = error.clone();
+                    }
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Sends the acknowledgements of messages that came on the current connection (those of an older
+/// one are left: the broker redelivers those messages, and a packet id of an old connection may
+/// name another message on this one).
+async fn send_acks(
+    client: AsyncClient,
+    mut rx: mpsc::UnboundedReceiver<(u64, rumqttc::Publish)>,
+    connection: Arc<AtomicU64>,
+) {
+    while let Some((n, publish)) = rx.recv().await {
+        if n == connection.load(Ordering::Acquire) && client.ack(&publish).await.is_err() {
+            return;
+        }
+    }
+}
