@@ -192,7 +192,9 @@ fn bench() -> Result<()> {
     plugins::build_plugins()?;
     cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
     cargo("benchmarks (history store)", &["bench", "--package", "sangam-twin"])?;
-    cargo("benchmarks (session tick, replay)", &["bench", "--package", "sangam-session"])?;
+    // The ingest benchmark runs a real broker.
+    provision::ensure_mosquitto()?;
+    cargo("benchmarks (session tick, replay, ingest)", &["bench", "--package", "sangam-session"])?;
     eprintln!("xtask: record the ratios printed above in BENCHMARKS.md");
     Ok(())
 }

@@ -213,6 +213,8 @@ pub struct RunArgs {
     pub mode: SessionMode,
     /// The broker every MQTT source uses instead of the scene's (`--broker`).
     pub broker: Option<String>,
+    /// Where to write the session's counters as JSON at the end (`--stats-json`).
+    pub stats_json: Option<PathBuf>,
 }
 
 /// What the session does with time and data: run live, run live and record, or replay a recording.
@@ -388,6 +390,13 @@ fn run_flat(
             Ok(returned)
         }
     }
+}
+
+/// Writes the session's counters (`Session::stats_json`: clock, history, sources, inboxes, plugins,
+/// recording) to `path` as JSON (`--stats-json`).
+pub fn write_stats_json(core: &Session, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(&core.stats_json()).context("encoding the stats as JSON")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write the stats to {}", path.display()))
 }
 
 /// A loaded site ready for a frame loop: the render scene, the running twin session, the interaction.
@@ -812,6 +821,9 @@ pub fn run_headless_until(
         anyhow::bail!("wgpu reported errors during the headless run: {}", errors.join("; "));
     }
     let plugins = session.core.status_lines();
+    if let Some(path) = &args.stats_json {
+        write_stats_json(&session.core, path)?;
+    }
     let update = TimeStats::of(update_times.make_contiguous());
     let report =
         HeadlessReport { adapter: renderer.adapter_info().name.clone(), size: args.size, timer, last, plugins, update };
@@ -877,6 +889,7 @@ mod tests {
             screenshot: None,
             mode: SessionMode::Live,
             broker: None,
+            stats_json: None,
         };
         let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
         let started = Instant::now();

@@ -4,14 +4,16 @@
 //! bookmarks (or a bare `.gltf` / `.glb`, framed automatically) headless to PNG.
 //!
 //! `sangam render SCENE --recording FILE --at TIME -o OUT` renders the site as it was at that time of a
-//! recording (time travel: recorded values, overlays drawn for then).
+//! recording (time travel: recorded values, the overlays as they were shown).
 //!
 //! `sangam run SCENE [--xr | --window | --headless] [--stats] [--frames N]` opens the site in a front end:
 //! XR when an OpenXR runtime is active, else a window when a display is, else headless; it says which and why.
 //!
 //! `sangam record SCENE -o FILE [--duration D]` runs a scene live without a GPU and records it to MCAP;
 //! `sangam replay FILE [--speed N|max] [--headless --frames N | --window]` replays one (`run --record
-//! FILE` records while showing). `--stats` prints the twin's state hash: a replay reaches the recorded one.
+//! FILE` records while showing). `--stats` prints the twin's state hash: a replay reaches the recorded one;
+//! `--stats-json FILE` writes the session's counters (sources, inboxes, plugins, clock) as JSON.
+//! `--broker URL` on `run` and `record` points every MQTT source of the scene at another broker.
 //!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
@@ -93,6 +95,10 @@ enum Command {
         /// Print the session's state (hash, plugins) at the end.
         #[arg(long)]
         stats: bool,
+        /// Write the session's counters (clock, history, sources, inboxes, plugins) to this file as
+        /// JSON at the end.
+        #[arg(long, value_name = "FILE")]
+        stats_json: Option<PathBuf>,
         /// Write only what this plugin of the scene may see (its entities and `[plugins.read]`); raw
         /// inputs are left out.
         #[arg(long, value_name = "PLUGIN")]
@@ -136,6 +142,10 @@ struct FrontEndArgs {
     /// Print frame timing and the session's state (clock, state hash, recording or replay, plugins) at the end.
     #[arg(long)]
     stats: bool,
+    /// Write the session's counters (clock, history, sources, inboxes, plugins, recording) to this
+    /// file as JSON at the end.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
     /// Stop after this many frames (headless default: 60; a window otherwise runs until closed).
     #[arg(long)]
     frames: Option<u64>,
@@ -157,8 +167,8 @@ impl FrontEndArgs {
             (_, _, true) => Requested::Headless,
             _ => Requested::Auto,
         };
-        let FrontEndArgs { stats, frames, size, screenshot, .. } = self;
-        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode, broker: None }
+        let FrontEndArgs { stats, stats_json, frames, size, screenshot, .. } = self;
+        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode, broker: None, stats_json }
     }
 }
 
@@ -224,9 +234,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             frontend::run(&args, &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record { scene, output, duration, stats, redact, broker } => {
+        Command::Record { scene, output, duration, stats, stats_json, redact, broker } => {
             let sources = sangam_data::Options { broker };
-            record_cmd::record(&scene, &output, duration, stats, redact.as_deref(), &sources)?;
+            let report = record_cmd::Report { stats, stats_json };
+            record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

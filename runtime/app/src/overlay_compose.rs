@@ -1,7 +1,7 @@
 //! What the renderer's overlay pass draws each frame, composed from the session: every overlay
 //! plugin's latest frame (moved with the twin in tabletop mode), the selected entity's inspector panel
 //! with its history chart (in world space, next to the entity), and heads-up lines: frame timing,
-//! plugin faults and alerts.
+//! the data sources' states and rates, plugin faults and alerts.
 //!
 //! Pure data in, pure data out: it reads the session and allocates one [`Overlay`], it never waits.
 //! Plugin frames are converted once each ([`ConvertedFrames`]), not once per frame drawn.
@@ -89,6 +89,19 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     }
     if !top_left.is_empty() {
         overlay.hud.push(HudText { text: top_left.join("\n"), corner: HudCorner::TopLeft, color: WHITE });
+    }
+    // Each data source's state: one that lost its broker or failed is said in colour.
+    for status in session.core.sources().map(sangam_data::Sources::statuses).unwrap_or_default() {
+        let color = match status.state {
+            sangam_data::SourceState::Reconnecting { .. } | sangam_data::SourceState::Starting => AMBER,
+            sangam_data::SourceState::Failed(_) => RED,
+            _ => WHITE,
+        };
+        overlay.hud.push(HudText {
+            text: format!("{} ({}): {}, {:.0} msg/s", status.id, status.kind, status.state, status.rate),
+            corner: HudCorner::TopRight,
+            color,
+        });
     }
     // Faults first: a faulty plugin is reported on screen, with its id and cause.
     for fault in session.core.plugins().recent_faults() {

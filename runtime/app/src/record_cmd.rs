@@ -26,7 +26,7 @@ pub fn record(
     scene: &Path,
     output: &Path,
     duration: Option<Duration>,
-    stats: bool,
+    report: &Report,
     redact: Option<&str>,
     sources: &sangam_data::Options,
 ) -> Result<()> {
@@ -71,12 +71,24 @@ pub fn record(
         summary.file_bytes,
         output.display()
     );
-    if stats {
+    if report.stats {
         for line in session.status_lines() {
             println!("stats: {line}");
         }
     }
+    if let Some(path) = &report.stats_json {
+        sangam::frontend::write_stats_json(&session, path)?;
+    }
     Ok(())
+}
+
+/// What `record` reports at the end.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Print the `--stats` lines.
+    pub stats: bool,
+    /// Write the counters as JSON here (`--stats-json`).
+    pub stats_json: Option<PathBuf>,
 }
 
 /// The scene a replay runs on: the one given, else the one the recording names (relative to the

@@ -106,6 +106,9 @@ pub fn run_until(
             println!("stats: {line}");
         }
     }
+    if let Some(path) = &args.stats_json {
+        crate::frontend::write_stats_json(&app.session.core, path)?;
+    }
     Ok(app.xr_back.then_some(app.session))
 }
 

@@ -88,6 +88,9 @@ pub fn run(session: SiteSession, args: &RunArgs) -> Result<XrEnd> {
             println!("stats: {line}");
         }
     }
+    if let Some(path) = &args.stats_json {
+        crate::frontend::write_stats_json(&app.session.core, path)?;
+    }
     if !summary.wgpu_errors.is_empty() {
         anyhow::bail!("wgpu reported errors during the XR session: {}", summary.wgpu_errors.join("; "));
     }

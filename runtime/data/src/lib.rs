@@ -30,7 +30,7 @@ pub mod file;
 pub mod mqtt;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use sangam_twin::{SourceDecl, SourceKind};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -187,12 +187,18 @@ pub struct SourceStatus {
     pub state: SourceState,
     /// Its counters.
     pub stats: SourceStats,
+    /// Messages per second, over the last second or two ([`Sources::statuses`] measures it).
+    pub rate: f64,
 }
 
 impl std::fmt::Display for SourceStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = &self.stats;
-        write!(f, "source {} ({}): {}; {} messages, {} bytes", self.id, self.kind, self.state, s.messages, s.bytes)?;
+        write!(
+            f,
+            "source {} ({}): {}; {} messages ({:.0}/s), {} bytes",
+            self.id, self.kind, self.state, s.messages, self.rate, s.bytes
+        )?;
         if self.kind == "mqtt" {
             write!(
                 f,
@@ -268,7 +274,12 @@ pub struct Sources {
     rx: mpsc::Receiver<Delivery>,
     held: Option<Delivery>,
     statuses: Vec<SharedStatus>,
+    /// Per source: when its rate was last measured, its message count then, and the rate.
+    rates: Mutex<Vec<(Instant, u64, f64)>>,
 }
+
+/// How long a rate is measured over, at least.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 impl Sources {
     /// Starts every source of `decls` on a runtime thread of its own. A source that cannot reach
@@ -294,6 +305,7 @@ impl Sources {
                 kind,
                 state: SourceState::Starting,
                 stats: SourceStats::default(),
+                rate: 0.0,
             }));
             statuses.push(status.clone());
             match &decl.kind {
@@ -311,7 +323,8 @@ impl Sources {
                 }
             }
         }
-        Ok(Sources { runtime: Some(runtime), rx, held: None, statuses })
+        let rates = Mutex::new(vec![(Instant::now(), 0, 0.0); statuses.len()]);
+        Ok(Sources { runtime: Some(runtime), rx, held: None, statuses, rates })
     }
 
     /// The next delivery, if one is waiting (never waits): one handed back with [`Sources::hold`]
@@ -331,9 +344,22 @@ impl Sources {
         self.held.is_some()
     }
 
-    /// Every source's state and counters, in the scene's order.
+    /// Every source's state, counters and rate, in the scene's order.
     pub fn statuses(&self) -> Vec<SourceStatus> {
-        self.statuses.iter().filter_map(|s| s.lock().ok().map(|s| s.clone())).collect()
+        let mut out: Vec<SourceStatus> =
+            self.statuses.iter().filter_map(|s| s.lock().ok().map(|s| s.clone())).collect();
+        if let Ok(mut rates) = self.rates.lock() {
+            let now = Instant::now();
+            for (status, (at, count, rate)) in out.iter_mut().zip(rates.iter_mut()) {
+                let waited = now.duration_since(*at);
+                if waited >= RATE_WINDOW {
+                    *rate = status.stats.messages.saturating_sub(*count) as f64 / waited.as_secs_f64();
+                    (*at, *count) = (now, status.stats.messages);
+                }
+                status.rate = *rate;
+            }
+        }
+        out
     }
 }
 

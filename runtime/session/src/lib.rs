@@ -37,6 +37,7 @@ pub mod inbox;
 pub mod plugins;
 pub mod record;
 pub mod replay;
+mod stats;
 pub mod time;
 mod time_travel;
 
@@ -585,131 +586,6 @@ impl Session {
     /// Totals since the session started.
     pub fn totals(&self) -> &SessionTotals {
         &self.totals
-    }
-
-    /// The `--stats` lines: the clock, the history store, then one per plugin.
-    pub fn status_lines(&self) -> Vec<String> {
-        let clock = self.time.clock();
-        let t = &self.totals;
-        let held = self.last_held_by.as_ref().map_or_else(String::new, |id| format!("; held back by `{id}`"));
-        let store = &self.store;
-        let mut lines = vec![format!(
-            "clock: {} after {} ticks at {}x{}; {} steps; ran slower than its rate in {} ticks ({:.3} s of simulated \
-             time not run{held}); {} values applied, {} refused; {} messages delivered, {} waiting",
-            clock.now(),
-            t.ticks,
-            clock.rate(),
-            if clock.is_paused() { " (paused)" } else { "" },
-            clock.step_count(),
-            t.slowed_ticks,
-            clock.slowed().as_secs_f64(),
-            t.values_applied,
-            t.values_refused,
-            t.messages_delivered,
-            self.inbox.total_waiting(),
-        )];
-        lines.push(format!(
-            "history: {} series, {:.1} of {:.1} MiB, {} samples each at full resolution, {} folded into buckets, {} \
-             events evicted from the log",
-            store.series_count(),
-            store.memory_bytes() as f64 / f64::from(1 << 20),
-            store.budget() as f64 / f64::from(1 << 20),
-            store.series_capacity(),
-            store.folded(),
-            store.events_evicted(),
-        ));
-        let hash = self.store.state_hash();
-        lines.push(format!("state: hash {hash} at progress {:.3} s", self.progress_us() as f64 / 1e6));
-        if let Some(r) = &self.recorder {
-            let s = r.stats();
-            let state = r.stopped().map_or_else(|| "recording".to_string(), |why| format!("STOPPED ({why})"));
-            lines.push(format!(
-                "recording: {} {state}: {} inputs, {} ticks, {} changes, {} access entries handed to the writer, {} \
-                 changes lost to gaps",
-                r.path().display(),
-                s.inputs,
-                s.ticks,
-                s.changes,
-                s.access,
-                s.gap_events
-            ));
-            lines.push(format!(
-                "recording: {} overlay frames handed to the writer, {} drawn between them (one per {} ms of progress \
-                 is kept), {} over their overlay's byte allowance{}",
-                s.overlay_frames,
-                s.overlay_between,
-                record::overlays::OVERLAY_PERIOD_US / 1000,
-                s.overlay_over_budget,
-                if self.redaction.is_some() {
-                    " (none in a redacted recording: they draw what other plugins may see)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if let Some(r) = &self.redaction {
-            lines.push(format!(
-                "recording: redacted for plugin `{}`: {} changes left out",
-                r.plugin, r.withheld_changes
-            ));
-        }
-        if let Some(why) = self.withhold_inputs {
-            lines.push(format!("recording: {} raw inputs not written ({why})", self.inputs_withheld));
-        }
-        let g = self.plugins.governance_stats();
-        if g != plugins::GovernanceStats::default() {
-            lines.push(format!(
-                "governance: {} individual values of aggregate-only properties kept inside their adapters; {} \
-                 aggregates written, {} groups under k withheld, {} values from other plugins refused",
-                g.individual_values, g.aggregates, g.small_groups, g.refused
-            ));
-        }
-        if let Some((path, summary)) = &self.recorded {
-            lines.push(format!(
-                "recording: {path} finished: {} messages, {} bytes; {} overlay frames that repeated the last left out; {}",
-                summary.messages,
-                summary.file_bytes,
-                summary.overlay_repeats,
-                match summary.snapshot_bytes {
-                    0 => "no end snapshot (time travel replays it)".to_string(),
-                    n => format!("an end snapshot of the twin of {n} bytes (for time travel)"),
-                }
-            ));
-        }
-        if let Some(replay) = &self.replay {
-            let info = &replay.recording().info;
-            let (applied, refused) = replay.counts();
-            lines.push(format!(
-                "replay: {} (scene {}, written by {}): {applied} changes applied, {refused} refused; {}",
-                info.path.display(),
-                info.scene_name,
-                info.runtime,
-                replay.verdict_for(hash)
-            ));
-        }
-        let log = self.plugins.access_log();
-        if log.entries() > 0 {
-            let mut last: BTreeMap<&str, &plugins::AccessEntry> = BTreeMap::new();
-            for e in log.recent() {
-                last.insert(&e.plugin, e);
-            }
-            let reads: Vec<String> = last
-                .values()
-                .map(|e| format!("{} read [{}] of {} entities", e.plugin, e.properties.join(", "), e.entities))
-                .collect();
-            lines.push(format!("access: {} entries logged; last: {}", log.entries(), reads.join("; ")));
-        }
-        if let Some(sources) = &self.sources {
-            lines.extend(sources.statuses().iter().map(ToString::to_string));
-            if sources.is_holding() {
-                lines.push("sources: a delivery waits for its adapter's inbox (the sources wait with it)".into());
-            }
-        }
-        if let Some(views) = self.plugins.views() {
-            lines.push(views.status_line());
-        }
-        lines.extend(self.plugins.status_lines());
-        lines
     }
 }
 

@@ -348,3 +348,45 @@ epoch = "2012-10-02 00:00:00"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_source_whose_broker_is_down_is_reported_and_the_site_goes_on() {
+    let dir = std::env::temp_dir().join(format!("sangam-live-source-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let csv = repo().join("plugins/csv-adapter/plugin.toml");
+    let text = format!(
+        "format = 1\nname = \"Broker down\"\n\n[origin]\nlat = 28.5697905\nlon = 77.2091030\n\n\
+         [[entities]]\nid = \"s1\"\nkind = \"traffic.counter\"\n\n[plugin_policy]\nallow_unsigned = true\n\n\
+         [[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n\n\
+         [[sources]]\nid = \"feed\"\nadapter = \"counts\"\nkind = \"mqtt\"\nbroker = \"mqtt://127.0.0.1:{port}\"\n\
+         topics = [\"counts/#\"]\n",
+        csv.display()
+    );
+    let scene = dir.join("scene.toml");
+    std::fs::write(&scene, text).unwrap();
+    let json = dir.join("stats.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["run", scene.to_str().unwrap(), "--headless", "--frames", "90", "--size", "96x64", "--stats"])
+        .arg("--stats-json")
+        .arg(&json)
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("sangam runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the site runs on without its broker: {stderr}");
+    let line = stdout.lines().find(|l| l.contains("source feed (mqtt)")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("reconnecting") && line.contains("refused"), "the state and the reason: {line}");
+    assert!(stderr.contains("feed") && stderr.contains(&format!("127.0.0.1:{port}")), "the log names it: {stderr}");
+    // The same, machine-readable.
+    let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let source = &stats["sources"][0];
+    assert_eq!((source["id"].as_str(), source["kind"].as_str()), (Some("feed"), Some("mqtt")), "{stats}");
+    assert!(source["state"].as_str().unwrap().contains("reconnecting"), "{stats}");
+    assert_eq!(source["messages"].as_u64(), Some(0));
+    assert_eq!(stats["plugins"][0]["id"].as_str(), Some("counts"), "{stats}");
+    assert_eq!(stats["inboxes"]["counts"]["accepted"].as_u64(), Some(0), "{stats}");
+    assert!(stats["clock"]["ticks"].as_u64().unwrap() >= 90, "{stats}");
+}

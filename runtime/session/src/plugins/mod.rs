@@ -546,13 +546,7 @@ impl LivePlugins {
         self.plugins
             .iter()
             .map(|p| {
-                let status = match supervisor.status(&p.id) {
-                    Some(PluginStatus::Running) => "running".to_string(),
-                    Some(PluginStatus::Starting) => "starting".to_string(),
-                    Some(PluginStatus::Backoff) => "restarting".to_string(),
-                    Some(PluginStatus::Disabled(why)) => format!("disabled ({why})"),
-                    None => "unknown".to_string(),
-                };
+                let status = status_text(supervisor.status(&p.id));
                 let s = supervisor.stats(&p.id).unwrap_or_default();
                 let missed =
                     if p.missed_steps > 0 { format!(", {} steps missed", p.missed_steps) } else { String::new() };
@@ -564,9 +558,36 @@ impl LivePlugins {
             .collect()
     }
 
+    /// Each plugin's id, role, status and counters, as JSON objects (`--stats-json`).
+    pub fn stats_json(&self) -> Vec<serde_json::Value> {
+        let Some(supervisor) = self.supervisor.as_ref() else { return Vec::new() };
+        self.plugins
+            .iter()
+            .map(|p| {
+                let s = supervisor.stats(&p.id).unwrap_or_default();
+                serde_json::json!({
+                    "id": p.id, "role": p.role.to_string(), "status": status_text(supervisor.status(&p.id)),
+                    "calls": s.completed, "late": s.late, "faults": s.faults, "restarts": s.restarts,
+                    "missed_steps": p.missed_steps,
+                })
+            })
+            .collect()
+    }
+
     /// The supervisor, when the scene runs plugins (tests and benchmarks).
     pub fn supervisor(&self) -> Option<&Supervisor> {
         self.supervisor.as_ref()
+    }
+}
+
+/// A plugin's status in words.
+fn status_text(status: Option<PluginStatus>) -> String {
+    match status {
+        Some(PluginStatus::Running) => "running".to_string(),
+        Some(PluginStatus::Starting) => "starting".to_string(),
+        Some(PluginStatus::Backoff) => "restarting".to_string(),
+        Some(PluginStatus::Disabled(why)) => format!("disabled ({why})"),
+        None => "unknown".to_string(),
     }
 }
 
