@@ -118,7 +118,7 @@ pub fn publish_all(port: u16, client_id: &str, topic: &str, payloads: Vec<Vec<u8
         options
             .set_keep_alive(Duration::from_secs(5))
             .set_inflight(100)
-            .set_max_packet_size(crate::MAX_MESSAGE_BYTES, crate::MAX_MESSAGE_BYTES);
+            .set_max_packet_size(crate::mqtt::PACKET_LIMIT, crate::mqtt::PACKET_LIMIT);
         let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
         let total = payloads.len();
         let topic = topic.to_string();

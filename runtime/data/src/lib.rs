@@ -29,6 +29,7 @@ pub mod broker;
 pub mod file;
 pub mod mqtt;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -41,8 +42,9 @@ pub const QUEUE_MESSAGES: usize = 1024;
 /// The most payload bytes waiting for the session, over all sources (64 MiB).
 pub const QUEUE_BYTES: usize = 64 << 20;
 
-/// The largest message a source hands on (4 MiB): a larger MQTT message is refused by the client
-/// (counted, and the broker told), a larger group of file rows is split.
+/// The largest message a source hands on (4 MiB): a larger MQTT message is acknowledged, counted and
+/// logged but not handed on (up to [`mqtt::PACKET_LIMIT`], past which the client cannot read it at
+/// all), a larger group of file rows is split.
 pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
 
 /// A source that cannot start.
@@ -104,13 +106,19 @@ pub struct Ack {
     /// The connection the message came on.
     connection: u64,
     publish: rumqttc::Publish,
+    /// Acknowledgements queued and not yet handed to the client ([`Sources`] waits for them when it
+    /// stops).
+    queued: Arc<AtomicUsize>,
 }
 
 impl Ack {
     /// Acknowledges the message to the broker (queued for the source's task; never waits).
     pub fn done(self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
         // The source has stopped when this fails: the broker redelivers on the next connection.
-        let _ = self.tx.send((self.connection, self.publish));
+        if self.tx.send((self.connection, self.publish)).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -174,6 +182,9 @@ pub struct SourceStats {
     /// File rows without a readable time (passed on with the rows before them, for the adapter to
     /// judge), and lines too long to read (skipped).
     pub malformed: u64,
+    /// MQTT messages larger than [`MAX_MESSAGE_BYTES`]: acknowledged (so the broker does not send them
+    /// again and again), logged with their topic and size, and not handed on.
+    pub oversized: u64,
 }
 
 /// A source's state and counters, as the screen and `--stats` show them.
@@ -209,6 +220,9 @@ impl std::fmt::Display for SourceStatus {
         if s.malformed > 0 {
             write!(f, ", {} malformed", s.malformed)?;
         }
+        if s.oversized > 0 {
+            write!(f, ", {} over {MAX_MESSAGE_BYTES} bytes (not handed on)", s.oversized)?;
+        }
         Ok(())
     }
 }
@@ -227,6 +241,8 @@ pub(crate) fn update(status: &SharedStatus, f: impl FnOnce(&mut SourceStatus)) {
 pub(crate) struct Outlet {
     tx: mpsc::Sender<Delivery>,
     bytes: Arc<Semaphore>,
+    /// Acknowledgements queued and not yet handed to a client.
+    pub(crate) acks_queued: Arc<AtomicUsize>,
 }
 
 impl Outlet {
@@ -276,7 +292,11 @@ pub struct Sources {
     statuses: Vec<SharedStatus>,
     /// Per source: when its rate was last measured, its message count then, and the rate.
     rates: Mutex<Vec<(Instant, u64, f64)>>,
+    acks_queued: Arc<AtomicUsize>,
 }
+
+/// How long stopping waits for queued acknowledgements to reach the broker.
+const STOP_WAIT: Duration = Duration::from_secs(1);
 
 /// How long a rate is measured over, at least.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
@@ -293,7 +313,8 @@ impl Sources {
             .build()
             .map_err(DataError::Thread)?;
         let (tx, rx) = mpsc::channel(QUEUE_MESSAGES);
-        let outlet = Outlet { tx, bytes: Arc::new(Semaphore::new(QUEUE_BYTES)) };
+        let acks_queued = Arc::new(AtomicUsize::new(0));
+        let outlet = Outlet { tx, bytes: Arc::new(Semaphore::new(QUEUE_BYTES)), acks_queued: acks_queued.clone() };
         let mut statuses = Vec::new();
         for decl in decls {
             let kind = match decl.kind {
@@ -324,7 +345,7 @@ impl Sources {
             }
         }
         let rates = Mutex::new(vec![(Instant::now(), 0, 0.0); statuses.len()]);
-        Ok(Sources { runtime: Some(runtime), rx, held: None, statuses, rates })
+        Ok(Sources { runtime: Some(runtime), rx, held: None, statuses, rates, acks_queued })
     }
 
     /// The next delivery, if one is waiting (never waits): one handed back with [`Sources::hold`]
@@ -365,8 +386,18 @@ impl Sources {
 
 impl Drop for Sources {
     fn drop(&mut self) {
+        // Acknowledgements already made go out first (waiting at most STOP_WAIT), so a clean stop
+        // does not make the broker send them again; whatever is still unacknowledged stays with it.
+        let deadline = Instant::now() + STOP_WAIT;
+        let had = self.acks_queued.load(Ordering::Acquire) > 0;
+        while self.acks_queued.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if had {
+            // Handed to the client: its event loop writes them to the socket at its next turn.
+            std::thread::sleep(Duration::from_millis(20));
+        }
         if let Some(runtime) = self.runtime.take() {
-            // The tasks hold sockets and files only; unacknowledged messages stay with the broker.
             runtime.shutdown_timeout(Duration::from_millis(200));
         }
     }

@@ -33,6 +33,14 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Requests rumqttc's client may have waiting for the event loop.
 const REQUEST_QUEUE: usize = 256;
 
+/// The largest MQTT packet read (64 MiB): a message up to this size that is over
+/// [`MAX_MESSAGE_BYTES`] is read, acknowledged and counted (not handed on); a larger one makes
+/// rumqttc drop the connection, so set the broker's `message_size_limit` below it.
+pub const PACKET_LIMIT: usize = 64 << 20;
+
+/// Oversized messages logged one by one; after them, every hundredth.
+const LOGGED_OVERSIZED: u64 = 3;
+
 /// Subscribes `decl`'s topics at the broker `address` and hands every message on, for ever (until the
 /// runtime stops).
 pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: Outlet, status: SharedStatus) {
@@ -43,12 +51,12 @@ pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: 
         .set_keep_alive(Duration::from_secs(*keep_alive_s))
         .set_clean_session(*clean_session)
         .set_manual_acks(true)
-        .set_max_packet_size(MAX_MESSAGE_BYTES, 64 << 10);
+        .set_max_packet_size(PACKET_LIMIT, 64 << 10);
     let (client, mut events) = AsyncClient::new(options, REQUEST_QUEUE);
     // Acknowledgements go through a task of their own, each with the connection its message came on.
     let connection = Arc::new(AtomicU64::new(0));
     let (ack_sender, acks) = mpsc::unbounded_channel::<(u64, rumqttc::Publish)>();
-    tokio::spawn(send_acks(client.clone(), acks, connection.clone()));
+    tokio::spawn(send_acks(client.clone(), acks, connection.clone(), outlet.acks_queued.clone()));
     let where_ = format!("mqtt://{}:{}", address.0, address.1);
     let mut backoff = Duration::from_millis(100);
     let mut sequence = 0u64;
@@ -95,6 +103,26 @@ pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: 
                     update(&status, |s| s.state = SourceState::Connected);
                 }
             }
+            Ok(Event::Incoming(Packet::Publish(publish))) if publish.payload.len() > MAX_MESSAGE_BYTES => {
+                let mut count = 0;
+                update(&status, |s| {
+                    s.stats.oversized += 1;
+                    count = s.stats.oversized;
+                });
+                if count <= LOGGED_OVERSIZED || count.is_multiple_of(100) {
+                    tracing::warn!(
+                        source = %decl.id,
+                        "a message of {} bytes on `{}` is over the {MAX_MESSAGE_BYTES}-byte limit: acknowledged, not \
+                         handed on ({count} so far)",
+                        publish.payload.len(),
+                        publish.topic
+                    );
+                }
+                if publish.qos != QoS::AtMostOnce {
+                    let connection = connection.load(Ordering::Acquire);
+                    Ack { tx: ack_sender.clone(), connection, publish, queued: outlet.acks_queued.clone() }.done();
+                }
+            }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 sequence += 1;
                 let bytes = publish.payload.len() as u64;
@@ -102,7 +130,8 @@ pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: 
                 let dup = publish.dup;
                 if publish.qos != QoS::AtMostOnce {
                     let connection = connection.load(Ordering::Acquire);
-                    d.ack = Some(Ack { tx: ack_sender.clone(), connection, publish });
+                    d.ack =
+                        Some(Ack { tx: ack_sender.clone(), connection, publish, queued: outlet.acks_queued.clone() });
                 }
                 // Waits while the queue is full: the broker's in-flight window holds the rest.
                 if !outlet.send(d).await {
@@ -145,9 +174,12 @@ async fn send_acks(
     client: AsyncClient,
     mut rx: mpsc::UnboundedReceiver<(u64, rumqttc::Publish)>,
     connection: Arc<AtomicU64>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     while let Some((n, publish)) = rx.recv().await {
-        if n == connection.load(Ordering::Acquire) && client.ack(&publish).await.is_err() {
+        let sent = n != connection.load(Ordering::Acquire) || client.ack(&publish).await.is_ok();
+        queued.fetch_sub(1, Ordering::AcqRel);
+        if !sent {
             return;
         }
     }

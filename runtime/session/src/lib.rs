@@ -453,7 +453,7 @@ impl Session {
     /// Offers a message from a source to `adapter`'s inbox; a full inbox hands it back (the source
     /// waits and offers it again).
     pub fn offer(&mut self, adapter: &str, message: Message) -> Result<(), OfferError> {
-        self.offer_acked(adapter, message, None).map_err(|(e, _)| e)
+        self.offer_acked(adapter, message, None).map_err(|back| back.0)
     }
 
     /// [`offer`](Self::offer) a message whose broker is owed `ack` once the session holds it: once it
@@ -464,12 +464,12 @@ impl Session {
         adapter: &str,
         message: Message,
         ack: Option<sangam_data::Ack>,
-    ) -> Result<(), (OfferError, Option<sangam_data::Ack>)> {
+    ) -> Result<(), Box<(OfferError, Option<sangam_data::Ack>)>> {
         // Recorded once accepted, before any plugin sees it (a refused one is offered again).
         let recording = self.recorder.as_ref().is_some_and(Recorder::is_recording);
         let copy = (recording && self.withhold_inputs.is_none()).then(|| message.clone());
         if let Err(e) = self.inbox.offer(adapter, message) {
-            return Err((e, ack));
+            return Err(Box::new((e, ack)));
         }
         if recording && self.withhold_inputs.is_some() {
             self.inputs_withheld += 1;
@@ -525,7 +525,7 @@ impl Session {
                 payload: std::mem::take(&mut d.payload),
             };
             let adapter = d.adapter.clone();
-            match self.offer_acked(&adapter, message, d.ack.take()) {
+            match self.offer_acked(&adapter, message, d.ack.take()).map_err(|back| *back) {
                 Ok(()) => {}
                 Err((OfferError::Full { message, .. } | OfferError::UnknownAdapter { message, .. }, ack)) => {
                     // Checked at start: only a full inbox refuses. The source waits for it.

@@ -155,6 +155,7 @@ impl Session {
                     "messages": s.stats.messages, "bytes": s.stats.bytes, "rate_per_s": s.rate,
                     "connections": s.stats.connections, "redelivered": s.stats.redelivered,
                     "resubscribed": s.stats.resubscribed, "malformed": s.stats.malformed,
+                    "oversized": s.stats.oversized,
                 })
             })
             .collect();

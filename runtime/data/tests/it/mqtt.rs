@@ -120,3 +120,26 @@ fn a_broker_killed_and_restarted_is_reconnected_to_and_the_lost_session_subscrib
     let status = &sources.statuses()[0];
     assert!(status.stats.connections >= 2 && status.stats.resubscribed >= 1, "{status}");
 }
+
+#[test]
+fn a_huge_message_is_counted_and_skipped_and_the_stream_goes_on() {
+    let broker = Broker::start().unwrap();
+    let mut sources = start(&broker, "sangam-huge");
+    let huge = vec![b'x'; sangam_data::MAX_MESSAGE_BYTES + 1];
+    let payloads = vec![b"1".to_vec(), huge, b"2".to_vec(), vec![0xff, 0xfe, 0x00], b"3".to_vec()];
+    sangam_data::broker::publish_all(broker.port(), "pub-huge", "cells/c3/kpi", payloads).unwrap();
+    let got = take_until(&mut sources, Duration::from_secs(30), |_| true, |g| g.len() >= 4);
+    let payloads: Vec<&[u8]> = got.iter().map(|d| d.payload.as_slice()).collect();
+    // Bytes are handed on as they came (invalid UTF-8 is the adapter's to judge); the huge one is not.
+    assert_eq!(payloads, [&b"1"[..], b"2", &[0xff, 0xfe, 0x00], b"3"]);
+    let status = &sources.statuses()[0];
+    assert_eq!(status.stats.oversized, 1, "{status}");
+    assert!(status.to_string().contains("1 over"), "{status}");
+    drop(got);
+    drop(sources);
+    // It was acknowledged: the persistent session does not get it again.
+    let mut again = start(&broker, "sangam-huge");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(again.try_next().is_none(), "{:?}", again.statuses());
+    assert_eq!(again.statuses()[0].stats.oversized, 0);
+}
