@@ -30,6 +30,16 @@ fn program() -> Result<PathBuf, String> {
 impl LocalBroker {
     /// Starts a broker on a free port, its persistence in a folder of its own.
     pub fn start() -> Result<LocalBroker, String> {
+        LocalBroker::start_as(None)
+    }
+
+    /// Starts a broker that lets in only `user` with `password` (a Mosquitto password file made
+    /// with `mosquitto_passwd`).
+    pub fn start_with_login(user: &str, password: &str) -> Result<LocalBroker, String> {
+        LocalBroker::start_as(Some((user, password)))
+    }
+
+    fn start_as(login: Option<(&str, &str)>) -> Result<LocalBroker, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make the broker's folder: {e}"))?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -38,11 +48,29 @@ impl LocalBroker {
         let conf = dir.path().join("mosquitto.conf");
         // A window of 1,000 unacknowledged messages per client (Mosquitto's default is 20): Sangam
         // acknowledges only once a message is recorded.
-        let text = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+        let mut text = format!(
+            "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n\
              autosave_interval 1\nmax_queued_messages 100000\nmax_inflight_messages 1000\n",
             dir.path().display()
         );
+        match login {
+            None => text.push_str("allow_anonymous true\n"),
+            Some((user, password)) => {
+                let file = dir.path().join("passwords");
+                let made = Command::new("mosquitto_passwd")
+                    .args(["-c", "-b"])
+                    .arg(&file)
+                    .args([user, password])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("cannot run mosquitto_passwd (Debian mosquitto): {e}"))?;
+                if !made.success() {
+                    return Err(format!("mosquitto_passwd could not make {}", file.display()));
+                }
+                text.push_str(&format!("allow_anonymous false\npassword_file {}\n", file.display()));
+            }
+        }
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
         let mut broker = LocalBroker { child: None, port, conf, dir };
         broker.run()?;

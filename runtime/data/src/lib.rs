@@ -333,14 +333,27 @@ impl Sources {
                 SourceKind::File { .. } => {
                     runtime.spawn(file::replay(decl.clone(), outlet.clone(), status));
                 }
-                SourceKind::Mqtt { broker, .. } => {
-                    let url = options.broker.as_deref().unwrap_or(broker);
-                    let address = sangam_twin::broker_address(url).map_err(|why| DataError::Settings {
+                SourceKind::Mqtt { broker, username, password_env, .. } => {
+                    let settings = |why: String| DataError::Settings {
                         source_id: decl.id.clone(),
                         location: decl.location.clone(),
                         why,
-                    })?;
-                    runtime.spawn(mqtt::subscribe(decl.clone(), address, outlet.clone(), status));
+                    };
+                    let url = options.broker.as_deref().unwrap_or(broker);
+                    let address = sangam_twin::broker_address(url).map_err(settings)?;
+                    let credentials = match (username, password_env) {
+                        (Some(user), Some(env)) => {
+                            let password = std::env::var(env).map_err(|_| {
+                                settings(format!(
+                                    "the environment variable {env} is not set; it holds the password of user `{user}`"
+                                ))
+                            })?;
+                            Some((user.clone(), password))
+                        }
+                        (Some(user), None) => Some((user.clone(), String::new())),
+                        _ => None,
+                    };
+                    runtime.spawn(mqtt::subscribe(decl.clone(), address, credentials, outlet.clone(), status));
                 }
             }
         }

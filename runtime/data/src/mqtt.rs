@@ -43,7 +43,13 @@ const LOGGED_OVERSIZED: u64 = 3;
 
 /// Subscribes `decl`'s topics at the broker `address` and hands every message on, for ever (until the
 /// runtime stops).
-pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: Outlet, status: SharedStatus) {
+pub(crate) async fn subscribe(
+    decl: SourceDecl,
+    address: (String, u16),
+    credentials: Option<(String, String)>,
+    outlet: Outlet,
+    status: SharedStatus,
+) {
     let SourceKind::Mqtt { topics, qos, client_id, clean_session, keep_alive_s, .. } = &decl.kind else { return };
     let qos = if *qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
     let mut options = MqttOptions::new(client_id.clone(), address.0.clone(), address.1);
@@ -52,6 +58,9 @@ pub(crate) async fn subscribe(decl: SourceDecl, address: (String, u16), outlet: 
         .set_clean_session(*clean_session)
         .set_manual_acks(true)
         .set_max_packet_size(PACKET_LIMIT, 64 << 10);
+    if let Some((user, password)) = credentials {
+        options.set_credentials(user, password);
+    }
     let (client, mut events) = AsyncClient::new(options, REQUEST_QUEUE);
     // Acknowledgements go through a task of their own, each with the connection its message came on.
     let connection = Arc::new(AtomicU64::new(0));

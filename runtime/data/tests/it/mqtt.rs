@@ -23,6 +23,8 @@ fn source(client: &str) -> SourceDecl {
             client_id: client.into(),
             clean_session: false,
             keep_alive_s: 5,
+            username: None,
+            password_env: None,
         },
         location: "test".into(),
     }
@@ -142,4 +144,30 @@ fn a_huge_message_is_counted_and_skipped_and_the_stream_goes_on() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(again.try_next().is_none(), "{:?}", again.statuses());
     assert_eq!(again.statuses()[0].stats.oversized, 0);
+}
+
+#[test]
+fn a_broker_that_asks_for_a_login_gets_the_one_in_the_environment_and_refuses_a_wrong_one() {
+    // Passwords come from the environment; this test uses variables the process already has
+    // (setting one would need `unsafe`): the broker's password is HOME's value, PATH's is wrong.
+    let password = std::env::var("HOME").expect("HOME is set");
+    let broker = Broker::start_with_login("twin", &password).unwrap();
+    let with = |env: &str| {
+        let mut decl = source("sangam-login");
+        if let SourceKind::Mqtt { username, password_env, .. } = &mut decl.kind {
+            *username = Some("twin".into());
+            *password_env = Some(env.into());
+        }
+        decl
+    };
+    let good = Sources::start(&[with("HOME")], &Options { broker: Some(broker.url()) }).unwrap();
+    wait_for(&good, "connected with the password", |s| s.state == SourceState::Connected);
+    let bad = Sources::start(&[with("PATH")], &Options { broker: Some(broker.url()) }).unwrap();
+    wait_for(&bad, "refused", |s| matches!(s.state, SourceState::Reconnecting { .. }));
+    let refused = bad.statuses()[0].state.to_string();
+    assert!(refused.contains("reconnecting"), "{refused}");
+    let e =
+        Sources::start(&[with("SANGAM_TEST_NO_SUCH_PASSWORD")], &Options::default()).err().expect("a missing variable");
+    let e = e.to_string();
+    assert!(e.contains("SANGAM_TEST_NO_SUCH_PASSWORD") && e.contains("`twin`") && e.contains("kpi"), "{e}");
 }

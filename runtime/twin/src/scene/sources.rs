@@ -74,6 +74,11 @@ pub enum SourceKind {
         clean_session: bool,
         /// Keep-alive in seconds (5 to 3600; default 30).
         keep_alive_s: u64,
+        /// The user name to log in with, if the broker asks for one.
+        username: Option<String>,
+        /// The environment variable that holds the password (never the password itself: scene files
+        /// are shared).
+        password_env: Option<String>,
     },
 }
 
@@ -98,6 +103,8 @@ pub(super) struct RawSource {
     client_id: Option<Spanned<String>>,
     clean_session: Option<bool>,
     keep_alive_s: Option<Spanned<i64>>,
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
 }
 
 /// Whether `filter` is a valid MQTT topic filter: not empty, `+` and `#` only as whole levels, `#`
@@ -170,6 +177,8 @@ impl Cx<'_> {
                         ("client_id", r.client_id.is_some()),
                         ("clean_session", r.clean_session.is_some()),
                         ("keep_alive_s", r.keep_alive_s.is_some()),
+                        ("username", r.username.is_some()),
+                        ("password_env", r.password_env.is_some()),
                     ]) {
                         return Err(
                             self.err(rs.span(), format!("source `{id}`: `{key}` is for MQTT sources, not files"))
@@ -300,6 +309,21 @@ impl Cx<'_> {
             Some(c) => return Err(self.err(c.span(), format!("source `{id}`: client_id must be 1 to 128 bytes"))),
             None => format!("sangam-{id}"),
         };
+        if let Some(env) = &r.password_env {
+            let name = env.get_ref();
+            if r.username.is_none() {
+                return Err(self.err(env.span(), format!("source `{id}`: password_env needs username = \"USER\"")));
+            }
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                return Err(self.err(
+                    env.span(),
+                    format!(
+                        "source `{id}`: password_env = \"{name}\" must name an environment variable (A-Z, 0-9, _); the \
+                         password itself never goes in the scene"
+                    ),
+                ));
+            }
+        }
         Ok(SourceKind::Mqtt {
             broker: broker.get_ref().clone(),
             topics: r.topics.iter().map(|t| t.get_ref().clone()).collect(),
@@ -307,6 +331,8 @@ impl Cx<'_> {
             client_id,
             clean_session: r.clean_session.unwrap_or(false),
             keep_alive_s,
+            username: r.username.as_ref().map(|u| u.get_ref().clone()),
+            password_env: r.password_env.as_ref().map(|p| p.get_ref().clone()),
         })
     }
 }

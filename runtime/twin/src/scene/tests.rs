@@ -497,6 +497,8 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
             client_id: "sangam-kpi".into(),
             clean_session: false,
             keep_alive_s: 30,
+            username: None,
+            password_env: None,
         }
     );
     let SourceKind::File { format, pace, looped, time_column, .. } = &counts.kind else { panic!("{counts:?}") };
@@ -528,4 +530,8 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
     assert!(msg.contains("missing.csv"), "{msg}");
     let (_, msg, _) = bad("id = \"counts\"", "id = \"kpi\"");
     assert!(msg.contains("duplicate source id `kpi`"), "{msg}");
+    let (_, msg, _) = bad("topics = [", "password_env = \"KPI_PASSWORD\"\ntopics = [");
+    assert!(msg.contains("password_env needs username"), "{msg}");
+    let (_, msg, _) = bad("topics = [", "username = \"twin\"\npassword_env = \"hunter2\"\ntopics = [");
+    assert!(msg.contains("must name an environment variable") && msg.contains("never goes in the scene"), "{msg}");
 }
