@@ -152,28 +152,46 @@ fn demo(size: &str) -> Result<()> {
         "demo (stereo)",
         &["render", &scene_arg, "--bookmark", "tower", "--stereo", "--size", "640x720", "-o", &stereo_arg],
     )?;
-    // The live site: plugins (a simulation and an overlay) running while the camera orbits; the last
-    // frame, with the overlay's labels and alerts, is saved, and the session is recorded.
+    // The live site: a local Mosquitto, `sangam feed` publishing the sites' demand to it, and the site
+    // run against it with its plugins (the CSV adapter, the simulation, the overlay) while the camera
+    // orbits; the last frame, with the overlay's labels and alerts, is saved, and the session recorded.
+    let broker = sangam_data::broker::LocalBroker::start().map_err(|e| anyhow::anyhow!("demo broker: {e}"))?;
+    eprintln!("xtask: demo broker (mosquitto) on {}", broker.url());
+    let mut feed = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "--package", "sangam", "--", "feed", &scene_arg, "--broker", &broker.url()])
+        .args(["--rate", "4", "--day", "20s", "--duration", "60s"])
+        .current_dir(&root)
+        .spawn()
+        .context("could not start `sangam feed`")?;
     let live = out.join("live.png");
     let live_arg = live.to_string_lossy().into_owned();
     let recording = out.join("live.mcap").to_string_lossy().into_owned();
-    sangam(
-        "demo (live plugins, recorded)",
+    let stats = out.join("live-stats.json").to_string_lossy().into_owned();
+    let run = sangam(
+        "demo (live data and plugins, recorded)",
         &[
             "run",
             &scene_arg,
             "--headless",
             "--frames",
-            "120",
+            "240",
             "--size",
             size,
             "--stats",
+            "--stats-json",
+            &stats,
             "--screenshot",
             &live_arg,
             "--record",
             &recording,
+            "--broker",
+            &broker.url(),
         ],
-    )?;
+    );
+    let _ = feed.kill();
+    let _ = feed.wait();
+    run?;
+    drop(broker);
     // The recording replayed at once (its state hash checked), and the site as it was 1 s in.
     sangam("demo (replay)", &["replay", &recording, "--speed", "max", "--headless", "--frames", "1", "--stats"])?;
     let then = out.join("then.png").to_string_lossy().into_owned();

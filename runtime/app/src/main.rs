@@ -15,12 +15,16 @@
 //! `--stats-json FILE` writes the session's counters (sources, inboxes, plugins, clock) as JSON.
 //! `--broker URL` on `run` and `record` points every MQTT source of the scene at another broker.
 //!
+//! `sangam feed SCENE --broker URL [--rate N] [--duration D]` publishes an illustrative, seeded demand
+//! stream for the scene's telecom sites (the live demo's feed).
+//!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
 //!
 //! Exit codes: 0 done (for `plugin check`: the plugin can run); 1 a clear error about the input or the
 //! machine (printed), or a plugin this runtime cannot run; a panic is a bug.
 
+mod feed_cmd;
 mod plugin_cmd;
 mod record_cmd;
 
@@ -106,6 +110,30 @@ enum Command {
         /// The MQTT broker every MQTT source uses instead of the scene's (mqtt://HOST:PORT).
         #[arg(long, value_name = "URL")]
         broker: Option<String>,
+    },
+    /// Publish an ILLUSTRATIVE, seeded stream of telecom demand for a scene's sites to an MQTT broker
+    /// (the demo's live feed).
+    Feed {
+        /// A scene file (`scene.toml`): its telecom sites, and its first MQTT source's topic.
+        scene: PathBuf,
+        /// The broker (mqtt://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        broker: String,
+        /// Messages per site per second (0.1 to 100).
+        #[arg(long, default_value_t = 2.0)]
+        rate: f64,
+        /// How long to publish (seconds, or 30s, 5m, 2h). Default: until stopped.
+        #[arg(long, value_parser = record_cmd::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// The seed of the noise: the same seed gives the same stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The length of one compressed day of demand (seconds, or 30s, 5m, 2h).
+        #[arg(long, default_value = "120s", value_parser = record_cmd::parse_duration)]
+        day: std::time::Duration,
+        /// The topic prefix (default: the scene's first MQTT source's first filter, without its wildcard).
+        #[arg(long)]
+        topic: Option<String>,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -238,6 +266,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let sources = sangam_data::Options { broker };
             let report = record_cmd::Report { stats, stats_json };
             record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Feed { scene, broker, rate, duration, seed, day, topic } => {
+            feed_cmd::feed(&scene, &feed_cmd::FeedArgs { broker, rate, duration, seed, day, topic })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

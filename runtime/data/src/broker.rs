@@ -174,6 +174,74 @@ pub fn publish_all(port: u16, client_id: &str, topic: &str, payloads: Vec<Vec<u8
     })
 }
 
+/// A QoS 1 publisher on one connection (a real rumqttc client on a runtime of its own), for the
+/// demo's feed, tests and benchmarks: [`Publisher::publish`] sends a batch and waits until the
+/// broker has acknowledged all of it.
+pub struct Publisher {
+    runtime: tokio::runtime::Runtime,
+    client: rumqttc::AsyncClient,
+    acks: tokio::sync::mpsc::UnboundedReceiver<Result<(), String>>,
+}
+
+impl Publisher {
+    /// Connects to the broker at `url` (`mqtt://host:port`) as `client_id`.
+    pub fn connect(url: &str, client_id: &str) -> Result<Publisher, String> {
+        use rumqttc::{Event, Packet};
+        let (host, port) = sangam_twin::broker_address(url)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut options = rumqttc::MqttOptions::new(client_id, host, port);
+        options
+            .set_keep_alive(Duration::from_secs(10))
+            .set_max_packet_size(crate::MAX_MESSAGE_BYTES, crate::MAX_MESSAGE_BYTES);
+        let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
+        let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
+        // The event loop is polled by a task of its own; publishing happens beside it.
+        runtime.spawn(async move {
+            loop {
+                let sent = match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => tx.send(Ok(())),
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        Ok(())
+                    }
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Publisher { runtime, client, acks })
+    }
+
+    /// Publishes each `(topic, payload)` at QoS 1, in order, and waits (at most 20 s) for the
+    /// broker's acknowledgement of every one.
+    pub fn publish(&mut self, messages: Vec<(String, Vec<u8>)>) -> Result<(), String> {
+        let n = messages.len();
+        let client = self.client.clone();
+        let acks = &mut self.acks;
+        self.runtime.block_on(async move {
+            for (topic, payload) in messages {
+                client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload).await.map_err(|e| e.to_string())?;
+            }
+            let mut acked = 0;
+            while acked < n {
+                match tokio::time::timeout(Duration::from_secs(20), acks.recv()).await {
+                    Ok(Some(Ok(()))) => acked += 1,
+                    Ok(Some(Err(e))) => return Err(format!("the broker was lost while publishing ({e})")),
+                    Ok(None) | Err(_) => return Err(format!("no acknowledgement for 20 s ({acked} of {n})")),
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
 impl Drop for LocalBroker {
     fn drop(&mut self) {
         self.kill();

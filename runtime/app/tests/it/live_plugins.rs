@@ -390,3 +390,36 @@ fn a_source_whose_broker_is_down_is_reported_and_the_site_goes_on() {
     assert_eq!(stats["inboxes"]["counts"]["accepted"].as_u64(), Some(0), "{stats}");
     assert!(stats["clock"]["ticks"].as_u64().unwrap() >= 90, "{stats}");
 }
+
+#[test]
+fn the_demo_site_runs_live_from_the_feed_through_a_real_broker() {
+    let broker = sangam_data::broker::LocalBroker::start().unwrap();
+    let scene = repo().join("assets/sites/new-delhi-ina/scene.toml");
+    let scene_s = scene.to_str().unwrap();
+    let mut feed = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["feed", scene_s, "--broker", &broker.url(), "--rate", "10", "--duration", "20s", "--day", "4s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sangam feed runs");
+    let json = std::env::temp_dir().join(format!("sangam-live-demo-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["run", scene_s, "--headless", "--frames", "150", "--size", "160x90", "--broker", &broker.url()])
+        .arg("--stats-json")
+        .arg(&json)
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("sangam runs");
+    let _ = feed.kill();
+    let _ = feed.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let source = &stats["sources"][0];
+    assert_eq!(source["id"].as_str(), Some("kpi-feed"));
+    assert!(source["messages"].as_u64().unwrap() >= 10, "the feed's messages arrived: {stats}");
+    assert_eq!(source["state"].as_str(), Some("connected"), "{stats}");
+    assert!(stats["inboxes"]["kpi"]["delivered"].as_u64().unwrap() >= 10, "{stats}");
+    let kpi = stats["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "kpi").expect("the adapter");
+    assert!(kpi["calls"].as_u64().unwrap() >= 10 && kpi["faults"].as_u64() == Some(0), "{kpi}");
+    let _ = std::fs::remove_file(json);
+}
