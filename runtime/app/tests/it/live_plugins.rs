@@ -367,14 +367,7 @@ fn a_source_whose_broker_is_down_is_reported_and_the_site_goes_on() {
     let scene = dir.join("scene.toml");
     std::fs::write(&scene, text).unwrap();
     let json = dir.join("stats.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
-        .args(["run", scene.to_str().unwrap(), "--headless", "--frames", "90", "--size", "96x64", "--stats"])
-        .arg("--stats-json")
-        .arg(&json)
-        .env("SANGAM_PLUGIN_PATH", plugin_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("sangam runs");
+    let out = run_with_stats_json(&[scene.to_str().unwrap(), "--frames", "90", "--size", "96x64", "--stats"], &json);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the site runs on without its broker: {stderr}");
     let line = stdout.lines().find(|l| l.contains("source feed (mqtt)")).unwrap_or_else(|| panic!("{stdout}"));
@@ -402,14 +395,7 @@ fn the_demo_site_runs_live_from_the_feed_through_a_real_broker() {
         .spawn()
         .expect("sangam feed runs");
     let json = std::env::temp_dir().join(format!("sangam-live-demo-{}.json", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_sangam"))
-        .args(["run", scene_s, "--headless", "--frames", "150", "--size", "160x90", "--broker", &broker.url()])
-        .arg("--stats-json")
-        .arg(&json)
-        .env("SANGAM_PLUGIN_PATH", plugin_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("sangam runs");
+    let out = run_with_stats_json(&[scene_s, "--frames", "150", "--size", "160x90", "--broker", &broker.url()], &json);
     let _ = feed.kill();
     let _ = feed.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -422,4 +408,17 @@ fn the_demo_site_runs_live_from_the_feed_through_a_real_broker() {
     let kpi = stats["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "kpi").expect("the adapter");
     assert!(kpi["calls"].as_u64().unwrap() >= 10 && kpi["faults"].as_u64() == Some(0), "{kpi}");
     let _ = std::fs::remove_file(json);
+}
+
+/// `sangam run --headless ARGS --stats-json JSON` with the built plugins on the search path.
+fn run_with_stats_json(args: &[&str], json: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sangam"))
+        .args(["run", "--headless"])
+        .args(args)
+        .arg("--stats-json")
+        .arg(json)
+        .env("SANGAM_PLUGIN_PATH", plugin_dir())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("sangam runs")
 }
