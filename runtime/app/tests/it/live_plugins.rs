@@ -422,3 +422,95 @@ fn run_with_stats_json(args: &[&str], json: &Path) -> std::process::Output {
         .output()
         .expect("sangam runs")
 }
+
+#[test]
+fn a_recorder_killed_mid_stream_and_started_again_loses_nothing_the_broker_held() {
+    use sangam_session::record::reader::Recording;
+    let broker = sangam_data::broker::LocalBroker::start().unwrap();
+    let dir = std::env::temp_dir().join(format!("sangam-killed-recorder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = repo().join("plugins/csv-adapter/plugin.toml");
+    let text = format!(
+        "format = 1\nname = \"Killed recorder\"\n\n[origin]\nlat = 28.5697905\nlon = 77.2091030\n\n\
+         [[entities]]\nid = \"s1\"\nkind = \"traffic.counter\"\n\n[plugin_policy]\nallow_unsigned = true\n\n\
+         [[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n\n\
+         [[sources]]\nid = \"feed\"\nadapter = \"counts\"\nkind = \"mqtt\"\nbroker = \"mqtt://127.0.0.1:9\"\n\
+         topics = [\"counts/#\"]\nclient_id = \"sangam-killed\"\n",
+        csv.display()
+    );
+    let scene = dir.join("scene.toml");
+    std::fs::write(&scene, text).unwrap();
+    let twin = sangam_twin::Scene::load(&scene).unwrap();
+    // The broker keeps messages for a session once it has subscribed: make it, as the recorder will.
+    {
+        let options = sangam_data::Options { broker: Some(broker.url()) };
+        let sources = sangam_data::Sources::start(&twin.sources, &options).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while sources.statuses()[0].state != sangam_data::SourceState::Connected {
+            assert!(std::time::Instant::now() < deadline, "{:?}", sources.statuses());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    let record = |out: &Path, duration: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sangam"));
+        c.args(["record", scene.to_str().unwrap(), "-o", out.to_str().unwrap(), "--broker", &broker.url()])
+            .env("SANGAM_PLUGIN_PATH", plugin_dir())
+            .env("RUST_LOG", "warn");
+        if let Some(d) = duration {
+            c.args(["--duration", d]);
+        }
+        c
+    };
+    let (first, second) = (dir.join("first.mcap"), dir.join("second.mcap"));
+    let mut recorder = record(&first, None).spawn().expect("sangam record runs");
+    // 3,000 messages over 3 s, in batches of 100 every 0.1 s.
+    let n = 3_000u64;
+    let url = broker.url();
+    let publisher = std::thread::spawn(move || {
+        let mut publisher = sangam_data::broker::Publisher::connect(&url, "counter-box").unwrap();
+        for batch in 0..n / 100 {
+            let messages = (batch * 100..(batch + 1) * 100)
+                .map(|i| ("counts/s1".to_string(), format!("id,time,flow[veh/h]\ns1,{i},{i}\n").into_bytes()))
+                .collect();
+            publisher.publish(messages).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    // Killed outright while the stream is coming in: once its file holds more than its start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&first).map_or(0, |m| m.len()) < 4096 {
+        assert!(std::time::Instant::now() < deadline, "the recorder wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!publisher.is_finished(), "the stream is still coming in when the recorder is killed");
+    recorder.kill().unwrap();
+    recorder.wait().unwrap();
+    publisher.join().unwrap();
+    let out = record(&second, Some("4")).output().expect("sangam record runs again");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let numbers = |path: &Path| -> std::collections::BTreeSet<u64> {
+        let rec = Recording::open_with_inputs(path).unwrap_or_else(|e| panic!("{e}"));
+        rec.input_records
+            .iter()
+            .map(|r| {
+                let text = String::from_utf8(r.payload().unwrap()).unwrap();
+                text.lines().nth(1).unwrap().rsplit(',').next().unwrap().parse().unwrap()
+            })
+            .collect()
+    };
+    let (before, after) = (numbers(&first), numbers(&second));
+    assert!(!before.is_empty(), "the first recorder recorded some before it was killed");
+    let all: std::collections::BTreeSet<u64> = before.union(&after).copied().collect();
+    let lost: Vec<u64> = (0..n).filter(|i| !all.contains(i)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} lost, e.g. {:?} ({} before the kill, {} after)",
+        lost.len(),
+        &lost[..lost.len().min(5)],
+        before.len(),
+        after.len()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

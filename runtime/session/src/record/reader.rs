@@ -160,6 +160,8 @@ pub struct Recording {
     pub changes: Vec<TwinChanges>,
     /// Input messages recorded, per adapter.
     pub inputs: BTreeMap<String, u64>,
+    /// The input messages themselves, in order, when read with [`Recording::open_with_inputs`].
+    pub input_records: Vec<super::wire::InputRecord>,
     /// Changes lost to gaps while recording.
     pub gap_events: u64,
     /// The access log: which plugin read what, when.
@@ -200,7 +202,22 @@ impl Recording {
         Ok(Recording::read(path, true, CHANGES_LIMIT_BYTES)?.info)
     }
 
+    /// [`open`](Self::open), keeping every recorded input message too ([`Recording::input_records`],
+    /// counted against the same memory limit): to audit what a source delivered, or to feed it again.
+    pub fn open_with_inputs(path: &Path) -> Result<Recording, RecordingError> {
+        Recording::read_as(path, false, CHANGES_LIMIT_BYTES, true)
+    }
+
     fn read(path: &Path, info_only: bool, limit_bytes: usize) -> Result<Recording, RecordingError> {
+        Recording::read_as(path, info_only, limit_bytes, false)
+    }
+
+    fn read_as(
+        path: &Path,
+        info_only: bool,
+        limit_bytes: usize,
+        keep_inputs: bool,
+    ) -> Result<Recording, RecordingError> {
         let io = |source| RecordingError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io)?;
         let file_bytes = file.metadata().map_err(io)?.len();
@@ -211,7 +228,8 @@ impl Recording {
                 .with_validate_summary_section_crc(true)
                 .with_record_length_limit(RECORD_LIMIT),
         );
-        let mut state = ReadState { path: path.to_path_buf(), file_bytes, limit_bytes, ..ReadState::default() };
+        let mut state =
+            ReadState { path: path.to_path_buf(), file_bytes, limit_bytes, keep_inputs, ..ReadState::default() };
         // Bytes handed to the reader, and where the last intact record ended.
         let mut fed = 0u64;
         loop {
@@ -328,6 +346,9 @@ struct ReadState {
     gap_events: u64,
     access: Vec<crate::plugins::AccessEntry>,
     overlays: BTreeMap<String, Vec<RecordedOverlay>>,
+    /// Whether input messages are kept ([`Recording::open_with_inputs`]), and those kept.
+    keep_inputs: bool,
+    input_records: Vec<super::wire::InputRecord>,
     /// Memory the changes and overlay frames read so far take (reckoned), and the most they may.
     held_bytes: usize,
     limit_bytes: usize,
@@ -421,7 +442,20 @@ impl ReadState {
                     Some(Topic::Access) => serde_json::from_slice(&data).map(|a| self.access.push(a)),
                     Some(Topic::Input(adapter)) => {
                         *self.inputs.entry(adapter).or_default() += 1;
-                        Ok(())
+                        if self.keep_inputs {
+                            match serde_json::from_slice::<super::wire::InputRecord>(&data) {
+                                Ok(r) => {
+                                    if !self.hold(r.payload_base64.len() + 128) {
+                                        return Ok(false);
+                                    }
+                                    self.input_records.push(r);
+                                    Ok(())
+                                }
+                                Err(e) => Err(e),
+                            }
+                        } else {
+                            Ok(())
+                        }
                     }
                     Some(Topic::Other) => Ok(()),
                     None => {
@@ -520,6 +554,7 @@ impl ReadState {
         Ok(Recording {
             info,
             changes: self.changes,
+            input_records: self.input_records,
             overlays,
             inputs: self.inputs,
             gap_events: self.gap_events,

@@ -51,6 +51,7 @@ impl TimeTravel {
             info: self.info.clone(),
             changes: Vec::new(),
             inputs: BTreeMap::new(),
+            input_records: Vec::new(),
             gap_events: 0,
             access: Vec::new(),
             overlays: self.overlays.iter().map(|(plugin, frame)| (plugin.clone(), vec![frame.clone()])).collect(),

@@ -122,6 +122,11 @@ pub struct InputRecord {
 }
 
 impl InputRecord {
+    /// The bytes as received (`None` when the base64 is damaged).
+    pub fn payload(&self) -> Option<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD.decode(&self.payload_base64).ok()
+    }
+
     /// The record of `message` offered to `adapter`.
     pub fn of(adapter: &str, message: &crate::Message) -> InputRecord {
         InputRecord {
