@@ -136,42 +136,12 @@ impl LocalBroker {
 }
 
 /// Publishes each of `payloads` at QoS 1 to `topic` on the broker at 127.0.0.1:`port` as client
-/// `client_id`, in order, and waits for every acknowledgement (a real rumqttc client, publishing from
-/// a task beside the one that polls it). For tests, benchmarks and the demo's feed.
+/// `client_id`, in order, and waits for every acknowledgement: one batch through a [`Publisher`] of
+/// its own. For tests and benchmarks.
 pub fn publish_all(port: u16, client_id: &str, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), String> {
-    use rumqttc::{Event, Packet, QoS};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
-        options
-            .set_keep_alive(Duration::from_secs(5))
-            .set_inflight(100)
-            .set_max_packet_size(crate::mqtt::PACKET_LIMIT, crate::mqtt::PACKET_LIMIT);
-        let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
-        let total = payloads.len();
-        let topic = topic.to_string();
-        let publisher = tokio::spawn(async move {
-            for p in payloads {
-                if client.publish(topic.clone(), QoS::AtLeastOnce, false, p).await.is_err() {
-                    break;
-                }
-            }
-            client
-        });
-        let mut acked = 0;
-        while acked < total {
-            match tokio::time::timeout(Duration::from_secs(20), events.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(format!("publisher {client_id}: {e}")),
-                Err(_) => {
-                    return Err(format!("publisher {client_id}: no acknowledgement for 20 s ({acked} of {total})"));
-                }
-            }
-        }
-        let _ = publisher.await;
-        Ok(())
-    })
+    let mut publisher = Publisher::connect(&format!("mqtt://127.0.0.1:{port}"), client_id)?;
+    let messages = payloads.into_iter().map(|p| (topic.to_string(), p)).collect();
+    publisher.publish(messages).map_err(|e| format!("publisher {client_id}: {e}"))
 }
 
 /// A QoS 1 publisher on one connection (a real rumqttc client on a runtime of its own), for the
@@ -196,7 +166,8 @@ impl Publisher {
         let mut options = rumqttc::MqttOptions::new(client_id, host, port);
         options
             .set_keep_alive(Duration::from_secs(10))
-            .set_max_packet_size(crate::MAX_MESSAGE_BYTES, crate::MAX_MESSAGE_BYTES);
+            // Up to what a source reads, so a test can send one it does not hand on.
+            .set_max_packet_size(crate::mqtt::PACKET_LIMIT, crate::mqtt::PACKET_LIMIT);
         let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
         let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
         // The event loop is polled by a task of its own; publishing happens beside it.

@@ -66,6 +66,13 @@ pub(crate) async fn subscribe(
     let connection = Arc::new(AtomicU64::new(0));
     let (ack_sender, acks) = mpsc::unbounded_channel::<(u64, rumqttc::Publish)>();
     tokio::spawn(send_acks(client.clone(), acks, connection.clone(), outlet.acks_queued.clone()));
+    // The acknowledgement `publish` owes, tied to the connection it came on.
+    let ack_of = |publish: rumqttc::Publish| Ack {
+        tx: ack_sender.clone(),
+        connection: connection.load(Ordering::Acquire),
+        publish,
+        queued: outlet.acks_queued.clone(),
+    };
     let where_ = format!("mqtt://{}:{}", address.0, address.1);
     let mut backoff = Duration::from_millis(100);
     let mut sequence = 0u64;
@@ -76,9 +83,11 @@ pub(crate) async fn subscribe(
                 let n = connection.fetch_add(1, Ordering::AcqRel) + 1;
                 backoff = Duration::from_millis(100);
                 let resubscribe = !ack.session_present;
+                // Subscribing again is harmless when the broker kept the session; needed when it did not.
+                let subscribe = resubscribe || n == 1;
                 // Connected once subscribed: at once when the broker kept the session, else at the
                 // last SUBACK.
-                waiting_subacks = if resubscribe || n == 1 { topics.len() } else { 0 };
+                waiting_subacks = if subscribe { topics.len() } else { 0 };
                 update(&status, |s| {
                     if waiting_subacks == 0 {
                         s.state = SourceState::Connected;
@@ -91,8 +100,7 @@ pub(crate) async fn subscribe(
                 if n > 1 {
                     tracing::info!(source = %decl.id, "connected to {where_} again (session kept: {})", ack.session_present);
                 }
-                // Subscribing again is harmless when the broker kept the session; needed when it did not.
-                if resubscribe || n == 1 {
+                if subscribe {
                     let (client, topics, id) = (client.clone(), topics.clone(), decl.id.clone());
                     tokio::spawn(async move {
                         for topic in topics {
@@ -128,8 +136,7 @@ pub(crate) async fn subscribe(
                     );
                 }
                 if publish.qos != QoS::AtMostOnce {
-                    let connection = connection.load(Ordering::Acquire);
-                    Ack { tx: ack_sender.clone(), connection, publish, queued: outlet.acks_queued.clone() }.done();
+                    ack_of(publish).done();
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -138,9 +145,7 @@ pub(crate) async fn subscribe(
                 let mut d = delivery(&decl, publish.topic.clone(), "", publish.payload.to_vec(), sequence);
                 let dup = publish.dup;
                 if publish.qos != QoS::AtMostOnce {
-                    let connection = connection.load(Ordering::Acquire);
-                    d.ack =
-                        Some(Ack { tx: ack_sender.clone(), connection, publish, queued: outlet.acks_queued.clone() });
+                    d.ack = Some(ack_of(publish));
                 }
                 // Waits while the queue is full: the broker's in-flight window holds the rest.
                 if !outlet.send(d).await {
@@ -155,20 +160,17 @@ pub(crate) async fn subscribe(
             Ok(_) => {}
             Err(e) => {
                 let error = e.to_string();
-                let first = matches!(
-                    status.lock().map(|s| s.state.clone()),
-                    Ok(SourceState::Connected | SourceState::Starting)
-                );
+                let mut first = false;
+                update(&status, |s| match &mut s.state {
+                    SourceState::Reconnecting { error: last, .. } => last.clone_from(&error),
+                    state => {
+                        first = true;
+                        *state = SourceState::Reconnecting { since: SystemTime::now(), error: error.clone() };
+                    }
+                });
                 if first {
                     tracing::warn!(source = %decl.id, "lost {where_} ({error}); reconnecting");
                 }
-                update(&status, |s| {
-                    if !matches!(s.state, SourceState::Reconnecting { .. }) {
-                        s.state = SourceState::Reconnecting { since: SystemTime::now(), error: error.clone() };
-                    } else if let SourceState::Reconnecting { error: last, .. } = &mut s.state {
-                        *last = error.clone();
-                    }
-                });
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }

@@ -126,6 +126,21 @@ pub struct Session {
     sources: Option<sangam_data::Sources>,
 }
 
+/// `Err` naming `recording` when `t` is outside it: before the clock's `start` or after its recorded
+/// end `end_us` (the bounds of a replay's seek and of time travel).
+fn check_within(recording: &Path, start: SimTime, t: SimTime, end_us: i64) -> Result<()> {
+    if t < start || t.as_micros() > end_us {
+        let secs = |us: i64| (us - start.as_micros()) as f64 / 1e6;
+        anyhow::bail!(
+            "{}: time {:.3} s is outside the recording, which covers 0 to {:.3} s from the clock's start",
+            recording.display(),
+            secs(t.as_micros()),
+            secs(end_us)
+        );
+    }
+    Ok(())
+}
+
 /// The most deliveries taken from the sources in one tick: a burst larger than this waits in the
 /// sources' queue for the next ticks (the sources wait meanwhile).
 pub const DELIVERIES_PER_TICK: usize = 4096;
@@ -330,15 +345,7 @@ impl Session {
         let start = self.time.clock().start();
         let Some(replay) = self.replay.as_mut() else { anyhow::bail!("this session is not a replay") };
         let end = replay.recording().time_span().map_or(start.as_micros(), |(_, last)| last);
-        let secs = |us: i64| (us - start.as_micros()) as f64 / 1e6;
-        if t < start || t.as_micros() > end {
-            anyhow::bail!(
-                "{}: time {:.3} s is outside the recording, which covers 0 to {:.3} s from the clock's start",
-                replay.recording().info.path.display(),
-                secs(t.as_micros()),
-                secs(end)
-            );
-        }
+        check_within(&replay.recording().info.path, start, t, end)?;
         let n = self.replay_to_end();
         self.time.set_playhead(t);
         Ok(n)
@@ -520,7 +527,7 @@ impl Session {
             let Some(mut d) = self.sources.as_mut().and_then(sangam_data::Sources::try_next) else { return };
             let message = Message {
                 source: std::mem::take(&mut d.origin),
-                content_type: d.content_type.clone(),
+                content_type: std::mem::take(&mut d.content_type),
                 received: now,
                 payload: std::mem::take(&mut d.payload),
             };
@@ -529,8 +536,7 @@ impl Session {
                 Ok(()) => {}
                 Err((OfferError::Full { message, .. } | OfferError::UnknownAdapter { message, .. }, ack)) => {
                     // Checked at start: only a full inbox refuses. The source waits for it.
-                    d.origin = message.source;
-                    d.payload = message.payload;
+                    (d.origin, d.content_type, d.payload) = (message.source, message.content_type, message.payload);
                     d.ack = ack;
                     if let Some(sources) = self.sources.as_mut() {
                         sources.hold(d);

@@ -138,11 +138,6 @@ impl Replay {
         })
     }
 
-    /// The overlay plugins whose frames the recording holds (they do not run in the replay).
-    pub fn recorded_overlays(&self) -> impl Iterator<Item = &str> + '_ {
-        self.recording.overlays.keys().map(String::as_str)
-    }
-
     /// Applies everything left; returns how many changes were applied.
     pub fn apply_all(&mut self, store: &mut TwinStore) -> usize {
         self.apply_until(i64::MAX, store)

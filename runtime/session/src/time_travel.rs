@@ -38,14 +38,7 @@ impl Session {
         };
         // The same bounds as a replay's seek: the clock's start to the recorded end.
         let end = travel.end.now_us;
-        if t < start || t.as_micros() > end {
-            anyhow::bail!(
-                "{}: time {:.3} s is outside the recording, which covers 0 to {:.3} s from the clock's start",
-                recording.display(),
-                (t.as_micros() - start.as_micros()) as f64 / 1e6,
-                (end - start.as_micros()) as f64 / 1e6
-            );
-        }
+        crate::check_within(recording, start, t, end)?;
         let mut session = Session::replay(scene, travel.recording())?;
         session.store = travel.store;
         session.plugins.reset_views(&mut session.store);

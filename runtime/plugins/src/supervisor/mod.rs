@@ -542,11 +542,6 @@ impl Supervisor {
         self.workers.get(id).and_then(|w| lock(&w.shared().outputs).adapter.pop_front())
     }
 
-    /// Takes the completed adapter outputs of `id`, oldest first.
-    pub fn drain_adapter_outputs(&self, id: &str) -> Vec<Arc<AdapterOutput>> {
-        self.workers.get(id).map(|w| lock(&w.shared().outputs).adapter.drain(..).collect()).unwrap_or_default()
-    }
-
     /// Takes the fault reports since the last call, oldest first.
     pub fn drain_faults(&self) -> Vec<FaultReport> {
         lock(&self.faults).drain(..).collect()

@@ -145,9 +145,7 @@ impl Recorder {
         message: Message,
         ack: Option<sangam_data::Ack>,
     ) -> Option<sangam_data::Ack> {
-        let Some(tx) = self.tx.clone() else { return ack };
-        let entry = Entry::Input { adapter: adapter.to_string(), message, ack };
-        match self.send_on(&tx, entry) {
+        match self.send(Entry::Input { adapter: adapter.to_string(), message, ack }) {
             Ok(()) => {
                 self.stats.inputs += 1;
                 None
@@ -166,7 +164,7 @@ impl Recorder {
         if n == 0 {
             return;
         }
-        if self.send(Entry::Changes { progress_us, now_us, batches }) {
+        if self.send(Entry::Changes { progress_us, now_us, batches }).is_ok() {
             self.stats.ticks += 1;
             self.stats.changes += n as u64;
         }
@@ -182,7 +180,7 @@ impl Recorder {
                 Some(Sampled::OverBudget) => self.stats.overlay_over_budget += 1,
                 Some(Sampled::Record) => {
                     let entry = Entry::Overlay { plugin: plugin.to_string(), progress_us, frame: frame.clone() };
-                    if self.send(entry) {
+                    if self.send(entry).is_ok() {
                         self.stats.overlay_frames += 1;
                     }
                 }
@@ -193,7 +191,7 @@ impl Recorder {
     /// Records access-log entries.
     pub fn access(&mut self, entries: Vec<crate::plugins::AccessEntry>) {
         for entry in entries {
-            if self.send(Entry::Access(entry)) {
+            if self.send(Entry::Access(entry)).is_ok() {
                 self.stats.access += 1;
             }
         }
@@ -207,17 +205,14 @@ impl Recorder {
             "{events} twin changes were evicted from the store's event log before the recorder took them; \
              the recording has a gap (raise [history] budget_mb)"
         );
-        self.send(Entry::Session { now_us, record: SessionRecord::Gap { progress_us, events } });
+        // Not taken: the recording has stopped, and said so.
+        let _ = self.send(Entry::Session { now_us, record: SessionRecord::Gap { progress_us, events } });
     }
 
-    /// Hands an entry to the writer without waiting; past the bounds the recording stops (and says so).
-    fn send(&mut self, entry: Entry) -> bool {
-        let Some(tx) = self.tx.clone() else { return false };
-        self.send_on(&tx, entry).is_ok()
-    }
-
-    /// [`send`](Self::send), the entry handed back when it was not taken.
-    fn send_on(&mut self, tx: &SyncSender<Entry>, entry: Entry) -> Result<(), Box<Entry>> {
+    /// Hands an entry to the writer without waiting; past the bounds the recording stops (and says
+    /// so). The entry comes back when it was not taken (the recording had stopped, or stops now).
+    fn send(&mut self, entry: Entry) -> Result<(), Box<Entry>> {
+        let Some(tx) = &self.tx else { return Err(Box::new(entry)) };
         let bytes = entry.bytes();
         let (why, entry) = if self.pending.load(Ordering::Relaxed) + bytes > QUEUE_BYTES {
             (format!("the disk fell {QUEUE_BYTES} bytes behind"), entry)
@@ -267,7 +262,7 @@ impl Recorder {
             }),
             _ => None,
         };
-        let ended = self.send(Entry::Session { now_us, record: end });
+        let ended = self.send(Entry::Session { now_us, record: end }).is_ok();
         if let (true, Some(header), Some(store), Some(tx)) = (ended, header, snapshot, &self.tx) {
             // Past the queue's byte bound, as it may be: the session is ending and waits for the
             // writer here anyway.
