@@ -152,14 +152,16 @@ fn demo(size: &str) -> Result<()> {
         "demo (stereo)",
         &["render", &scene_arg, "--bookmark", "tower", "--stereo", "--size", "640x720", "-o", &stereo_arg],
     )?;
-    // The live site: a local Mosquitto, `sangam feed` publishing the sites' demand to it, and the site
-    // run against it with its plugins (the CSV adapter, the simulation, the overlay) while the camera
-    // orbits; the last frame, with the overlay's labels and alerts, is saved, and the session recorded.
+    // The live site: a local Mosquitto, `sangam feed` publishing per-cell KPIs and road counts to it,
+    // and the site run against it with its plugins (the telecom and traffic adapters, the simulation,
+    // the overlay) while the camera orbits; the last frame, with roads and sites coloured by their live
+    // values, the labels and the alerts, is saved, and the session recorded.
     let broker = sangam_data::broker::LocalBroker::start().map_err(|e| anyhow::anyhow!("demo broker: {e}"))?;
     eprintln!("xtask: demo broker (mosquitto) on {}", broker.url());
     let mut feed = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["run", "--quiet", "--package", "sangam", "--", "feed", &scene_arg, "--broker", &broker.url()])
-        .args(["--rate", "4", "--day", "20s", "--duration", "60s"])
+        // A 60 s day: the last frame (about 20 s in) falls in the morning peak, during the incident.
+        .args(["--rate", "4", "--day", "60s", "--duration", "60s"])
         .current_dir(&root)
         .spawn()
         .context("could not start `sangam feed`")?;

@@ -410,6 +410,8 @@ pub struct SiteSession {
     pub interaction: Interaction,
     /// Overlay plugins' frames converted for the renderer, once each.
     pub overlay_frames: crate::overlay_compose::ConvertedFrames,
+    /// The scene's entities coloured by a live value (`[[color_by]]`), resolved once.
+    pub live_colors: crate::live_colors::LiveColors,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -491,7 +493,8 @@ impl SiteSession {
             .collect();
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
-        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default() })
+        let live_colors = crate::live_colors::LiveColors::new(&site.twin);
+        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default(), live_colors })
     }
 
     /// One frame's update, the same for every front end: the input's time requests to the session,

@@ -18,6 +18,7 @@ pub mod framing;
 pub mod frontend;
 pub mod headless;
 pub mod interaction;
+pub mod live_colors;
 pub mod overlay_compose;
 pub mod scaffold;
 pub mod site;

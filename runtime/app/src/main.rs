@@ -15,8 +15,8 @@
 //! `--stats-json FILE` writes the session's counters (sources, inboxes, plugins, clock) as JSON.
 //! `--broker URL` on `run` and `record` points every MQTT source of the scene at another broker.
 //!
-//! `sangam feed SCENE --broker URL [--rate N] [--duration D]` publishes an illustrative, seeded demand
-//! stream for the scene's telecom sites (the live demo's feed).
+//! `sangam feed SCENE --broker URL [--rate N] [--duration D]` publishes seeded live data for the
+//! scene's cells (illustrative KPIs) and road segments (real counts, mapped): the live demo's feed.
 //!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
@@ -111,15 +111,17 @@ enum Command {
         #[arg(long, value_name = "URL")]
         broker: Option<String>,
     },
-    /// Publish an ILLUSTRATIVE, seeded stream of telecom demand for a scene's sites to an MQTT broker
-    /// (the demo's live feed).
+    /// Publish seeded live data for a scene to an MQTT broker (the demo's live feed): ILLUSTRATIVE
+    /// per-cell KPIs and REAL hourly road counts MAPPED onto its road segments.
     Feed {
-        /// A scene file (`scene.toml`): its telecom sites, and its first MQTT source's topic.
+        /// A scene file (`scene.toml`): its cell lists and road segments, and the topics of the MQTT
+        /// sources bound to the telecom-cells and traffic-counts adapters.
         scene: PathBuf,
         /// The broker (mqtt://HOST:PORT).
         #[arg(long, value_name = "URL")]
         broker: String,
-        /// Messages per site per second (0.1 to 100).
+        /// Reporting periods per second (0.1 to 100): each one message of every cell's KPIs and one per
+        /// road segment.
         #[arg(long, default_value_t = 2.0)]
         rate: f64,
         /// How long to publish (seconds, or 30s, 5m, 2h). Default: until stopped.
@@ -131,9 +133,6 @@ enum Command {
         /// The length of one compressed day of demand (seconds, or 30s, 5m, 2h).
         #[arg(long, default_value = "120s", value_parser = record_cmd::parse_duration)]
         day: std::time::Duration,
-        /// The topic prefix (default: the scene's first MQTT source's first filter, without its wildcard).
-        #[arg(long)]
-        topic: Option<String>,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -268,8 +267,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Feed { scene, broker, rate, duration, seed, day, topic } => {
-            feed_cmd::feed(&scene, &feed_cmd::FeedArgs { broker, rate, duration, seed, day, topic })?;
+        Command::Feed { scene, broker, rate, duration, seed, day } => {
+            feed_cmd::feed(&scene, &feed_cmd::FeedArgs { broker, rate, duration, seed, day })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

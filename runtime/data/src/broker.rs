@@ -20,6 +20,11 @@ pub struct LocalBroker {
     dir: tempfile::TempDir,
 }
 
+/// Whether this process runs as root.
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 /// Where Debian installs the broker.
 fn program() -> Result<PathBuf, String> {
     ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| {
@@ -70,6 +75,11 @@ impl LocalBroker {
                 }
                 text.push_str(&format!("allow_anonymous false\npassword_file {}\n", file.display()));
             }
+        }
+        // Started as root (as in CI), Mosquitto drops to the `mosquitto` user, which cannot write the
+        // persistence file into this folder: it would log the failure and keep nothing on disk.
+        if running_as_root() {
+            text.push_str("user root\n");
         }
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
         let mut broker = LocalBroker { child: None, port, conf, dir };

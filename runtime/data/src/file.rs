@@ -9,6 +9,8 @@
 //! and is counted; a line longer than [`MAX_LINE_BYTES`] is skipped and counted. With `loop`, the
 //! file starts again at its end, every time shifted by the file's span plus its first interval, so
 //! the twin's time keeps moving forward (numeric times only: a calendar time column is refused).
+//! An untimed file (a list, e.g. of cells) has no time column: its rows go at the start, at most
+//! [`UNTIMED_ROWS_PER_MESSAGE`] per message.
 //!
 //! Cost: one pass over the file per loop, the time field of each row parsed (the `csv` crate for
 //! quoted fields); the rest of each row is handed on as it is.
@@ -16,7 +18,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sangam_twin::{FileFormat, ReplayPace, SourceDecl, SourceKind};
+use sangam_twin::{FileFormat, ReplayPace, SourceDecl, SourceKind, UNTIMED_ROWS_PER_MESSAGE};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::time::Instant;
 
@@ -135,6 +137,7 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
 struct Group {
     time: f64,
     first_line: u64,
+    rows: usize,
     text: String,
 }
 
@@ -159,6 +162,7 @@ async fn replay_file(
     status: &SharedStatus,
 ) -> Result<(), String> {
     let name = path.display().to_string();
+    let untimed = pace == ReplayPace::Untimed;
     let started = Instant::now();
     let mut sequence = 0u64;
     // The file's time at the replay's start, and how far each pass is shifted.
@@ -169,23 +173,29 @@ async fn replay_file(
         let mut reader = BufReader::new(file);
         let mut buf = Vec::new();
         let mut line_no = 0u64;
-        let rows = match format {
-            FileFormat::Csv => {
-                line_no += 1;
-                match read_line(&mut reader, &mut buf).await.map_err(|e| format!("cannot read {name}: {e}"))? {
-                    Some(true) => {}
-                    _ => return Err(format!("{name}: line 1 is no header row")),
-                }
-                let header = String::from_utf8_lossy(&buf).into_owned();
-                let mut names = csv::ReaderBuilder::new().has_headers(false).from_reader(header.as_bytes());
-                let record = names.records().next().and_then(Result::ok).unwrap_or_default();
-                let column = record.iter().position(|h| h.trim() == time_column).ok_or_else(|| {
+        let rows =
+            match format {
+                FileFormat::Csv => {
+                    line_no += 1;
+                    match read_line(&mut reader, &mut buf).await.map_err(|e| format!("cannot read {name}: {e}"))? {
+                        Some(true) => {}
+                        _ => return Err(format!("{name}: line 1 is no header row")),
+                    }
+                    let header = String::from_utf8_lossy(&buf).into_owned();
+                    let mut names = csv::ReaderBuilder::new().has_headers(false).from_reader(header.as_bytes());
+                    let record = names.records().next().and_then(Result::ok).unwrap_or_default();
+                    if untimed {
+                        // No time column: `column` is never read.
+                        Rows::Csv { header, column: usize::MAX }
+                    } else {
+                        let column = record.iter().position(|h| h.trim() == time_column).ok_or_else(|| {
                     format!("{name}: the header has no `{time_column}` column; set time_column to one of its columns")
                 })?;
-                Rows::Csv { header, column }
-            }
-            FileFormat::JsonLines => Rows::Json { field: time_column.to_string() },
-        };
+                        Rows::Csv { header, column }
+                    }
+                }
+                FileFormat::JsonLines => Rows::Json { field: time_column.to_string() },
+            };
         update(status, |s| s.state = SourceState::Replaying);
         let (mut first, mut second, mut last): (Option<f64>, Option<f64>, f64) = (None, None, 0.0);
         let mut group: Option<Group> = None;
@@ -201,8 +211,8 @@ async fn replay_file(
                 Some(true) => {}
             }
             let line = String::from_utf8_lossy(&buf).into_owned();
-            let field = rows.time(&line);
-            let time = field.as_deref().and_then(parse_time);
+            let field = if untimed { None } else { rows.time(&line) };
+            let time = if untimed { Some(0.0) } else { field.as_deref().and_then(parse_time) };
             if looped && time.is_some() && field.as_deref().is_some_and(|f| f.trim().parse::<f64>().is_err()) {
                 return Err(format!(
                     "{name}:{line_no}: loop needs numeric times (seconds) in `{time_column}`, to shift each pass; \
@@ -231,7 +241,9 @@ async fn replay_file(
             }
             // A new time, or a group grown past the message cap: send what was gathered.
             let new_time = matches!((&group, time), (Some(g), Some(t)) if t != g.time);
-            let full = group.as_ref().is_some_and(|g| g.text.len() + line.len() + 1 > MAX_MESSAGE_BYTES);
+            let full = group.as_ref().is_some_and(|g| {
+                g.text.len() + line.len() + 1 > MAX_MESSAGE_BYTES || (untimed && g.rows >= UNTIMED_ROWS_PER_MESSAGE)
+            });
             if new_time || full {
                 let g = group.take().expect("a group is being gathered");
                 sequence += 1;
@@ -243,6 +255,7 @@ async fn replay_file(
                 Some(g) => {
                     g.text.push_str(&line);
                     g.text.push('\n');
+                    g.rows += 1;
                 }
                 None => {
                     let mut text = String::new();
@@ -254,7 +267,7 @@ async fn replay_file(
                     text.push('\n');
                     // Untimed rows before any timed one go at the replay's start.
                     let time = time.or(origin.map(|o| o + shift)).unwrap_or(0.0);
-                    group = Some(Group { time, first_line: line_no, text });
+                    group = Some(Group { time, first_line: line_no, rows: 1, text });
                 }
             }
         }

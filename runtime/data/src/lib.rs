@@ -6,7 +6,12 @@
 //!   session takes them), looped if asked;
 //! - [`mqtt`]: an MQTT subscription (rumqttc): QoS 0 and 1, a persistent session, QoS 1 messages
 //!   acknowledged only once the session holds them ([`Ack`]), reconnects with backoff, and the
-//!   subscriptions made again whenever the broker has lost the session.
+//!   subscriptions made again whenever the broker has lost the session; a QoS 0 source may coalesce
+//!   (keep each topic's newest message while the session is behind, counting the ones replaced);
+//! - [`http`]: an HTTP document polled at an interval with conditional requests (ETag,
+//!   If-Modified-Since), a timeout and a size cap; each new version is one message;
+//! - [`websocket`]: a WebSocket feed, each text or binary message one message, reconnected with
+//!   backoff.
 //!
 //! **Nothing is dropped**: the sources hand deliveries to one bounded queue ([`QUEUE_MESSAGES`]
 //! messages and [`QUEUE_BYTES`] bytes); when it is full a source waits, so a file replay pauses and
@@ -27,7 +32,9 @@
 
 pub mod broker;
 pub mod file;
+pub mod http;
 pub mod mqtt;
+pub mod websocket;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,7 +52,7 @@ pub const QUEUE_BYTES: usize = 64 << 20;
 /// The largest message a source hands on (4 MiB): a larger MQTT message is acknowledged, counted and
 /// logged but not handed on (up to [`mqtt::PACKET_LIMIT`], past which the client cannot read it at
 /// all), a larger group of file rows is split.
-pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
+pub const MAX_MESSAGE_BYTES: usize = sangam_twin::MAX_SOURCE_MESSAGE_BYTES;
 
 /// A source that cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +113,7 @@ pub struct Ack {
     /// The connection the message came on.
     connection: u64,
     publish: rumqttc::Publish,
-    /// Acknowledgements queued and not yet handed to the client ([`Sources`] waits for them when it
+    /// Acknowledgements queued and not yet written to the broker ([`Sources`] waits for them when it
     /// stops).
     queued: Arc<AtomicUsize>,
 }
@@ -185,6 +192,13 @@ pub struct SourceStats {
     /// MQTT messages larger than [`MAX_MESSAGE_BYTES`]: acknowledged (so the broker does not send them
     /// again and again), logged with their topic and size, and not handed on.
     pub oversized: u64,
+    /// QoS 0 messages replaced by a newer one of the same topic before the session could take them
+    /// (`coalesce = "latest-per-topic"`).
+    pub coalesced: u64,
+    /// HTTP polls answered `304 Not Modified` (nothing new, nothing handed on).
+    pub not_modified: u64,
+    /// HTTP polls that failed: a status other than 2xx / 304, a timeout, no connection.
+    pub errors: u64,
 }
 
 /// A source's state and counters, as the screen and `--stats` show them.
@@ -192,7 +206,7 @@ pub struct SourceStats {
 pub struct SourceStatus {
     /// The source's id.
     pub id: String,
-    /// `file` or `mqtt`.
+    /// `file`, `mqtt`, `http` or `websocket`.
     pub kind: &'static str,
     /// What it is doing.
     pub state: SourceState,
@@ -223,6 +237,15 @@ impl std::fmt::Display for SourceStatus {
         if s.oversized > 0 {
             write!(f, ", {} over {MAX_MESSAGE_BYTES} bytes (not handed on)", s.oversized)?;
         }
+        if self.kind == "http" {
+            write!(f, ", {} not modified, {} errors", s.not_modified, s.errors)?;
+        }
+        if self.kind == "websocket" {
+            write!(f, ", {} connections", s.connections)?;
+        }
+        if s.coalesced > 0 {
+            write!(f, ", {} coalesced (a newer one of their topic kept)", s.coalesced)?;
+        }
         Ok(())
     }
 }
@@ -241,7 +264,7 @@ pub(crate) fn update(status: &SharedStatus, f: impl FnOnce(&mut SourceStatus)) {
 pub(crate) struct Outlet {
     tx: mpsc::Sender<Delivery>,
     bytes: Arc<Semaphore>,
-    /// Acknowledgements queued and not yet handed to a client.
+    /// Acknowledgements queued and not yet written to a broker.
     pub(crate) acks_queued: Arc<AtomicUsize>,
 }
 
@@ -320,6 +343,8 @@ impl Sources {
             let kind = match decl.kind {
                 SourceKind::File { .. } => "file",
                 SourceKind::Mqtt { .. } => "mqtt",
+                SourceKind::Http { .. } => "http",
+                SourceKind::WebSocket { .. } => "websocket",
             };
             let status = Arc::new(Mutex::new(SourceStatus {
                 id: decl.id.clone(),
@@ -330,6 +355,12 @@ impl Sources {
             }));
             statuses.push(status.clone());
             match &decl.kind {
+                SourceKind::Http { .. } => {
+                    runtime.spawn(http::poll(decl.clone(), outlet.clone(), status));
+                }
+                SourceKind::WebSocket { .. } => {
+                    runtime.spawn(websocket::read(decl.clone(), outlet.clone(), status));
+                }
                 SourceKind::File { .. } => {
                     runtime.spawn(file::replay(decl.clone(), outlet.clone(), status));
                 }
@@ -407,7 +438,7 @@ impl Drop for Sources {
             std::thread::sleep(Duration::from_millis(2));
         }
         if had {
-            // Handed to the client: its event loop writes them to the socket at its next turn.
+            // The client reported each one written; a moment for the socket to flush.
             std::thread::sleep(Duration::from_millis(20));
         }
         if let Some(runtime) = self.runtime.take() {

@@ -15,8 +15,17 @@
 //!   not sent on the next one (the broker redelivers those messages, whose new deliveries are then
 //!   acknowledged).
 //!
-//! Cost: rumqttc's parsing; a payload copied once into its delivery.
+//! - **Coalescing** (`coalesce = "latest-per-topic"`, QoS 0 only): messages pass through a table of
+//!   each topic's newest one, which a task beside the poller hands on as the queue makes room, oldest
+//!   topic first. While the session keeps up the table stays empty; while it is behind, a newer
+//!   message of a topic replaces the waiting one (counted as coalesced) and the subscription is never
+//!   held up. A table of [`MAX_COALESCED_TOPICS`] topics makes a message of a new topic wait as without
+//!   coalescing.
+//!
+//! Cost: rumqttc's parsing; a payload copied once into its delivery; with coalescing, a hash look-up
+//! per message while the session is behind.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -37,6 +46,65 @@ const REQUEST_QUEUE: usize = 256;
 /// [`MAX_MESSAGE_BYTES`] is read, acknowledged and counted (not handed on); a larger one makes
 /// rumqttc drop the connection, so set the broker's `message_size_limit` below it.
 pub const PACKET_LIMIT: usize = 64 << 20;
+
+/// The most topics whose newest message a coalescing source keeps waiting.
+pub const MAX_COALESCED_TOPICS: usize = 100_000;
+
+/// Each topic's newest message, waiting for room in the queue, in the order the topics first waited.
+#[derive(Default)]
+struct Coalesced {
+    order: VecDeque<String>,
+    newest: HashMap<String, crate::Delivery>,
+}
+
+impl Coalesced {
+    /// Whether a message of `topic` can wait here: its topic waits already, or there is room.
+    fn has_room_for(&self, topic: &str) -> bool {
+        self.newest.contains_key(topic) || self.newest.len() < MAX_COALESCED_TOPICS
+    }
+
+    /// Keeps `d` as its topic's newest; true when it replaced an older one.
+    fn keep(&mut self, d: crate::Delivery) -> bool {
+        if let Some(old) = self.newest.get_mut(&d.origin) {
+            *old = d;
+            return true;
+        }
+        self.order.push_back(d.origin.clone());
+        self.newest.insert(d.origin.clone(), d);
+        false
+    }
+
+    /// The oldest topic's message.
+    fn take(&mut self) -> Option<crate::Delivery> {
+        let topic = self.order.pop_front()?;
+        self.newest.remove(&topic)
+    }
+}
+
+/// Hands on a coalescing source's waiting messages, oldest topic first, each as the queue makes room.
+async fn hand_on_coalesced(
+    table: Arc<std::sync::Mutex<Coalesced>>,
+    wake: Arc<tokio::sync::Notify>,
+    outlet: Outlet,
+    status: SharedStatus,
+) {
+    loop {
+        let next = table.lock().ok().and_then(|mut t| t.take());
+        match next {
+            Some(d) => {
+                let bytes = d.payload.len() as u64;
+                if !outlet.send(d).await {
+                    return;
+                }
+                update(&status, |s| {
+                    s.stats.messages += 1;
+                    s.stats.bytes += bytes;
+                });
+            }
+            None => wake.notified().await,
+        }
+    }
+}
 
 /// Oversized messages logged one by one; after them, every hundredth.
 const LOGGED_OVERSIZED: u64 = 3;
@@ -73,6 +141,12 @@ pub(crate) async fn subscribe(
         publish,
         queued: outlet.acks_queued.clone(),
     };
+    let coalesce = matches!(decl.kind, SourceKind::Mqtt { coalesce: true, .. }) && qos == QoS::AtMostOnce;
+    let table = Arc::new(std::sync::Mutex::new(Coalesced::default()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    if coalesce {
+        tokio::spawn(hand_on_coalesced(table.clone(), wake.clone(), outlet.clone(), status.clone()));
+    }
     let where_ = format!("mqtt://{}:{}", address.0, address.1);
     let mut backoff = Duration::from_millis(100);
     let mut sequence = 0u64;
@@ -147,6 +221,17 @@ pub(crate) async fn subscribe(
                 if publish.qos != QoS::AtMostOnce {
                     d.ack = Some(ack_of(publish));
                 }
+                if coalesce
+                    && d.ack.is_none()
+                    && let Ok(mut waiting) = table.lock()
+                    && waiting.has_room_for(&d.origin)
+                {
+                    let replaced = waiting.keep(d);
+                    drop(waiting);
+                    wake.notify_one();
+                    update(&status, |s| s.stats.coalesced += u64::from(replaced));
+                    continue;
+                }
                 // Waits while the queue is full: the broker's in-flight window holds the rest.
                 if !outlet.send(d).await {
                     return;
@@ -156,6 +241,11 @@ pub(crate) async fn subscribe(
                     s.stats.bytes += bytes;
                     s.stats.redelivered += u64::from(dup);
                 });
+            }
+            // An acknowledgement written to the broker: no longer owed ([`Sources`] waits for these
+            // when it stops, so the runtime does not end with them still in rumqttc's queue).
+            Ok(Event::Outgoing(rumqttc::Outgoing::PubAck(_))) => {
+                let _ = outlet.acks_queued.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
             }
             Ok(_) => {}
             Err(e) => {
@@ -188,9 +278,14 @@ async fn send_acks(
     queued: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     while let Some((n, publish)) = rx.recv().await {
-        let sent = n != connection.load(Ordering::Acquire) || client.ack(&publish).await.is_ok();
-        queued.fetch_sub(1, Ordering::AcqRel);
-        if !sent {
+        if n != connection.load(Ordering::Acquire) {
+            // Of an older connection: never sent, so no longer owed.
+            queued.fetch_sub(1, Ordering::AcqRel);
+            continue;
+        }
+        // Handed to the client; owed until the poller sees it written (`Outgoing::PubAck`).
+        if client.ack(&publish).await.is_err() {
+            queued.fetch_sub(1, Ordering::AcqRel);
             return;
         }
     }

@@ -1,15 +1,17 @@
 //! Live-data ingest benchmark (issue 14's goal: >= 0.5 of a bare subscriber, >= 100k updates/s, p99
 //! <= 100 ms from publish to the value in the twin, recording on). A real Mosquitto on loopback
-//! (`sangam_data::broker`); the same stream of QoS 1 messages, each a CSV batch of counter values
-//! (mapped data, not measured: 1,000 counters per message), is read:
-//! - by a bare rumqttc subscriber (QoS 1, acknowledging at once), the baseline;
-//! - by a session: an MQTT source, the first-party CSV adapter, the twin store, the recording on (each
-//!   message acknowledged only once recorded).
+//! (`sangam_data::broker`); the same stream of QoS 1 messages, each a JSON array of per-cell KPI
+//! reports (invented values: 1,000 cells per message, five values each), is read:
+//! - by a bare rumqttc subscriber (QoS 1, acknowledging at once) that parses each message's JSON, the
+//!   baseline;
+//! - by a session: an MQTT source, the first-party telecom-cells adapter (after its cell list, an
+//!   untimed file source), the twin store, the recording on (each message acknowledged only once
+//!   recorded).
 //!
 //! Throughput is values per second from the first publish to the last value seen; latency is from a
 //! message's publish to its values being in the baseline's hands or the session's store (the session
 //! ticks every millisecond here, so a frame adds nothing to it; a 60 Hz front end adds up to 16.7 ms).
-//! The CSV adapter stands in for the telecom adapter, which is not built yet.
+//! The values counted are the five per report; the towers' aggregates the adapter adds are not.
 //!
 //! `cargo bench -p sangam-session --bench ingest`. Under `cargo test --all-targets` (no `--bench`
 //! argument) it runs 20 messages, as a smoke test.
@@ -23,15 +25,42 @@ use sangam_data::{Options, SourceState};
 use sangam_session::Session;
 use sangam_twin::{EntityId, Scene};
 
+/// Cells per message.
 const PER_MESSAGE: usize = 1_000;
 
-/// The CSV batch of message `i`: every counter's flow is `i`.
+/// Values per cell report.
+const PER_REPORT: usize = 5;
+
+/// The global id of cell `c` (test network MCC 001, MNC 01).
+fn cell(c: usize) -> String {
+    format!("1-1-1-{}", 256 + c)
+}
+
+/// The KPI reports of message `i`: every cell's throughput is `i` Mbit/s.
 fn payload(i: usize) -> Vec<u8> {
-    let mut text = String::from("id,time,flow[veh/h]\n");
+    let mut text = String::from("[");
     for c in 0..PER_MESSAGE {
-        text.push_str(&format!("c{c},{i},{i}\n"));
+        if c > 0 {
+            text.push(',');
+        }
+        let (prb, users) = (c % 100, c % 50);
+        text.push_str(&format!(
+            r#"{{"cell":"{}","rsrp_dbm":-95.5,"sinr_db":12.25,"prb_util_pct":{prb},"throughput_mbps":{i},"users":{users}}}"#,
+            cell(c)
+        ));
     }
+    text.push(']');
     text.into_bytes()
+}
+
+/// The cell list: one site per cell, spread over a 0.1-degree square.
+fn cell_list() -> String {
+    let mut text = String::from("mcc,mnc,tac,cid,lat,lon\n");
+    for c in 0..PER_MESSAGE {
+        let (lat, lon) = (28.5 + (c / 40) as f64 * 0.004, 77.1 + (c % 40) as f64 * 0.004);
+        text.push_str(&format!("1,1,1,{},{lat:.5},{lon:.5}\n", 256 + c));
+    }
+    text
 }
 
 /// Publishes `n` messages, as fast as the broker takes them or at `rate` messages per second,
@@ -92,9 +121,9 @@ fn baseline(broker: &LocalBroker, n: usize) -> (Duration, Vec<Duration>) {
             if let Ok(Event::Incoming(Packet::Publish(p))) = events.poll().await {
                 let now = Instant::now();
                 let i = latencies.len();
-                // The values are read as an adapter would: the bytes as text, row by row.
-                let rows = std::str::from_utf8(&p.payload).unwrap().lines().count();
-                assert_eq!(rows, PER_MESSAGE + 1);
+                // The values are read as any consumer must: the JSON parsed.
+                let reports: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                assert_eq!(reports.as_array().map(Vec::len), Some(PER_MESSAGE));
                 let at = sent.lock().unwrap()[i];
                 first.get_or_insert(at);
                 latencies.push(now - at);
@@ -107,20 +136,17 @@ fn baseline(broker: &LocalBroker, n: usize) -> (Duration, Vec<Duration>) {
 
 fn scene(dir: &std::path::Path) -> Scene {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let csv = repo.join("plugins/csv-adapter/plugin.toml");
-    let mut text = String::from(
+    let manifest = repo.join("plugins/telecom-cells/plugin.toml");
+    std::fs::write(dir.join("cells.csv"), cell_list()).unwrap();
+    let text = format!(
         "format = 1\nname = \"ingest bench\"\n\n[origin]\nlat = 28.5697905\nlon = 77.2091030\n\n[plugin_policy]\n\
-         allow_unsigned = true\n\n",
-    );
-    for c in 0..PER_MESSAGE {
-        text.push_str(&format!("[[entities]]\nid = \"c{c}\"\nkind = \"traffic.counter\"\n\n"));
-    }
-    text.push_str(&format!(
-        "[[plugins]]\nid = \"counts\"\nartifact = \"csv_adapter.wasm\"\nmanifest = \"{}\"\n\n\
-         [[sources]]\nid = \"feed\"\nadapter = \"counts\"\nkind = \"mqtt\"\nbroker = \"mqtt://127.0.0.1:9\"\n\
+         allow_unsigned = true\n\n[[plugins]]\nid = \"telecom\"\nartifact = \"telecom_cells.wasm\"\nmanifest = \"{}\"\n\
+         grant = [\"create-entities\"]\n[plugins.params]\ntower-radius-m = 0.0\n\n\
+         [[sources]]\nid = \"cells\"\nadapter = \"telecom\"\nkind = \"file\"\npath = \"cells.csv\"\nuntimed = true\n\n\
+         [[sources]]\nid = \"feed\"\nadapter = \"telecom\"\nkind = \"mqtt\"\nbroker = \"mqtt://127.0.0.1:9\"\n\
          topics = [\"bench/session\"]\nclient_id = \"sangam-ingest\"\n",
-        csv.display()
-    ));
+        manifest.display()
+    );
     let path = dir.join("scene.toml");
     std::fs::write(&path, text).unwrap();
     Scene::load(&path).unwrap_or_else(|e| panic!("{e}"))
@@ -132,13 +158,21 @@ fn session_run(broker: &LocalBroker, n: usize, rate: Option<f64>, id: &str) -> (
     let mut s = Session::load(&scene).unwrap_or_else(|e| panic!("{e:#}: run `cargo xtask build-plugins`"));
     s.start_recording(&scene, &dir.path().join("ingest.mcap")).unwrap();
     s.start_sources(&scene, &Options { broker: Some(broker.url()) }).unwrap();
-    while s.sources().unwrap().statuses()[0].state != SourceState::Connected {
+    // The cell list read and every cell in the twin, the broker subscribed to.
+    let probe = EntityId::new(format!("cell/{}", cell(PER_MESSAGE - 1)));
+    let ready = |s: &Session| {
+        let statuses = s.sources().unwrap().statuses();
+        statuses.iter().all(|st| matches!(st.state, SourceState::Connected | SourceState::Finished))
+            && s.store().entity(&probe).is_some()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(&s) {
+        assert!(Instant::now() < deadline, "the cells and the broker within 60 s: {:?}", s.status_lines());
         s.tick(Duration::from_millis(1));
         std::thread::sleep(Duration::from_millis(1));
     }
     let sent = Arc::new(Mutex::new(Vec::new()));
     publish(broker.port(), id, "bench/session", n, rate, sent.clone());
-    let probe = EntityId::new(format!("c{}", PER_MESSAGE - 1));
     let mut latencies = Vec::with_capacity(n);
     let mut last = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -146,8 +180,8 @@ fn session_run(broker: &LocalBroker, n: usize, rate: Option<f64>, id: &str) -> (
         let now = Instant::now();
         s.tick(now - last);
         last = now;
-        // The last row of a message is its last value applied: message i is in when it reads i.
-        let seen = s.store().latest(&probe, "flow").and_then(|(_, v)| v.as_f64()).map_or(-1.0, |v| v);
+        // The last report of a message is its last value applied: message i is in when it reads i.
+        let seen = s.store().latest(&probe, "kpi.throughput").and_then(|(_, v)| v.as_f64()).map_or(-1.0, |v| v);
         let seen_at = Instant::now();
         while (latencies.len() as f64) <= seen && latencies.len() < n {
             let at = sent.lock().unwrap()[latencies.len()];
@@ -166,9 +200,9 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 2_000 } else { 20 };
     // The goal's rate: 100k values per second.
-    let paced = 100_000.0 / PER_MESSAGE as f64;
+    let paced = 100_000.0 / (PER_MESSAGE * PER_REPORT) as f64;
     let broker = LocalBroker::start().unwrap_or_else(|e| panic!("{e}"));
-    let values = (n * PER_MESSAGE) as f64;
+    let values = (n * PER_MESSAGE * PER_REPORT) as f64;
     let (bare_time, mut bare) = baseline(&broker, n);
     let (session_time, mut live) = session_run(&broker, n, None, "session-flood");
     let paced_n = if full { (paced * 10.0) as usize } else { 5 };
@@ -176,18 +210,19 @@ fn main() {
     let per_s = |d: Duration| values / d.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "ingest: {n} QoS 1 messages of {PER_MESSAGE} values ({} bytes each) through mosquitto on loopback",
+        "ingest: {n} QoS 1 messages of {PER_MESSAGE} cell reports, {} values ({} bytes each) through mosquitto on loopback",
+        PER_MESSAGE * PER_REPORT,
         payload(0).len()
     );
     println!(
-        "ingest: bare rumqttc subscriber, flooded: {:.0} values/s ({:.0} messages/s); latency p50 {:.1} ms, p99 {:.1} ms",
+        "ingest: bare rumqttc subscriber parsing the JSON, flooded: {:.0} values/s ({:.0} messages/s); latency p50 {:.1} ms, p99 {:.1} ms",
         per_s(bare_time),
         n as f64 / bare_time.as_secs_f64(),
         ms(percentile(&mut bare, 0.5)),
         ms(percentile(&mut bare, 0.99))
     );
     println!(
-        "ingest: session (MQTT source, CSV adapter, store, recording on), flooded: {:.0} values/s ({:.0} messages/s), \
+        "ingest: session (MQTT source, telecom adapter, store, recording on), flooded: {:.0} values/s ({:.0} messages/s), \
          {:.2} of the bare subscriber (goal >= 0.5; >= 100k values/s); publish -> in the twin p50 {:.1} ms, p99 {:.1} ms \
          (queued behind the flood)",
         per_s(session_time),

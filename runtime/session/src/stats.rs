@@ -155,7 +155,8 @@ impl Session {
                     "messages": s.stats.messages, "bytes": s.stats.bytes, "rate_per_s": s.rate,
                     "connections": s.stats.connections, "redelivered": s.stats.redelivered,
                     "resubscribed": s.stats.resubscribed, "malformed": s.stats.malformed,
-                    "oversized": s.stats.oversized,
+                    "oversized": s.stats.oversized, "coalesced": s.stats.coalesced,
+                    "not_modified": s.stats.not_modified, "errors": s.stats.errors,
                 })
             })
             .collect();
@@ -181,6 +182,7 @@ impl Session {
                 "access": s.access, "overlay_frames": s.overlay_frames,
             })
         });
+        let g = self.plugins.governance_stats();
         json!({
             "clock": {
                 "now_s": clock.now().as_micros() as f64 / 1e6, "rate": clock.rate(), "paused": clock.is_paused(),
@@ -190,9 +192,13 @@ impl Session {
                 "messages_waiting": self.inbox.total_waiting(),
             },
             "history": {
-                "series": store.series_count(), "bytes": store.memory_bytes(), "budget_bytes": store.budget(),
+                "entities": store.entities().count(), "series": store.series_count(), "bytes": store.memory_bytes(), "budget_bytes": store.budget(),
                 "samples_per_series": store.series_capacity(), "folded": store.folded(),
                 "events_evicted": store.events_evicted(),
+            },
+            "governance": {
+                "individual_values": g.individual_values, "aggregates": g.aggregates,
+                "small_groups": g.small_groups, "refused": g.refused,
             },
             "state_hash": self.store.state_hash().to_string(),
             "sources": sources,

@@ -33,8 +33,9 @@ pub use history::{
 };
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, DEFAULT_APPLY_BUDGET, DEFAULT_CLOCK_STEP,
-    DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HistoryDecl, InstanceGroup, InstanceMember,
-    ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant, ReplayPace, Scene, SceneError,
-    SourceDecl, SourceKind, broker_address, is_topic_filter, world_from_model,
+    AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, ColorRamp, ColorRule, DEFAULT_APPLY_BUDGET,
+    DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HistoryDecl, InstanceGroup,
+    InstanceMember, MAX_SOURCE_MESSAGE_BYTES, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy,
+    ReadGrant, ReplayPace, Scene, SceneError, SourceDecl, SourceKind, UNTIMED_ROWS_PER_MESSAGE, broker_address,
+    is_topic_filter, world_from_model,
 };

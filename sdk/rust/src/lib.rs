@@ -78,6 +78,7 @@ pub mod params;
 mod roles;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod timestamps;
 pub mod twin;
 mod updates;
 

@@ -113,6 +113,30 @@ impl AdapterOutput {
         self.entities.push(entity);
         self
     }
+
+    /// The number this output gives `property` of the entity with id `entity` (the first, if it
+    /// gives several): what a plugin's tests check.
+    ///
+    /// ```
+    /// use sangam_sdk::{AdapterOutput, Updates};
+    /// let out = AdapterOutput::new(vec!["s1".into()], Updates::new(0).number("flow", "veh/h", &[0], &[950.0]));
+    /// assert_eq!(out.number_of("s1", "flow"), Some(950.0));
+    /// assert_eq!(out.number_of("s2", "flow"), None);
+    /// ```
+    pub fn number_of(&self, entity: &str, property: &str) -> Option<f64> {
+        let k = self.keys.iter().position(|key| key == entity)? as u32;
+        self.updates
+            .numbers
+            .iter()
+            .filter(|c| c.property == property)
+            .find_map(|c| c.entities.iter().position(|&e| e == k).and_then(|i| c.values.get(i).copied()))
+    }
+
+    /// The text this output gives `property` of the entity with id `entity` (the first, if several).
+    pub fn text_of(&self, entity: &str, property: &str) -> Option<&str> {
+        let k = self.keys.iter().position(|key| key == entity)? as u32;
+        self.updates.texts.iter().find(|t| t.entity == k && t.property == property).map(|t| t.value.as_str())
+    }
 }
 
 impl NewEntity {

@@ -400,13 +400,31 @@ fn the_demo_site_runs_live_from_the_feed_through_a_real_broker() {
     let _ = feed.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let source = &stats["sources"][0];
-    assert_eq!(source["id"].as_str(), Some("kpi-feed"));
-    assert!(source["messages"].as_u64().unwrap() >= 10, "the feed's messages arrived: {stats}");
-    assert_eq!(source["state"].as_str(), Some("connected"), "{stats}");
-    assert!(stats["inboxes"]["kpi"]["delivered"].as_u64().unwrap() >= 10, "{stats}");
-    let kpi = stats["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "kpi").expect("the adapter");
-    assert!(kpi["calls"].as_u64().unwrap() >= 10 && kpi["faults"].as_u64() == Some(0), "{kpi}");
+    let source = |id: &str| {
+        stats["sources"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("{id}: {stats}"))
+    };
+    let cells = source("cells");
+    assert_eq!(cells["state"].as_str(), Some("finished"), "the cell list was read: {stats}");
+    assert_eq!(cells["malformed"].as_u64(), Some(0), "{stats}");
+    for feed in ["kpi-feed", "traffic-feed"] {
+        let s = source(feed);
+        assert!(s["messages"].as_u64().unwrap() >= 10, "{feed}: the feed's messages arrived: {stats}");
+        assert_eq!(s["state"].as_str(), Some("connected"), "{stats}");
+    }
+    assert!(stats["inboxes"]["telecom"]["delivered"].as_u64().unwrap() >= 10, "{stats}");
+    assert!(stats["governance"]["aggregates"].as_u64().unwrap() >= 10, "users reach the twin as aggregates: {stats}");
+    assert!(stats["inboxes"]["traffic"]["delivered"].as_u64().unwrap() >= 10, "{stats}");
+    for id in ["telecom", "traffic"] {
+        let p = stats["plugins"].as_array().unwrap().iter().find(|p| p["id"] == id).expect("the adapter");
+        assert!(p["calls"].as_u64().unwrap() >= 10 && p["faults"].as_u64() == Some(0), "{p}");
+    }
+    // The 15 cells of the cell list became entities (their sites are the scene's), plus the one that
+    // holds the aggregates of the cells' connected users (aggregate-only); no value the adapters wrote
+    // was refused (grants, kinds and governance hold).
+    let scene_entities = sangam_twin::Scene::load(&scene).unwrap().entities.len() as u64;
+    assert_eq!(stats["history"]["entities"].as_u64(), Some(scene_entities + 15 + 1), "{stats}");
+    assert_eq!(stats["clock"]["values_refused"].as_u64(), Some(0), "{stats}");
+    assert!(stats["clock"]["values_applied"].as_u64().unwrap() > 200, "{stats}");
     let _ = std::fs::remove_file(json);
 }
 

@@ -97,3 +97,28 @@ fn a_file_without_its_time_column_or_with_calendar_times_in_a_loop_fails_with_th
         s[1]
     );
 }
+
+#[test]
+fn an_untimed_csv_list_goes_at_once_in_messages_of_at_most_1000_rows_each_with_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cells.csv");
+    let mut csv = String::from("mcc,mnc,tac,cid,lat,lon\n");
+    for cid in 0..2500 {
+        csv.push_str(&format!("404,10,1201,{cid},28.57,77.21\n"));
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let mut sources =
+        Sources::start(&[source(&path, FileFormat::Csv, ReplayPace::Untimed, false)], &Options::default()).unwrap();
+    let got = take_until(&mut sources, Duration::from_secs(10), |_| false, |g| g.len() >= 3);
+    let rows: Vec<usize> = got.iter().map(|d| text(d).lines().count() - 1).collect();
+    assert_eq!(rows, [1000, 1000, 500], "rows per message");
+    assert!(got.iter().all(|d| text(d).starts_with("mcc,mnc,tac,cid,lat,lon\n")), "each message has the header");
+    let cids: Vec<String> = got
+        .iter()
+        .flat_map(|d| text(d).lines().skip(1).map(|l| l.split(',').nth(3).unwrap().to_string()).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(cids, (0..2500).map(|c| c.to_string()).collect::<Vec<_>>(), "every row, in order");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(sources.statuses()[0].state, SourceState::Finished);
+    assert_eq!(sources.statuses()[0].stats.malformed, 0, "no time column is no malformed row");
+}

@@ -1,9 +1,11 @@
-//! sangam-data against real inputs: files replayed by their times, and a real Mosquitto broker on
+//! sangam-data against real inputs: files replayed by their times, a real Mosquitto broker on
 //! loopback (started per test, killed and restarted where the test needs it; `cargo xtask test`
-//! installs it).
+//! installs it), and real HTTP (hyper) and WebSocket (tokio-tungstenite) servers on loopback.
 
 mod file;
+mod http;
 mod mqtt;
+mod websocket;
 
 use std::time::{Duration, Instant};
 

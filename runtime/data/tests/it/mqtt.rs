@@ -1,6 +1,8 @@
 //! MQTT sources against a real Mosquitto: a numbered QoS 1 stream arrives whole and in order; a
 //! Sangam that stops before acknowledging loses nothing (the broker redelivers); a broker killed
-//! with SIGKILL and restarted is reconnected to, the lost session's subscriptions made again.
+//! with SIGKILL mid-stream and restarted from its persistence loses nothing, every duplicate a counted
+//! redelivery; a broker restarted empty is reconnected to, the lost session's subscriptions made
+//! again; a QoS 0 source that coalesces keeps each topic's newest message while the session is behind.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -25,6 +27,7 @@ fn source(client: &str) -> SourceDecl {
             keep_alive_s: 5,
             username: None,
             password_env: None,
+            coalesce: false,
         },
         location: "test".into(),
     }
@@ -103,6 +106,68 @@ fn a_sangam_that_stops_before_acknowledging_loses_nothing_the_broker_held() {
 }
 
 #[test]
+fn a_broker_killed_with_sigkill_mid_stream_and_restarted_from_its_persistence_loses_nothing() {
+    let mut broker = Broker::start().unwrap();
+    let mut sources = start(&broker, "sangam-inflight");
+    // 2,000 numbered messages, each acknowledged to the publisher by the broker.
+    publish(broker.port(), "pub-inflight", "cells/c3/kpi", 0..2_000);
+    // Sangam takes 600, acknowledging each; the rest are in flight to it (its queue) or queued at the
+    // broker. Past the broker's autosave (1 s) all of that is on its disk.
+    let first = take_until(&mut sources, Duration::from_secs(30), |_| true, |g| g.len() >= 600);
+    // Wait for a save made a second after the acknowledgements went (the broker saves every second).
+    let acked_at = std::time::SystemTime::now();
+    let db = broker.folder().join("mosquitto.db");
+    let saved_after = |t: std::time::SystemTime| {
+        std::fs::metadata(&db).and_then(|m| m.modified()).is_ok_and(|m| m >= t + Duration::from_millis(1_100))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !saved_after(acked_at) {
+        assert!(Instant::now() < deadline, "the broker saved no state in 20 s (can it write its folder?)");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    broker.kill();
+    // The session goes on taking what its queue holds (from the dead connection: their
+    // acknowledgements are not sent); the source, with room again, finds the broker gone.
+    let lost = |s: &Sources| matches!(s.statuses()[0].state, SourceState::Reconnecting { .. });
+    let mut seen: BTreeSet<u64> = first.iter().map(number).collect();
+    let mut received = first.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lost(&sources) {
+        assert!(Instant::now() < deadline, "not reconnecting within 20 s: {:?}", sources.statuses());
+        match sources.try_next() {
+            Some(mut d) => {
+                if let Some(a) = d.ack.take() {
+                    a.done();
+                }
+                received += 1;
+                seen.insert(number(&d));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    assert!(sources.statuses()[0].to_string().contains("reconnecting"), "the state says so");
+    broker.restart().unwrap();
+    let rest = take_until(
+        &mut sources,
+        Duration::from_secs(60),
+        |_| true,
+        |g| g.iter().map(number).chain(seen.iter().copied()).collect::<BTreeSet<_>>().len() >= 2_000,
+    );
+    assert!(sources.statuses()[0].stats.connections >= 2, "connected again: {:?}", sources.statuses());
+    received += rest.len() as u64;
+    seen.extend(rest.iter().map(number));
+    assert_eq!(seen, (0..2_000).collect(), "zero lost");
+    let status = &sources.statuses()[0];
+    let duplicates = received - 2_000;
+    assert!(duplicates > 0, "messages in flight at the kill come again: {status}");
+    assert!(
+        duplicates <= status.stats.redelivered,
+        "every duplicate is a counted redelivery: {duplicates} duplicates, {status}"
+    );
+    assert!(first.iter().all(|d| d.sequence <= 600), "{status}");
+}
+
+#[test]
 fn a_broker_killed_and_restarted_is_reconnected_to_and_the_lost_session_subscribed_again() {
     let mut broker = Broker::start().unwrap();
     let mut sources = start(&broker, "sangam-restart");
@@ -170,4 +235,47 @@ fn a_broker_that_asks_for_a_login_gets_the_one_in_the_environment_and_refuses_a_
         Sources::start(&[with("SANGAM_TEST_NO_SUCH_PASSWORD")], &Options::default()).err().expect("a missing variable");
     let e = e.to_string();
     assert!(e.contains("SANGAM_TEST_NO_SUCH_PASSWORD") && e.contains("`twin`") && e.contains("kpi"), "{e}");
+}
+
+#[test]
+fn a_coalescing_qos0_source_keeps_each_topic_s_newest_message_while_the_session_is_behind() {
+    let broker = Broker::start().unwrap();
+    let mut decl = source("sangam-coalesce");
+    if let SourceKind::Mqtt { qos, coalesce, .. } = &mut decl.kind {
+        (*qos, *coalesce) = (0, true);
+    }
+    let mut sources = Sources::start(&[decl], &Options { broker: Some(broker.url()) }).unwrap();
+    wait_for(&sources, "connected and subscribed", |s| s.state == SourceState::Connected);
+    // 10 cells x 500 readings, published while the session takes nothing: its queue fills (1,024),
+    // and the rest waits as each cell's newest reading.
+    let messages: Vec<(String, Vec<u8>)> =
+        (0..5_000u64).map(|n| (format!("cells/c{}/kpi", n % 10), n.to_string().into_bytes())).collect();
+    let mut publisher = sangam_data::broker::Publisher::connect(&broker.url(), "pub-coalesce").unwrap();
+    publisher.publish(messages).unwrap();
+    // At most 11 wait uncounted: one per cell in the table, and the one being handed on.
+    wait_for(&sources, "all 5,000 seen", |s| s.stats.messages + s.stats.coalesced + 11 >= 5_000);
+    std::thread::sleep(Duration::from_millis(200));
+    let got =
+        take_until(&mut sources, Duration::from_secs(30), |_| true, |g| g.len() as u64 >= 1_024 && sources_idle(g));
+    let status = sources.statuses()[0].clone();
+    let mut last = std::collections::BTreeMap::new();
+    for d in &got {
+        let n = number(d);
+        let cell = d.origin.clone();
+        let before = last.insert(cell.clone(), n);
+        assert!(before.is_none_or(|b| b < n), "{cell}: {n} after {before:?}: each topic in order");
+    }
+    for c in 0..10u64 {
+        assert_eq!(last[&format!("cells/c{c}/kpi")], 4_990 + c, "cell {c}'s newest reading arrives");
+    }
+    assert!(status.stats.coalesced > 3_000, "{status}");
+    assert_eq!(status.stats.messages + status.stats.coalesced, 5_000, "each one handed on or counted: {status}");
+    assert_eq!(got.len() as u64, status.stats.messages, "{status}");
+    assert!(status.to_string().contains("coalesced"), "{status}");
+}
+
+/// Whether the deliveries so far end with every cell's last reading (4,990 to 4,999).
+fn sources_idle(got: &[sangam_data::Delivery]) -> bool {
+    let newest: BTreeSet<u64> = got.iter().map(number).filter(|&n| n >= 4_990).collect();
+    newest.len() == 10
 }

@@ -193,6 +193,14 @@ pub enum HeatmapPalette {
     Diverging,
 }
 
+impl HeatmapPalette {
+    /// The ramp's sRGB colour at `t` in `0..=1` (clamped; NaN is the start), as heatmaps draw it:
+    /// for legends and for anything else coloured on the same scale.
+    pub fn srgb(self, t: f32) -> [f32; 3] {
+        color::palette_srgb(self, t)
+    }
+}
+
 /// A translucent shape, depth-tested against the scene. From outside only its near surface is
 /// drawn; with the camera inside, its inner surface.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -35,6 +35,7 @@ use crate::geojson::Layer;
 mod assets;
 mod bookmarks;
 mod clock;
+mod color_by;
 mod entities;
 mod environment;
 mod error;
@@ -51,13 +52,17 @@ mod values;
 pub use assets::Asset;
 pub use bookmarks::{Bookmark, BookmarkAim};
 pub use clock::{ClockDecl, DEFAULT_APPLY_BUDGET, DEFAULT_CLOCK_STEP};
+pub use color_by::{ColorRamp, ColorRule};
 pub use environment::Environment;
 pub use error::SceneError;
 pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
-pub use sources::{FileFormat, ReplayPace, SourceDecl, SourceKind, broker_address, is_topic_filter};
+pub use sources::{
+    FileFormat, MAX_SOURCE_MESSAGE_BYTES, ReplayPace, SourceDecl, SourceKind, UNTIMED_ROWS_PER_MESSAGE, broker_address,
+    is_topic_filter,
+};
 
 use raw::{FormatProbe, RawScene};
 
@@ -109,6 +114,8 @@ pub struct Scene {
     pub history: HistoryDecl,
     /// Data governance (`[governance]`): aggregate-only properties.
     pub governance: GovernanceDecl,
+    /// Entities coloured by a live value (`[[color_by]]`).
+    pub color_by: Vec<ColorRule>,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -215,6 +222,7 @@ impl Cx<'_> {
         let clock = self.clock(raw.clock.as_ref())?;
         let history = self.history(raw.history.as_ref())?;
         let governance = self.governance(raw.governance.as_ref(), &entities)?;
+        let color_by = self.color_rules(&raw.color_by)?;
 
         Ok(Scene {
             path: self.path.to_path_buf(),
@@ -237,6 +245,7 @@ impl Cx<'_> {
             clock,
             history,
             governance,
+            color_by,
             warnings,
         })
     }

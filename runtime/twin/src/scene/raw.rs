@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
 
-use super::{clock, governance, history, sources};
+use super::{clock, color_by, governance, history, sources};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +43,8 @@ pub(super) struct RawScene {
     pub(super) clock: Option<clock::RawClock>,
     pub(super) history: Option<history::RawHistory>,
     pub(super) governance: Option<governance::RawGovernance>,
+    #[serde(default)]
+    pub(super) color_by: Vec<Spanned<color_by::RawColorRule>>,
 }
 
 #[derive(Deserialize)]

@@ -32,7 +32,13 @@ pub enum ReplayPace {
     Times(f64),
     /// As fast as the adapter takes them.
     Max,
+    /// The file has no times (a list, e.g. of cells): its rows go at the start, at most
+    /// [`UNTIMED_ROWS_PER_MESSAGE`] per message, as fast as the adapter takes them (`untimed = true`).
+    Untimed,
 }
+
+/// The most rows in one message of an untimed file.
+pub const UNTIMED_ROWS_PER_MESSAGE: usize = 1000;
 
 /// The format of a replayed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +85,31 @@ pub enum SourceKind {
         /// The environment variable that holds the password (never the password itself: scene files
         /// are shared).
         password_env: Option<String>,
+        /// `coalesce = "latest-per-topic"` (QoS 0 only): while the session cannot take more, keep
+        /// only the newest message of each topic, counting the ones replaced, instead of waiting.
+        coalesce: bool,
+    },
+    /// An HTTP document polled at an interval; each new version is one message.
+    Http {
+        /// `http://host[:port]/path`.
+        url: String,
+        /// Time between polls (0.1 s to a day; default 5 s).
+        interval: std::time::Duration,
+        /// Time allowed for one request (0.1 to 300 s; default 10 s).
+        timeout: std::time::Duration,
+        /// The largest body handed on (at most, and by default, 4 MiB).
+        max_bytes: usize,
+        /// The media type to hand on instead of the response's.
+        content_type: Option<String>,
+    },
+    /// A WebSocket feed; each text or binary message is one message.
+    WebSocket {
+        /// `ws://host[:port]/path`.
+        url: String,
+        /// A text message sent after each connect (many feeds want a subscription).
+        subscribe: Option<String>,
+        /// The media type to hand on instead of `text/plain` / `application/octet-stream`.
+        content_type: Option<String>,
     },
 }
 
@@ -95,6 +126,7 @@ pub(super) struct RawSource {
     speed: Option<Spanned<toml::Value>>,
     #[serde(rename = "loop")]
     looped: Option<bool>,
+    untimed: Option<Spanned<bool>>,
     // mqtt
     broker: Option<Spanned<String>>,
     #[serde(default)]
@@ -105,7 +137,21 @@ pub(super) struct RawSource {
     keep_alive_s: Option<Spanned<i64>>,
     username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
+    coalesce: Option<Spanned<String>>,
+    // http, websocket
+    url: Option<Spanned<String>>,
+    content_type: Option<Spanned<String>>,
+    interval_s: Option<Spanned<f64>>,
+    timeout_s: Option<Spanned<f64>>,
+    max_bytes: Option<Spanned<i64>>,
+    subscribe: Option<Spanned<String>>,
 }
+
+/// The kinds of source a scene may declare.
+const SOURCE_KINDS: [&str; 4] = ["file", "mqtt", "http", "websocket"];
+
+/// The largest message a source hands on (4 MiB; `sangam_data::MAX_MESSAGE_BYTES` is the same).
+pub const MAX_SOURCE_MESSAGE_BYTES: usize = 4 << 20;
 
 /// Whether `filter` is a valid MQTT topic filter: not empty, `+` and `#` only as whole levels, `#`
 /// only last, no NUL.
@@ -166,44 +212,64 @@ impl Cx<'_> {
                     ),
                 ));
             }
-            let misplaced =
-                |keys: &[(&str, bool)]| keys.iter().find(|(_, present)| *present).map(|(key, _)| key.to_string());
-            let kind = match r.kind.get_ref().as_str() {
-                "file" => {
-                    if let Some(key) = misplaced(&[
-                        ("broker", r.broker.is_some()),
-                        ("topics", !r.topics.is_empty()),
-                        ("qos", r.qos.is_some()),
-                        ("client_id", r.client_id.is_some()),
-                        ("clean_session", r.clean_session.is_some()),
-                        ("keep_alive_s", r.keep_alive_s.is_some()),
-                        ("username", r.username.is_some()),
-                        ("password_env", r.password_env.is_some()),
-                    ]) {
-                        return Err(
-                            self.err(rs.span(), format!("source `{id}`: `{key}` is for MQTT sources, not files"))
-                        );
-                    }
-                    self.file_source(id, rs)?
-                }
-                "mqtt" => {
-                    if let Some(key) = misplaced(&[
-                        ("path", r.path.is_some()),
-                        ("format", r.format.is_some()),
-                        ("time_column", r.time_column.is_some()),
-                        ("speed", r.speed.is_some()),
-                        ("loop", r.looped.is_some()),
-                    ]) {
-                        return Err(
-                            self.err(rs.span(), format!("source `{id}`: `{key}` is for file sources, not MQTT"))
-                        );
-                    }
-                    self.mqtt_source(id, rs)?
-                }
+            let kind_name = r.kind.get_ref().as_str();
+            // Each key belongs to some kinds; one on another kind is a mistake worth naming.
+            let keys: [(&str, bool, &[&str]); 22] = [
+                ("path", r.path.is_some(), &["file"]),
+                ("format", r.format.is_some(), &["file"]),
+                ("time_column", r.time_column.is_some(), &["file"]),
+                ("speed", r.speed.is_some(), &["file"]),
+                ("loop", r.looped.is_some(), &["file"]),
+                ("untimed", r.untimed.is_some(), &["file"]),
+                ("broker", r.broker.is_some(), &["mqtt"]),
+                ("topics", !r.topics.is_empty(), &["mqtt"]),
+                ("qos", r.qos.is_some(), &["mqtt"]),
+                ("client_id", r.client_id.is_some(), &["mqtt"]),
+                ("clean_session", r.clean_session.is_some(), &["mqtt"]),
+                ("keep_alive_s", r.keep_alive_s.is_some(), &["mqtt"]),
+                ("username", r.username.is_some(), &["mqtt"]),
+                ("password_env", r.password_env.is_some(), &["mqtt"]),
+                ("coalesce", r.coalesce.is_some(), &["mqtt"]),
+                ("url", r.url.is_some(), &["http", "websocket"]),
+                ("content_type", r.content_type.is_some(), &["http", "websocket"]),
+                ("interval_s", r.interval_s.is_some(), &["http"]),
+                ("timeout_s", r.timeout_s.is_some(), &["http"]),
+                ("max_bytes", r.max_bytes.is_some(), &["http"]),
+                ("subscribe", r.subscribe.is_some(), &["websocket"]),
+                ("kind", true, &["file", "mqtt", "http", "websocket"]),
+            ];
+            let label = |k: &str| match k {
+                "mqtt" => "MQTT",
+                "http" => "HTTP",
+                "websocket" => "WebSocket",
+                _ => "file",
+            };
+            if SOURCE_KINDS.contains(&kind_name)
+                && let Some((key, _, kinds)) =
+                    keys.iter().find(|(_, present, kinds)| *present && !kinds.contains(&kind_name))
+            {
+                let owners: Vec<&str> = kinds.iter().map(|k| label(k)).collect();
+                return Err(self.err(
+                    rs.span(),
+                    format!(
+                        "source `{id}`: `{key}` is for {} sources, not {} sources",
+                        owners.join(" and "),
+                        label(kind_name)
+                    ),
+                ));
+            }
+            let kind = match kind_name {
+                "file" => self.file_source(id, rs)?,
+                "mqtt" => self.mqtt_source(id, rs)?,
+                "http" => self.http_source(id, rs)?,
+                "websocket" => self.websocket_source(id, rs)?,
                 other => {
                     return Err(self.err(
                         r.kind.span(),
-                        format!("source `{id}`: unknown kind `{other}`; a source is kind = \"file\" or \"mqtt\""),
+                        format!(
+                            "source `{id}`: unknown kind `{other}`; a source is kind = \"file\", \"mqtt\", \"http\" \
+                             or \"websocket\""
+                        ),
                     ));
                 }
             };
@@ -241,7 +307,22 @@ impl Cx<'_> {
                 }
             },
         };
+        let untimed = r.untimed.as_ref().is_some_and(|u| *u.get_ref());
+        if untimed {
+            let key =
+                [("time_column", r.time_column.is_some()), ("speed", r.speed.is_some()), ("loop", r.looped.is_some())]
+                    .into_iter()
+                    .find_map(|(k, set)| set.then_some(k));
+            if let Some(key) = key {
+                let span = r.untimed.as_ref().map_or(rs.span(), |u| u.span());
+                return Err(self.err(
+                    span,
+                    format!("source `{id}`: an untimed file has no times, so `{key}` means nothing; remove `{key}` or `untimed`"),
+                ));
+            }
+        }
         let pace = match r.speed.as_ref() {
+            None if untimed => ReplayPace::Untimed,
             None => ReplayPace::Times(1.0),
             Some(v) => match v.get_ref() {
                 toml::Value::String(s) if s == "max" => ReplayPace::Max,
@@ -324,6 +405,25 @@ impl Cx<'_> {
                 ));
             }
         }
+        let coalesce = match &r.coalesce {
+            None => false,
+            Some(c) if c.get_ref() == "latest-per-topic" && qos == 0 => true,
+            Some(c) if c.get_ref() == "latest-per-topic" => {
+                return Err(self.err(
+                    c.span(),
+                    format!(
+                        "source `{id}`: coalesce keeps only each topic's newest message, but qos = 1 promises every \
+                         message; set qos = 0 to coalesce, or remove coalesce"
+                    ),
+                ));
+            }
+            Some(c) => {
+                return Err(self.err(
+                    c.span(),
+                    format!("source `{id}`: coalesce = \"{}\" is not \"latest-per-topic\"", c.get_ref()),
+                ));
+            }
+        };
         Ok(SourceKind::Mqtt {
             broker: broker.get_ref().clone(),
             topics: r.topics.iter().map(|t| t.get_ref().clone()).collect(),
@@ -333,7 +433,90 @@ impl Cx<'_> {
             keep_alive_s,
             username: r.username.as_ref().map(|u| u.get_ref().clone()),
             password_env: r.password_env.as_ref().map(|p| p.get_ref().clone()),
+            coalesce,
         })
+    }
+}
+
+impl Cx<'_> {
+    /// The URL of an HTTP or WebSocket source: `scheme://host[:port]/...` with the plain scheme;
+    /// the TLS one is refused as not supported yet.
+    fn source_url(&self, id: &str, rs: &Spanned<RawSource>, plain: &str, tls: &str) -> Result<String, SceneError> {
+        let Some(url) = &rs.get_ref().url else {
+            return Err(self.err(rs.span(), format!("source `{id}`: needs url = \"{plain}://HOST:PORT/PATH\"")));
+        };
+        let text = url.get_ref();
+        let rest = match text.split_once("://") {
+            Some((scheme, rest)) if scheme == plain => rest,
+            Some((scheme, _)) if scheme == tls => {
+                return Err(self.err(
+                    url.span(),
+                    format!("source `{id}`: `{text}`: TLS ({tls}://) is not supported yet; use {plain}://"),
+                ));
+            }
+            _ => return Err(self.err(url.span(), format!("source `{id}`: `{text}` is not a {plain}:// URL"))),
+        };
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        if host.is_empty() || host.starts_with(':') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(
+                self.err(url.span(), format!("source `{id}`: `{text}` has no host; use {plain}://HOST:PORT/PATH"))
+            );
+        }
+        Ok(text.clone())
+    }
+
+    fn http_source(&self, id: &str, rs: &Spanned<RawSource>) -> Result<SourceKind, SceneError> {
+        let r = rs.get_ref();
+        let url = self.source_url(id, rs, "http", "https")?;
+        let seconds = |v: &Option<Spanned<f64>>, key: &str, range: (f64, f64), default: f64| match v {
+            None => Ok(std::time::Duration::from_secs_f64(default)),
+            Some(x) if (range.0..=range.1).contains(x.get_ref()) => {
+                Ok(std::time::Duration::from_secs_f64(*x.get_ref()))
+            }
+            Some(x) => Err(self.err(
+                x.span(),
+                format!("source `{id}`: {key} = {} must be {} to {} seconds", x.get_ref(), range.0, range.1),
+            )),
+        };
+        let interval = seconds(&r.interval_s, "interval_s", (0.1, 86_400.0), 5.0)?;
+        let timeout = seconds(&r.timeout_s, "timeout_s", (0.1, 300.0), 10.0)?;
+        let max_bytes = match &r.max_bytes {
+            None => MAX_SOURCE_MESSAGE_BYTES,
+            Some(m) if (1..=MAX_SOURCE_MESSAGE_BYTES as i64).contains(m.get_ref()) => *m.get_ref() as usize,
+            Some(m) => {
+                return Err(self.err(
+                    m.span(),
+                    format!("source `{id}`: max_bytes = {} must be 1 to {MAX_SOURCE_MESSAGE_BYTES}", m.get_ref()),
+                ));
+            }
+        };
+        Ok(SourceKind::Http { url, interval, timeout, max_bytes, content_type: self.content_type(id, r)? })
+    }
+
+    fn websocket_source(&self, id: &str, rs: &Spanned<RawSource>) -> Result<SourceKind, SceneError> {
+        let r = rs.get_ref();
+        let url = self.source_url(id, rs, "ws", "wss")?;
+        let subscribe = match &r.subscribe {
+            Some(t) if t.get_ref().len() > 65_536 => {
+                return Err(self.err(t.span(), format!("source `{id}`: subscribe is over 64 KiB")));
+            }
+            other => other.as_ref().map(|t| t.get_ref().clone()),
+        };
+        Ok(SourceKind::WebSocket { url, subscribe, content_type: self.content_type(id, r)? })
+    }
+
+    fn content_type(&self, id: &str, r: &RawSource) -> Result<Option<String>, SceneError> {
+        match &r.content_type {
+            Some(t) if t.get_ref().is_empty() || t.get_ref().len() > 128 || !t.get_ref().contains('/') => Err(self
+                .err(
+                    t.span(),
+                    format!(
+                        "source `{id}`: content_type = \"{}\" is not a media type like \"application/json\"",
+                        t.get_ref()
+                    ),
+                )),
+            other => Ok(other.as_ref().map(|t| t.get_ref().clone())),
+        }
     }
 }
 

@@ -499,6 +499,7 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
             keep_alive_s: 30,
             username: None,
             password_env: None,
+            coalesce: false,
         }
     );
     let SourceKind::File { format, pace, looped, time_column, .. } = &counts.kind else { panic!("{counts:?}") };
@@ -534,4 +535,79 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
     assert!(msg.contains("password_env needs username"), "{msg}");
     let (_, msg, _) = bad("topics = [", "username = \"twin\"\npassword_env = \"hunter2\"\ntopics = [");
     assert!(msg.contains("must name an environment variable") && msg.contains("never goes in the scene"), "{msg}");
+    let (_, msg, _) = bad("topics = [", "coalesce = \"latest-per-topic\"\ntopics = [");
+    assert!(msg.contains("qos = 1 promises every message; set qos = 0"), "{msg}");
+    let (_, msg, _) = bad("topics = [", "coalesce = \"newest\"\ntopics = [");
+    assert!(msg.contains("not \"latest-per-topic\""), "{msg}");
+    let (_, msg, _) = bad("speed = \"max\"\nloop = true", "untimed = true\nloop = true");
+    assert!(msg.contains("an untimed file has no times, so `loop` means nothing"), "{msg}");
+    let untimed = text.replacen("speed = \"max\"\nloop = true", "untimed = true", 1);
+    let scene = Scene::from_str(&untimed, &dir.join("site.toml"), &dir).unwrap();
+    let SourceKind::File { pace, .. } = &scene.sources[1].kind else { panic!("{:?}", scene.sources[1]) };
+    assert_eq!(*pace, ReplayPace::Untimed);
+}
+
+#[test]
+fn http_and_websocket_sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
+    let dir = fixture();
+    let sources = r#"
+[[sources]]
+id = "api"
+adapter = "decay"
+kind = "http"
+url = "http://127.0.0.1:8080/kpi.json"
+
+[[sources]]
+id = "ws"
+adapter = "labels"
+kind = "websocket"
+url = "ws://127.0.0.1:9000/feed"
+subscribe = "{\"op\":\"subscribe\"}"
+content_type = "application/json"
+"#;
+    let text = format!("{SCENE}{PLUGINS}{sources}");
+    let scene = Scene::from_str(&text, &dir.join("site.toml"), &dir).unwrap();
+    assert_eq!(
+        scene.sources[0].kind,
+        SourceKind::Http {
+            url: "http://127.0.0.1:8080/kpi.json".into(),
+            interval: std::time::Duration::from_secs(5),
+            timeout: std::time::Duration::from_secs(10),
+            max_bytes: crate::MAX_SOURCE_MESSAGE_BYTES,
+            content_type: None,
+        }
+    );
+    assert_eq!(
+        scene.sources[1].kind,
+        SourceKind::WebSocket {
+            url: "ws://127.0.0.1:9000/feed".into(),
+            subscribe: Some("{\"op\":\"subscribe\"}".into()),
+            content_type: Some("application/json".into()),
+        }
+    );
+    let bad = |from: &str, to: &str| {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let t = text.replacen(from, to, 1);
+        let e = Scene::from_str(&t, &dir.join("site.toml"), &dir).expect_err(to);
+        (e.location().map(|l| l.0), e.to_string(), t)
+    };
+    let (_, msg, _) = bad("http://127.0.0.1:8080", "https://127.0.0.1:8080");
+    assert!(msg.contains("TLS (https://) is not supported yet; use http://"), "{msg}");
+    let (_, msg, _) = bad("ws://127.0.0.1:9000", "wss://127.0.0.1:9000");
+    assert!(msg.contains("TLS (wss://) is not supported yet"), "{msg}");
+    let (line, msg, t) =
+        bad("url = \"http://127.0.0.1:8080/kpi.json\"", "url = \"http://127.0.0.1:8080/kpi.json\"\ninterval_s = 0.0");
+    assert!(msg.contains("interval_s = 0 must be 0.1 to 86400 seconds"), "{msg}");
+    assert_eq!(line, Some(line_of(&t, "interval_s = 0.0")));
+    let (_, msg, _) = bad("subscribe = ", "interval_s = 1.0\nsubscribe = ");
+    assert!(msg.contains("`interval_s` is for HTTP sources, not WebSocket sources"), "{msg}");
+    let (_, msg, _) = bad("kind = \"http\"", "kind = \"http\"\ntopics = [\"a\"]");
+    assert!(msg.contains("`topics` is for MQTT sources, not HTTP sources"), "{msg}");
+    let (_, msg, _) = bad("url = \"http://127.0.0.1:8080/kpi.json\"", "url = \"http:///kpi.json\"");
+    assert!(msg.contains("has no host"), "{msg}");
+    let (_, msg, _) = bad("content_type = \"application/json\"", "content_type = \"json\"");
+    assert!(msg.contains("is not a media type"), "{msg}");
+    let (_, msg, _) =
+        bad("kind = \"http\"\nurl = \"http://127.0.0.1:8080/kpi.json\"", "kind = \"http\"\nmax_bytes = 5");
+    assert!(msg.contains("needs url = \"http://HOST:PORT/PATH\""), "{msg}");
 }
