@@ -117,9 +117,12 @@ enum Command {
         /// A scene file (`scene.toml`): its cell lists and road segments, and the topics of the MQTT
         /// sources bound to the telecom-cells and traffic-counts adapters.
         scene: PathBuf,
-        /// The broker (mqtt://HOST:PORT).
+        /// The broker (mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS).
         #[arg(long, value_name = "URL")]
         broker: String,
+        /// With an mqtts:// broker: the PEM file of the CA to trust instead of the system's roots.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
         /// Reporting periods per second (0.1 to 100): each one message of every cell's KPIs and one per
         /// road segment.
         #[arg(long, default_value_t = 2.0)]
@@ -267,8 +270,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Feed { scene, broker, rate, duration, seed, day } => {
-            feed_cmd::feed(&scene, &feed_cmd::FeedArgs { broker, rate, duration, seed, day })?;
+        Command::Feed { scene, broker, ca_file, rate, duration, seed, day } => {
+            feed_cmd::feed(&scene, &feed_cmd::FeedArgs { broker, ca_file, rate, duration, seed, day })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { recording, scene, speed, front } => {

@@ -18,6 +18,20 @@ pub struct LocalBroker {
     port: u16,
     conf: PathBuf,
     dir: tempfile::TempDir,
+    tls: bool,
+}
+
+/// The PEM files of a TLS listener (Mosquitto reads them; OpenSSL does the TLS).
+#[derive(Clone, Debug)]
+pub struct BrokerTls {
+    /// The CA that signed the server's certificate, and that client certificates must come from.
+    pub ca_file: PathBuf,
+    /// The server's certificate.
+    pub cert_file: PathBuf,
+    /// The server's private key.
+    pub key_file: PathBuf,
+    /// Refuse clients without a certificate from `ca_file` (mutual TLS).
+    pub require_client_certificate: bool,
 }
 
 /// Whether this process runs as root.
@@ -35,16 +49,21 @@ fn program() -> Result<PathBuf, String> {
 impl LocalBroker {
     /// Starts a broker on a free port, its persistence in a folder of its own.
     pub fn start() -> Result<LocalBroker, String> {
-        LocalBroker::start_as(None)
+        LocalBroker::start_as(None, None)
+    }
+
+    /// Starts a broker whose one listener is TLS (`mqtts://`).
+    pub fn start_with_tls(tls: &BrokerTls) -> Result<LocalBroker, String> {
+        LocalBroker::start_as(None, Some(tls))
     }
 
     /// Starts a broker that lets in only `user` with `password` (a Mosquitto password file made
     /// with `mosquitto_passwd`).
     pub fn start_with_login(user: &str, password: &str) -> Result<LocalBroker, String> {
-        LocalBroker::start_as(Some((user, password)))
+        LocalBroker::start_as(Some((user, password)), None)
     }
 
-    fn start_as(login: Option<(&str, &str)>) -> Result<LocalBroker, String> {
+    fn start_as(login: Option<(&str, &str)>, tls: Option<&BrokerTls>) -> Result<LocalBroker, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make the broker's folder: {e}"))?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -58,6 +77,15 @@ impl LocalBroker {
              autosave_interval 1\nmax_queued_messages 100000\nmax_inflight_messages 1000\n",
             dir.path().display()
         );
+        if let Some(tls) = tls {
+            text.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {}\n",
+                tls.ca_file.display(),
+                tls.cert_file.display(),
+                tls.key_file.display(),
+                tls.require_client_certificate
+            ));
+        }
         match login {
             None => text.push_str("allow_anonymous true\n"),
             Some((user, password)) => {
@@ -82,7 +110,7 @@ impl LocalBroker {
             text.push_str("user root\n");
         }
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let mut broker = LocalBroker { child: None, port, conf, dir };
+        let mut broker = LocalBroker { child: None, port, conf, dir, tls: tls.is_some() };
         broker.run()?;
         Ok(broker)
     }
@@ -112,9 +140,9 @@ impl LocalBroker {
         self.port
     }
 
-    /// `mqtt://127.0.0.1:PORT`.
+    /// `mqtt://127.0.0.1:PORT`, or `mqtts://` for a TLS broker.
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", if self.tls { "mqtts" } else { "mqtt" }, self.port)
     }
 
     /// Where it keeps its persistence file.
@@ -164,20 +192,30 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Connects to the broker at `url` (`mqtt://host:port`) as `client_id`.
+    /// Connects to the broker at `url` (`mqtt://host:port`, or `mqtts://` trusting the system's
+    /// roots) as `client_id`.
     pub fn connect(url: &str, client_id: &str) -> Result<Publisher, String> {
+        Publisher::connect_with_tls(url, client_id, &sangam_twin::TlsFiles::default())
+    }
+
+    /// Connects to the broker at `url` as `client_id`, with `tls`'s files for an `mqtts://` one.
+    pub fn connect_with_tls(url: &str, client_id: &str, tls: &sangam_twin::TlsFiles) -> Result<Publisher, String> {
         use rumqttc::{Event, Packet};
-        let (host, port) = sangam_twin::broker_address(url)?;
+        let address = sangam_twin::broker_address(url)?;
+        let tls = address.tls.then(|| crate::tls::client_config(tls)).transpose()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let mut options = rumqttc::MqttOptions::new(client_id, host, port);
+        let mut options = rumqttc::MqttOptions::new(client_id, address.host, address.port);
         options
             .set_keep_alive(Duration::from_secs(10))
             // Up to what a source reads, so a test can send one it does not hand on.
             .set_max_packet_size(crate::mqtt::PACKET_LIMIT, crate::mqtt::PACKET_LIMIT);
+        if let Some(config) = tls {
+            options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(config)));
+        }
         let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
         let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
         // The event loop is polled by a task of its own; publishing happens beside it.
@@ -187,7 +225,7 @@ impl Publisher {
                     Ok(Event::Incoming(Packet::PubAck(_))) => tx.send(Ok(())),
                     Ok(_) => Ok(()),
                     Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
+                        let _ = tx.send(Err(crate::tls::explain(&e.to_string())));
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         Ok(())
                     }

@@ -1,4 +1,4 @@
-//! An HTTP document polled at an interval (reqwest, plain HTTP): each new version of it is one
+//! An HTTP document polled at an interval (reqwest; HTTP/1, plain or TLS): each new version of it is one
 //! message. Conditional requests (`If-None-Match` with the last `ETag`, `If-Modified-Since` with the
 //! last `Last-Modified`) make an unchanged document a `304 Not Modified`, counted and not handed on.
 //!
@@ -9,6 +9,9 @@
 //!   counted (`errors`), the state is "reconnecting" with the cause, and polling goes on (at the
 //!   interval, or after a backoff of up to 5 s that is never shorter than it).
 //! - **Back-pressure**: the next poll waits until the last version is in the session's queue.
+//!
+//! - **TLS** (`https://`): the source's rustls configuration ([`crate::tls`]), and HTTPS only (a
+//!   redirect to plain `http://` is refused, not followed).
 //!
 //! Cost: one request per interval on the sources' runtime; a body read once into its delivery.
 
@@ -34,9 +37,24 @@ enum Polled {
 }
 
 /// Polls `decl`'s URL for ever (until the runtime stops).
-pub(crate) async fn poll(decl: SourceDecl, outlet: Outlet, status: SharedStatus) {
-    let SourceKind::Http { url, interval, timeout, max_bytes, content_type } = &decl.kind else { return };
-    let client = match reqwest::Client::builder().timeout(*timeout).build() {
+pub(crate) async fn poll(
+    decl: SourceDecl,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    outlet: Outlet,
+    status: SharedStatus,
+) {
+    let SourceKind::Http { url, interval, timeout, max_bytes, content_type, .. } = &decl.kind else { return };
+    let secure = tls.is_some();
+    // Always Sangam's TLS configuration: a plain-HTTP source gets one that trusts no one.
+    let client = tls.map_or_else(crate::tls::trusting_no_one, Ok).and_then(|config| {
+        reqwest::Client::builder()
+            .timeout(*timeout)
+            .use_preconfigured_tls(rustls::ClientConfig::clone(&config))
+            .https_only(secure)
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    let client = match client {
         Ok(c) => c,
         Err(e) => {
             update(&status, |s| s.state = SourceState::Failed(format!("cannot make an HTTP client: {e}")));
@@ -154,12 +172,13 @@ async fn fetch(
     Ok(Polled::New(body, header_type))
 }
 
-/// A request error as the state shows it: a timeout, a refused connection, or reqwest's words.
+/// A request error as the state shows it: a timeout, a refused connection (a failed TLS handshake
+/// among them, with its fix), or reqwest's words.
 fn describe(e: reqwest::Error) -> String {
     if e.is_timeout() {
         "no answer within the timeout".into()
     } else if e.is_connect() {
-        format!("cannot connect ({})", root_cause(&e))
+        format!("cannot connect ({})", crate::tls::explain(&root_cause(&e)))
     } else {
         root_cause(&e)
     }

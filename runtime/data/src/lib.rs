@@ -11,7 +11,9 @@
 //! - [`http`]: an HTTP document polled at an interval with conditional requests (ETag,
 //!   If-Modified-Since), a timeout and a size cap; each new version is one message;
 //! - [`websocket`]: a WebSocket feed, each text or binary message one message, reconnected with
-//!   backoff.
+//!   backoff;
+//! - [`tls`]: TLS for all three network kinds (`mqtts://`, `https://`, `wss://`): the scene's CA
+//!   file or the system's roots, an optional client certificate, failures said with their fix.
 //!
 //! **Nothing is dropped**: the sources hand deliveries to one bounded queue ([`QUEUE_MESSAGES`]
 //! messages and [`QUEUE_BYTES`] bytes); when it is full a source waits, so a file replay pauses and
@@ -34,6 +36,7 @@ pub mod broker;
 pub mod file;
 pub mod http;
 pub mod mqtt;
+pub mod tls;
 pub mod websocket;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,7 +60,8 @@ pub const MAX_MESSAGE_BYTES: usize = sangam_twin::MAX_SOURCE_MESSAGE_BYTES;
 /// A source that cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// A source's settings are not usable (a bad broker address given with `--broker`).
+    /// A source's settings are not usable (a bad broker address given with `--broker`, a TLS file
+    /// that cannot be read or used, a password variable that is not set).
     #[error("source `{source_id}` ({location}): {why}")]
     Settings {
         /// The source.
@@ -300,6 +304,26 @@ pub(crate) fn delivery(
     }
 }
 
+/// Runs a source's task, and marks the source failed (with the log saying so) should the task panic:
+/// a panic in a library under it must not leave the source "starting" for ever, unsaid.
+fn spawn_watched(
+    runtime: &tokio::runtime::Runtime,
+    decl: &SourceDecl,
+    status: SharedStatus,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let handle = runtime.spawn(task);
+    let id = decl.id.clone();
+    runtime.spawn(async move {
+        if let Err(e) = handle.await
+            && e.is_panic()
+        {
+            tracing::error!(source = %id, "the source's task panicked (a bug: please report it); the source is stopped");
+            update(&status, |s| s.state = SourceState::Failed("stopped by an internal error (see the log)".into()));
+        }
+    });
+}
+
 /// How the sources are started.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -354,24 +378,41 @@ impl Sources {
                 rate: 0.0,
             }));
             statuses.push(status.clone());
+            let settings =
+                |why: String| DataError::Settings { source_id: decl.id.clone(), location: decl.location.clone(), why };
+            // The TLS configuration of a source whose address is a TLS one.
+            let tls_for = |secure: bool, files: &sangam_twin::TlsFiles| {
+                secure.then(|| tls::client_config(files)).transpose().map_err(settings)
+            };
             match &decl.kind {
-                SourceKind::Http { .. } => {
-                    runtime.spawn(http::poll(decl.clone(), outlet.clone(), status));
+                SourceKind::Http { url, tls, .. } => {
+                    let config = tls_for(url.starts_with("https://"), tls)?;
+                    spawn_watched(
+                        &runtime,
+                        decl,
+                        status.clone(),
+                        http::poll(decl.clone(), config, outlet.clone(), status),
+                    );
                 }
-                SourceKind::WebSocket { .. } => {
-                    runtime.spawn(websocket::read(decl.clone(), outlet.clone(), status));
+                SourceKind::WebSocket { url, tls, .. } => {
+                    let config = tls_for(url.starts_with("wss://"), tls)?;
+                    spawn_watched(
+                        &runtime,
+                        decl,
+                        status.clone(),
+                        websocket::read(decl.clone(), config, outlet.clone(), status),
+                    );
                 }
                 SourceKind::File { .. } => {
-                    runtime.spawn(file::replay(decl.clone(), outlet.clone(), status));
+                    spawn_watched(&runtime, decl, status.clone(), file::replay(decl.clone(), outlet.clone(), status));
                 }
-                SourceKind::Mqtt { broker, username, password_env, .. } => {
-                    let settings = |why: String| DataError::Settings {
-                        source_id: decl.id.clone(),
-                        location: decl.location.clone(),
-                        why,
-                    };
+                SourceKind::Mqtt { broker, username, password_env, tls, .. } => {
                     let url = options.broker.as_deref().unwrap_or(broker);
                     let address = sangam_twin::broker_address(url).map_err(settings)?;
+                    if !address.tls && !tls.is_empty() {
+                        tracing::warn!(source = %decl.id, "{url} is not mqtts://: its TLS files are not used");
+                    }
+                    let config = tls_for(address.tls, tls)?;
                     let credentials = match (username, password_env) {
                         (Some(user), Some(env)) => {
                             let password = std::env::var(env).map_err(|_| {
@@ -384,7 +425,13 @@ impl Sources {
                         (Some(user), None) => Some((user.clone(), String::new())),
                         _ => None,
                     };
-                    runtime.spawn(mqtt::subscribe(decl.clone(), address, credentials, outlet.clone(), status));
+                    let broker = mqtt::Broker { address, tls: config, credentials };
+                    spawn_watched(
+                        &runtime,
+                        decl,
+                        status.clone(),
+                        mqtt::subscribe(decl.clone(), broker, outlet.clone(), status),
+                    );
                 }
             }
         }

@@ -22,6 +22,9 @@
 //!   held up. A table of [`MAX_COALESCED_TOPICS`] topics makes a message of a new topic wait as without
 //!   coalescing.
 //!
+//! - **TLS** (`mqtts://`): the source's rustls configuration ([`crate::tls`]); a certificate the
+//!   source does not trust is a "reconnecting" state whose cause says the fix.
+//!
 //! Cost: rumqttc's parsing; a payload copied once into its delivery; with coalescing, a hash look-up
 //! per message while the session is behind.
 
@@ -109,25 +112,33 @@ async fn hand_on_coalesced(
 /// Oversized messages logged one by one; after them, every hundredth.
 const LOGGED_OVERSIZED: u64 = 3;
 
-/// Subscribes `decl`'s topics at the broker `address` and hands every message on, for ever (until the
-/// runtime stops).
-pub(crate) async fn subscribe(
-    decl: SourceDecl,
-    address: (String, u16),
-    credentials: Option<(String, String)>,
-    outlet: Outlet,
-    status: SharedStatus,
-) {
+/// The broker a source connects to, as the sources' start resolved it.
+pub(crate) struct Broker {
+    /// Host, port, and whether it is TLS.
+    pub(crate) address: sangam_twin::BrokerAddress,
+    /// The TLS configuration, for a TLS address.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// User name and password.
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+/// Subscribes `decl`'s topics at `broker` and hands every message on, for ever (until the runtime
+/// stops).
+pub(crate) async fn subscribe(decl: SourceDecl, broker: Broker, outlet: Outlet, status: SharedStatus) {
     let SourceKind::Mqtt { topics, qos, client_id, clean_session, keep_alive_s, .. } = &decl.kind else { return };
     let qos = if *qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
-    let mut options = MqttOptions::new(client_id.clone(), address.0.clone(), address.1);
+    let address = &broker.address;
+    let mut options = MqttOptions::new(client_id.clone(), address.host.clone(), address.port);
     options
         .set_keep_alive(Duration::from_secs(*keep_alive_s))
         .set_clean_session(*clean_session)
         .set_manual_acks(true)
         .set_max_packet_size(PACKET_LIMIT, 64 << 10);
-    if let Some((user, password)) = credentials {
+    if let Some((user, password)) = broker.credentials {
         options.set_credentials(user, password);
+    }
+    if let Some(config) = broker.tls {
+        options.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(config)));
     }
     let (client, mut events) = AsyncClient::new(options, REQUEST_QUEUE);
     // Acknowledgements go through a task of their own, each with the connection its message came on.
@@ -147,7 +158,7 @@ pub(crate) async fn subscribe(
     if coalesce {
         tokio::spawn(hand_on_coalesced(table.clone(), wake.clone(), outlet.clone(), status.clone()));
     }
-    let where_ = format!("mqtt://{}:{}", address.0, address.1);
+    let where_ = format!("{}://{}:{}", if address.tls { "mqtts" } else { "mqtt" }, address.host, address.port);
     let mut backoff = Duration::from_millis(100);
     let mut sequence = 0u64;
     let mut waiting_subacks = 0usize;
@@ -249,7 +260,7 @@ pub(crate) async fn subscribe(
             }
             Ok(_) => {}
             Err(e) => {
-                let error = e.to_string();
+                let error = crate::tls::explain(&e.to_string());
                 let mut first = false;
                 update(&status, |s| match &mut s.state {
                     SourceState::Reconnecting { error: last, .. } => last.clone_from(&error),

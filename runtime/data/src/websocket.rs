@@ -1,4 +1,5 @@
-//! A WebSocket feed (tokio-tungstenite, plain `ws://`): every text or binary message is one message
+//! A WebSocket feed (tokio-tungstenite; `ws://`, or `wss://` with the source's rustls configuration
+//! from [`crate::tls`]): every text or binary message is one message
 //! for the adapter. Pings are answered by tungstenite; an optional `subscribe` text is sent after
 //! each connect (many feeds want one).
 //!
@@ -25,8 +26,13 @@ use crate::{MAX_MESSAGE_BYTES, Outlet, SharedStatus, SourceState, delivery, upda
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Reads `decl`'s feed for ever (until the runtime stops).
-pub(crate) async fn read(decl: SourceDecl, outlet: Outlet, status: SharedStatus) {
-    let SourceKind::WebSocket { url, subscribe, content_type } = &decl.kind else { return };
+pub(crate) async fn read(
+    decl: SourceDecl,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    outlet: Outlet,
+    status: SharedStatus,
+) {
+    let SourceKind::WebSocket { url, subscribe, content_type, .. } = &decl.kind else { return };
     let config = WebSocketConfig {
         max_message_size: Some(MAX_MESSAGE_BYTES),
         max_frame_size: Some(MAX_MESSAGE_BYTES),
@@ -35,8 +41,10 @@ pub(crate) async fn read(decl: SourceDecl, outlet: Outlet, status: SharedStatus)
     let mut backoff = Duration::from_millis(100);
     let mut sequence = 0u64;
     loop {
-        let why = match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false).await {
-            Err(e) => format!("cannot connect: {e}"),
+        let connector = tls.clone().map(tokio_tungstenite::Connector::Rustls);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(url.as_str(), Some(config), false, connector);
+        let why = match connecting.await {
+            Err(e) => format!("cannot connect: {}", crate::tls::explain(&e.to_string())),
             Ok((mut socket, _)) => {
                 update(&status, |s| {
                     s.state = SourceState::Connected;

@@ -33,9 +33,9 @@ pub use history::{
 };
 pub use property::{PropertyValue, Unit};
 pub use scene::{
-    AggregateOnly, Asset, Bookmark, BookmarkAim, ClockDecl, ColorRamp, ColorRule, DEFAULT_APPLY_BUDGET,
+    AggregateOnly, Asset, Bookmark, BookmarkAim, BrokerAddress, ClockDecl, ColorRamp, ColorRule, DEFAULT_APPLY_BUDGET,
     DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HistoryDecl, InstanceGroup,
     InstanceMember, MAX_SOURCE_MESSAGE_BYTES, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy,
-    ReadGrant, ReplayPace, Scene, SceneError, SourceDecl, SourceKind, UNTIMED_ROWS_PER_MESSAGE, broker_address,
-    is_topic_filter, world_from_model,
+    ReadGrant, ReplayPace, Scene, SceneError, SourceDecl, SourceKind, TlsFiles, UNTIMED_ROWS_PER_MESSAGE,
+    broker_address, is_topic_filter, world_from_model,
 };

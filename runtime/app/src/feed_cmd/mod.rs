@@ -26,8 +26,10 @@ use sangam_twin::{Scene as TwinScene, SourceKind};
 /// What `feed` publishes and how fast.
 #[derive(Clone, Debug)]
 pub struct FeedArgs {
-    /// The broker (`mqtt://host:port`).
+    /// The broker (`mqtt://host:port`, or `mqtts://`).
     pub broker: String,
+    /// The CA to trust for an `mqtts://` broker (else the system's roots).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Messages per cell or segment per second.
     pub rate: f64,
     /// How long (`None`: until Ctrl-C).
@@ -106,9 +108,12 @@ pub fn feed(scene: &Path, args: &FeedArgs) -> Result<()> {
         }
     }
     let week = traffic::week();
-    let mut publisher =
-        sangam_data::broker::Publisher::connect(&args.broker, &format!("sangam-feed-{}", std::process::id()))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.broker))?;
+    let mut publisher = sangam_data::broker::Publisher::connect_with_tls(
+        &args.broker,
+        &format!("sangam-feed-{}", std::process::id()),
+        &sangam_twin::TlsFiles { ca_file: args.ca_file.clone(), client_identity: None },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.broker))?;
     println!(
         "feed: {} cells of {} sites on {kpi_topic}/pm (ILLUSTRATIVE KPIs, seed {}) and {} road segments on \
          {traffic_topic}/<segment> (REAL I-94 station counts, MAPPED) at {} Hz to {}",

@@ -98,6 +98,7 @@ fn source(url: String, interval_ms: u64, timeout_ms: u64, max_bytes: usize) -> S
             timeout: Duration::from_millis(timeout_ms),
             max_bytes,
             content_type: None,
+            tls: Default::default(),
         },
         location: "test".into(),
     }

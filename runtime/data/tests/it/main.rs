@@ -1,10 +1,11 @@
 //! sangam-data against real inputs: files replayed by their times, a real Mosquitto broker on
 //! loopback (started per test, killed and restarted where the test needs it; `cargo xtask test`
-//! installs it), and real HTTP (hyper) and WebSocket (tokio-tungstenite) servers on loopback.
+//! installs it), and real HTTP (hyper) and WebSocket (tokio-tungstenite) servers on loopback, plain and TLS (certificates made per run).
 
 mod file;
 mod http;
 mod mqtt;
+mod tls;
 mod websocket;
 
 use std::time::{Duration, Instant};

@@ -28,6 +28,7 @@ fn source(client: &str) -> SourceDecl {
             username: None,
             password_env: None,
             coalesce: false,
+            tls: Default::default(),
         },
         location: "test".into(),
     }

@@ -49,7 +49,12 @@ fn source(url: String) -> SourceDecl {
     SourceDecl {
         id: "ws".into(),
         adapter: "kpi".into(),
-        kind: SourceKind::WebSocket { url, subscribe: Some("{\"subscribe\":\"kpi\"}".into()), content_type: None },
+        kind: SourceKind::WebSocket {
+            url,
+            subscribe: Some("{\"subscribe\":\"kpi\"}".into()),
+            content_type: None,
+            tls: Default::default(),
+        },
         location: "test".into(),
     }
 }

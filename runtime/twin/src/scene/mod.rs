@@ -60,8 +60,8 @@ pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
 pub use sources::{
-    FileFormat, MAX_SOURCE_MESSAGE_BYTES, ReplayPace, SourceDecl, SourceKind, UNTIMED_ROWS_PER_MESSAGE, broker_address,
-    is_topic_filter,
+    BrokerAddress, FileFormat, MAX_SOURCE_MESSAGE_BYTES, ReplayPace, SourceDecl, SourceKind, TlsFiles,
+    UNTIMED_ROWS_PER_MESSAGE, broker_address, is_topic_filter,
 };
 
 use raw::{FormatProbe, RawScene};

@@ -49,6 +49,35 @@ pub enum FileFormat {
     JsonLines,
 }
 
+/// The files of a source's TLS (`mqtts://`, `https://`, `wss://`), resolved from the scene's folder.
+/// Without a `ca_file` the system's root certificates are trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificates of the CAs to trust instead of the system's (a private CA's): `ca_file`.
+    pub ca_file: Option<PathBuf>,
+    /// A PEM client certificate chain and its PEM private key, for a server that asks for one
+    /// (mutual TLS): `client_cert_file` and `client_key_file`.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsFiles {
+    /// Whether no file is named.
+    pub fn is_empty(&self) -> bool {
+        self.ca_file.is_none() && self.client_identity.is_none()
+    }
+}
+
+/// An MQTT broker's address, as [`broker_address`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddress {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port (default 1883, or 8883 with TLS).
+    pub port: u16,
+    /// `mqtts://` (or `ssl://`): TLS.
+    pub tls: bool,
+}
+
 /// What a source is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
@@ -68,7 +97,7 @@ pub enum SourceKind {
     },
     /// An MQTT broker's topics.
     Mqtt {
-        /// `mqtt://host:port` (`--broker` overrides it).
+        /// `mqtt://host:port`, or `mqtts://host:port` for TLS (`--broker` overrides it).
         broker: String,
         /// Topic filters subscribed to (`+` and `#` wildcards).
         topics: Vec<String>,
@@ -88,10 +117,12 @@ pub enum SourceKind {
         /// `coalesce = "latest-per-topic"` (QoS 0 only): while the session cannot take more, keep
         /// only the newest message of each topic, counting the ones replaced, instead of waiting.
         coalesce: bool,
+        /// TLS files (with an `mqtts://` broker).
+        tls: TlsFiles,
     },
     /// An HTTP document polled at an interval; each new version is one message.
     Http {
-        /// `http://host[:port]/path`.
+        /// `http://host[:port]/path`, or `https://`.
         url: String,
         /// Time between polls (0.1 s to a day; default 5 s).
         interval: std::time::Duration,
@@ -101,15 +132,19 @@ pub enum SourceKind {
         max_bytes: usize,
         /// The media type to hand on instead of the response's.
         content_type: Option<String>,
+        /// TLS files (with an `https://` URL).
+        tls: TlsFiles,
     },
     /// A WebSocket feed; each text or binary message is one message.
     WebSocket {
-        /// `ws://host[:port]/path`.
+        /// `ws://host[:port]/path`, or `wss://`.
         url: String,
         /// A text message sent after each connect (many feeds want a subscription).
         subscribe: Option<String>,
         /// The media type to hand on instead of `text/plain` / `application/octet-stream`.
         content_type: Option<String>,
+        /// TLS files (with a `wss://` URL).
+        tls: TlsFiles,
     },
 }
 
@@ -145,6 +180,10 @@ pub(super) struct RawSource {
     timeout_s: Option<Spanned<f64>>,
     max_bytes: Option<Spanned<i64>>,
     subscribe: Option<Spanned<String>>,
+    // tls (mqtt, http, websocket)
+    ca_file: Option<Spanned<String>>,
+    client_cert_file: Option<Spanned<String>>,
+    client_key_file: Option<Spanned<String>>,
 }
 
 /// The kinds of source a scene may declare.
@@ -166,15 +205,16 @@ pub fn is_topic_filter(filter: &str) -> bool {
         })
 }
 
-/// Checks an MQTT broker address: `mqtt://host[:port]`; returns (host, port).
-pub fn broker_address(url: &str) -> Result<(String, u16), String> {
-    let rest = match url.split_once("://") {
-        Some(("mqtt" | "tcp", rest)) => rest,
-        Some(("mqtts" | "ssl", _)) => {
-            return Err(format!("`{url}`: TLS brokers (mqtts://) are not supported yet; use mqtt://"));
+/// Checks an MQTT broker address: `mqtt://host[:port]` (port 1883 by default) or, with TLS,
+/// `mqtts://host[:port]` (8883).
+pub fn broker_address(url: &str) -> Result<BrokerAddress, String> {
+    let (rest, tls) = match url.split_once("://") {
+        Some(("mqtt" | "tcp", rest)) => (rest, false),
+        Some(("mqtts" | "ssl", rest)) => (rest, true),
+        Some((scheme, _)) => {
+            return Err(format!("`{url}`: unknown scheme `{scheme}`; use mqtt://host:port or mqtts://host:port"));
         }
-        Some((scheme, _)) => return Err(format!("`{url}`: unknown scheme `{scheme}`; use mqtt://host:port")),
-        None => url,
+        None => (url, false),
     };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
@@ -182,12 +222,12 @@ pub fn broker_address(url: &str) -> Result<(String, u16), String> {
             let port = port.parse::<u16>().map_err(|_| format!("`{url}`: `{port}` is not a port number"))?;
             (host, port)
         }
-        None => (rest, 1883),
+        None => (rest, if tls { 8883 } else { 1883 }),
     };
     if host.is_empty() || host.contains(['/', ' ']) {
         return Err(format!("`{url}`: no host; use mqtt://host:port"));
     }
-    Ok((host.to_string(), port))
+    Ok(BrokerAddress { host: host.to_string(), port, tls })
 }
 
 impl Cx<'_> {
@@ -214,7 +254,7 @@ impl Cx<'_> {
             }
             let kind_name = r.kind.get_ref().as_str();
             // Each key belongs to some kinds; one on another kind is a mistake worth naming.
-            let keys: [(&str, bool, &[&str]); 22] = [
+            let keys: [(&str, bool, &[&str]); 25] = [
                 ("path", r.path.is_some(), &["file"]),
                 ("format", r.format.is_some(), &["file"]),
                 ("time_column", r.time_column.is_some(), &["file"]),
@@ -236,6 +276,9 @@ impl Cx<'_> {
                 ("timeout_s", r.timeout_s.is_some(), &["http"]),
                 ("max_bytes", r.max_bytes.is_some(), &["http"]),
                 ("subscribe", r.subscribe.is_some(), &["websocket"]),
+                ("ca_file", r.ca_file.is_some(), &["mqtt", "http", "websocket"]),
+                ("client_cert_file", r.client_cert_file.is_some(), &["mqtt", "http", "websocket"]),
+                ("client_key_file", r.client_key_file.is_some(), &["mqtt", "http", "websocket"]),
                 ("kind", true, &["file", "mqtt", "http", "websocket"]),
             ];
             let label = |k: &str| match k {
@@ -351,7 +394,9 @@ impl Cx<'_> {
                 self.err(rs.span(), format!("source `{id}`: an MQTT source needs broker = \"mqtt://HOST:PORT\""))
             );
         };
-        broker_address(broker.get_ref()).map_err(|why| self.err(broker.span(), format!("source `{id}`: {why}")))?;
+        let address =
+            broker_address(broker.get_ref()).map_err(|why| self.err(broker.span(), format!("source `{id}`: {why}")))?;
+        let tls = self.tls_files(id, rs, address.tls, "mqtts://")?;
         if r.topics.is_empty() {
             return Err(self.err(rs.span(), format!("source `{id}`: an MQTT source needs topics = [\"FILTER\", ...]")));
         }
@@ -434,27 +479,33 @@ impl Cx<'_> {
             username: r.username.as_ref().map(|u| u.get_ref().clone()),
             password_env: r.password_env.as_ref().map(|p| p.get_ref().clone()),
             coalesce,
+            tls,
         })
     }
 }
 
 impl Cx<'_> {
-    /// The URL of an HTTP or WebSocket source: `scheme://host[:port]/...` with the plain scheme;
-    /// the TLS one is refused as not supported yet.
-    fn source_url(&self, id: &str, rs: &Spanned<RawSource>, plain: &str, tls: &str) -> Result<String, SceneError> {
+    /// The URL of an HTTP or WebSocket source: `scheme://host[:port]/...` with the plain scheme or
+    /// the TLS one, and the source's TLS files.
+    fn source_url(
+        &self,
+        id: &str,
+        rs: &Spanned<RawSource>,
+        plain: &str,
+        tls: &str,
+    ) -> Result<(String, TlsFiles), SceneError> {
         let Some(url) = &rs.get_ref().url else {
             return Err(self.err(rs.span(), format!("source `{id}`: needs url = \"{plain}://HOST:PORT/PATH\"")));
         };
         let text = url.get_ref();
-        let rest = match text.split_once("://") {
-            Some((scheme, rest)) if scheme == plain => rest,
-            Some((scheme, _)) if scheme == tls => {
-                return Err(self.err(
-                    url.span(),
-                    format!("source `{id}`: `{text}`: TLS ({tls}://) is not supported yet; use {plain}://"),
-                ));
+        let (rest, secure) = match text.split_once("://") {
+            Some((scheme, rest)) if scheme == plain => (rest, false),
+            Some((scheme, rest)) if scheme == tls => (rest, true),
+            _ => {
+                return Err(
+                    self.err(url.span(), format!("source `{id}`: `{text}` is not a {plain}:// or {tls}:// URL"))
+                );
             }
-            _ => return Err(self.err(url.span(), format!("source `{id}`: `{text}` is not a {plain}:// URL"))),
         };
         let host = rest.split(['/', '?']).next().unwrap_or("");
         if host.is_empty() || host.starts_with(':') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -462,12 +513,51 @@ impl Cx<'_> {
                 self.err(url.span(), format!("source `{id}`: `{text}` has no host; use {plain}://HOST:PORT/PATH"))
             );
         }
-        Ok(text.clone())
+        let files = self.tls_files(id, rs, secure, &format!("{tls}://"))?;
+        Ok((text.clone(), files))
+    }
+
+    /// A source's `ca_file`, `client_cert_file` and `client_key_file`: existing files, the two of a
+    /// client identity together, and only on a TLS address (`tls_scheme`).
+    fn tls_files(
+        &self,
+        id: &str,
+        rs: &Spanned<RawSource>,
+        secure: bool,
+        tls_scheme: &str,
+    ) -> Result<TlsFiles, SceneError> {
+        let r = rs.get_ref();
+        let named = [
+            ("ca_file", &r.ca_file),
+            ("client_cert_file", &r.client_cert_file),
+            ("client_key_file", &r.client_key_file),
+        ];
+        if !secure && let Some((key, Some(v))) = named.iter().find(|(_, v)| v.is_some()) {
+            return Err(self.err(
+                v.span(),
+                format!("source `{id}`: `{key}` is for TLS, but the address is not {tls_scheme}; use {tls_scheme} or remove `{key}`"),
+            ));
+        }
+        let ca_file = r.ca_file.as_ref().map(|f| self.existing_file(f, "ca_file", false)).transpose()?;
+        let client_identity = match (&r.client_cert_file, &r.client_key_file) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some((
+                self.existing_file(cert, "client_cert_file", false)?,
+                self.existing_file(key, "client_key_file", false)?,
+            )),
+            (Some(one), None) | (None, Some(one)) => {
+                return Err(self.err(
+                    one.span(),
+                    format!("source `{id}`: a client certificate needs both client_cert_file and client_key_file"),
+                ));
+            }
+        };
+        Ok(TlsFiles { ca_file, client_identity })
     }
 
     fn http_source(&self, id: &str, rs: &Spanned<RawSource>) -> Result<SourceKind, SceneError> {
         let r = rs.get_ref();
-        let url = self.source_url(id, rs, "http", "https")?;
+        let (url, tls) = self.source_url(id, rs, "http", "https")?;
         let seconds = |v: &Option<Spanned<f64>>, key: &str, range: (f64, f64), default: f64| match v {
             None => Ok(std::time::Duration::from_secs_f64(default)),
             Some(x) if (range.0..=range.1).contains(x.get_ref()) => {
@@ -490,19 +580,19 @@ impl Cx<'_> {
                 ));
             }
         };
-        Ok(SourceKind::Http { url, interval, timeout, max_bytes, content_type: self.content_type(id, r)? })
+        Ok(SourceKind::Http { url, interval, timeout, max_bytes, content_type: self.content_type(id, r)?, tls })
     }
 
     fn websocket_source(&self, id: &str, rs: &Spanned<RawSource>) -> Result<SourceKind, SceneError> {
         let r = rs.get_ref();
-        let url = self.source_url(id, rs, "ws", "wss")?;
+        let (url, tls) = self.source_url(id, rs, "ws", "wss")?;
         let subscribe = match &r.subscribe {
             Some(t) if t.get_ref().len() > 65_536 => {
                 return Err(self.err(t.span(), format!("source `{id}`: subscribe is over 64 KiB")));
             }
             other => other.as_ref().map(|t| t.get_ref().clone()),
         };
-        Ok(SourceKind::WebSocket { url, subscribe, content_type: self.content_type(id, r)? })
+        Ok(SourceKind::WebSocket { url, subscribe, content_type: self.content_type(id, r)?, tls })
     }
 
     fn content_type(&self, id: &str, r: &RawSource) -> Result<Option<String>, SceneError> {
@@ -532,9 +622,11 @@ mod tests {
         for bad in ["", "a/#/c", "a+", "a/b#", "#/a"] {
             assert!(!is_topic_filter(bad), "{bad}");
         }
-        assert_eq!(broker_address("mqtt://127.0.0.1:1884"), Ok(("127.0.0.1".into(), 1884)));
-        assert_eq!(broker_address("mqtt://broker.local"), Ok(("broker.local".into(), 1883)));
-        assert!(broker_address("mqtts://x:8883").unwrap_err().contains("not supported yet"));
+        let at = |host: &str, port, tls| Ok(BrokerAddress { host: host.into(), port, tls });
+        assert_eq!(broker_address("mqtt://127.0.0.1:1884"), at("127.0.0.1", 1884, false));
+        assert_eq!(broker_address("mqtt://broker.local"), at("broker.local", 1883, false));
+        assert_eq!(broker_address("mqtts://broker.local"), at("broker.local", 8883, true));
+        assert_eq!(broker_address("ssl://10.0.0.1:9883"), at("10.0.0.1", 9883, true));
         assert!(broker_address("http://x").unwrap_err().contains("unknown scheme"));
         assert!(broker_address("mqtt://x:port").unwrap_err().contains("not a port"));
     }

@@ -500,6 +500,7 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
             username: None,
             password_env: None,
             coalesce: false,
+            tls: TlsFiles::default(),
         }
     );
     let SourceKind::File { format, pace, looped, time_column, .. } = &counts.kind else { panic!("{counts:?}") };
@@ -519,8 +520,8 @@ fn sources_load_with_their_defaults_and_bad_ones_name_the_line_and_the_fix() {
     assert!(msg.contains("not an MQTT topic filter"), "{msg}");
     let (_, msg, _) = bad("topics = [", "qos = 2\ntopics = [");
     assert!(msg.contains("qos = 2 must be 0 or 1"), "{msg}");
-    let (_, msg, _) = bad("mqtt://127.0.0.1:1884", "mqtts://127.0.0.1:8883");
-    assert!(msg.contains("not supported yet"), "{msg}");
+    let (_, msg, _) = bad("mqtt://127.0.0.1:1884", "mqtt://127.0.0.1:1884\"\nca_file = \"geo/counts.csv");
+    assert!(msg.contains("`ca_file` is for TLS, but the address is not mqtts://"), "{msg}");
     let (_, msg, _) = bad("kind = \"mqtt\"", "kind = \"kafka\"");
     assert!(msg.contains("unknown kind `kafka`"), "{msg}");
     let (_, msg, _) = bad("speed = \"max\"", "speed = 0");
@@ -575,6 +576,7 @@ content_type = "application/json"
             timeout: std::time::Duration::from_secs(10),
             max_bytes: crate::MAX_SOURCE_MESSAGE_BYTES,
             content_type: None,
+            tls: TlsFiles::default(),
         }
     );
     assert_eq!(
@@ -583,6 +585,7 @@ content_type = "application/json"
             url: "ws://127.0.0.1:9000/feed".into(),
             subscribe: Some("{\"op\":\"subscribe\"}".into()),
             content_type: Some("application/json".into()),
+            tls: TlsFiles::default(),
         }
     );
     let bad = |from: &str, to: &str| {
@@ -591,10 +594,29 @@ content_type = "application/json"
         let e = Scene::from_str(&t, &dir.join("site.toml"), &dir).expect_err(to);
         (e.location().map(|l| l.0), e.to_string(), t)
     };
-    let (_, msg, _) = bad("http://127.0.0.1:8080", "https://127.0.0.1:8080");
-    assert!(msg.contains("TLS (https://) is not supported yet; use http://"), "{msg}");
-    let (_, msg, _) = bad("ws://127.0.0.1:9000", "wss://127.0.0.1:9000");
-    assert!(msg.contains("TLS (wss://) is not supported yet"), "{msg}");
+    // TLS: the files resolve from the scene's folder, a client identity needs both of its files.
+    std::fs::write(dir.join("geo/ca.pem"), "").unwrap();
+    std::fs::write(dir.join("geo/me.pem"), "").unwrap();
+    let tls = text.replacen(
+        "url = \"ws://127.0.0.1:9000/feed\"",
+        "url = \"wss://127.0.0.1:9000/feed\"\nca_file = \"geo/ca.pem\"\nclient_cert_file = \"geo/me.pem\"\nclient_key_file = \"geo/me.pem\"",
+        1,
+    );
+    let scene = Scene::from_str(&tls, &dir.join("site.toml"), &dir).unwrap();
+    let SourceKind::WebSocket { url, tls, .. } = &scene.sources[1].kind else { panic!("{:?}", scene.sources[1]) };
+    assert_eq!(url, "wss://127.0.0.1:9000/feed");
+    assert_eq!(tls.ca_file.as_deref(), Some(dir.join("geo/ca.pem").as_path()));
+    assert_eq!(tls.client_identity, Some((dir.join("geo/me.pem"), dir.join("geo/me.pem"))));
+    let (_, msg, _) =
+        bad("http://127.0.0.1:8080/kpi.json\"", "https://127.0.0.1:8080/kpi.json\"\nca_file = \"geo/nowhere.pem\"");
+    assert!(msg.contains("nowhere.pem"), "{msg}");
+    let (_, msg, _) =
+        bad("http://127.0.0.1:8080/kpi.json\"", "https://127.0.0.1:8080/kpi.json\"\nclient_cert_file = \"geo/me.pem\"");
+    assert!(msg.contains("needs both client_cert_file and client_key_file"), "{msg}");
+    let (_, msg, _) = bad("ws://127.0.0.1:9000/feed\"", "ws://127.0.0.1:9000/feed\"\nca_file = \"geo/ca.pem\"");
+    assert!(msg.contains("`ca_file` is for TLS, but the address is not wss://; use wss://"), "{msg}");
+    let (_, msg, _) = bad("http://127.0.0.1:8080", "ftp://127.0.0.1:8080");
+    assert!(msg.contains("is not a http:// or https:// URL"), "{msg}");
     let (line, msg, t) =
         bad("url = \"http://127.0.0.1:8080/kpi.json\"", "url = \"http://127.0.0.1:8080/kpi.json\"\ninterval_s = 0.0");
     assert!(msg.contains("interval_s = 0 must be 0.1 to 86400 seconds"), "{msg}");
