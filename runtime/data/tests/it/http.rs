@@ -65,27 +65,16 @@ async fn handle(req: Request<hyper::body::Incoming>, site: Arc<Mutex<Site>>) -> 
     }
 }
 
-/// Serves `site` on a loopback port from a thread of its own, for the test's life.
+/// Serves `site` on a loopback port, for the test's life.
 fn serve(site: Arc<Mutex<Site>>) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let site = site.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(req, site.clone()));
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                });
-            }
-        });
-    });
-    addr
+    crate::serve_loopback(move |stream, _| {
+        let site = site.clone();
+        async move {
+            let service = hyper::service::service_fn(move |req| handle(req, site.clone()));
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        }
+    })
 }
 
 fn source(url: String, interval_ms: u64, timeout_ms: u64, max_bytes: usize) -> SourceDecl {

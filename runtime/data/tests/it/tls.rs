@@ -209,50 +209,37 @@ fn serve_tls(pki: &Pki, name: &str, what: Serve) -> std::net::SocketAddr {
         .with_single_cert(chain, key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    // A client that does not trust the certificate ends the handshake here.
-                    let Ok(stream) = acceptor.accept(tcp).await else { return };
-                    match what {
-                        Serve::Document => {
-                            let service = hyper::service::service_fn(|_req| async {
-                                Ok::<_, std::convert::Infallible>(
-                                    hyper::Response::builder()
-                                        .header("content-type", "application/json")
-                                        .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                                            b"{\"rsrp_dbm\":-91}",
-                                        )))
-                                        .unwrap(),
-                                )
-                            });
-                            let io = hyper_util::rt::TokioIo::new(stream);
-                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                        }
-                        Serve::Numbers(n) => {
-                            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
-                            for i in 0..n {
-                                if socket.send(Message::text(i.to_string())).await.is_err() {
-                                    return;
-                                }
-                            }
-                            // Held open: the source reads on.
-                            tokio::time::sleep(Duration::from_secs(60)).await;
+    crate::serve_loopback(move |tcp, _| {
+        let acceptor = acceptor.clone();
+        async move {
+            // A client that does not trust the certificate ends the handshake here.
+            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            match what {
+                Serve::Document => {
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .header("content-type", "application/json")
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{\"rsrp_dbm\":-91}")))
+                                .unwrap(),
+                        )
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                }
+                Serve::Numbers(n) => {
+                    let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
+                    for i in 0..n {
+                        if socket.send(Message::text(i.to_string())).await.is_err() {
+                            return;
                         }
                     }
-                });
+                    // Held open: the source reads on.
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
             }
-        });
-    });
-    addr
+        }
+    })
 }
 
 fn http_source(id: &str, url: String, tls: TlsFiles) -> SourceDecl {

@@ -20,29 +20,21 @@ type Script = Arc<dyn Fn(usize) -> Vec<Message> + Send + Sync>;
 /// Serves WebSocket connections on a loopback port: each waits for one text message (the
 /// subscription, noted in `subscriptions`), sends its script, then closes.
 fn serve(script: Script, subscriptions: Arc<Mutex<Vec<String>>>) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            for n in 0.. {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { continue };
-                if let Some(Ok(Message::Text(t))) = socket.next().await {
-                    subscriptions.lock().unwrap().push(t.to_string());
-                }
-                for m in script(n) {
-                    if socket.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = socket.close(None).await;
+    crate::serve_loopback(move |stream, n| {
+        let (script, subscriptions) = (script.clone(), subscriptions.clone());
+        async move {
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
+            if let Some(Ok(Message::Text(t))) = socket.next().await {
+                subscriptions.lock().unwrap().push(t.to_string());
             }
-        });
-    });
-    addr
+            for m in script(n) {
+                if socket.send(m).await.is_err() {
+                    break;
+                }
+            }
+            let _ = socket.close(None).await;
+        }
+    })
 }
 
 fn source(url: String) -> SourceDecl {
