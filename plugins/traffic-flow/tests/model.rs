@@ -1,0 +1,209 @@
+//! The cell transmission model against textbook traffic flow: a bottleneck's queue grows and
+//! discharges at the shock-wave speeds of the triangular fundamental diagram; vehicles are
+//! conserved to rounding through merges, diverges, signals and closures; a closed road reroutes
+//! traffic or, with no other way, queues it; a FIFO diverge holds both branches to the slower one;
+//! a signal passes its green share of capacity.
+//!
+//! Every road here: 90 km/h, 1800 veh/h per lane, 150 veh/km per lane jam density, so the critical
+//! density is 20 veh/km per lane and the backward wave 1800 / 130 = 13.85 km/h. Step 2 s: 50 m cells.
+
+use traffic_flow::ctm::Model;
+use traffic_flow::diagram::Diagram;
+use traffic_flow::network::{LinkSpec, SignalPlan};
+use traffic_flow::routing::Trip;
+
+const ROAD: Diagram = Diagram { free_speed_kmh: 90.0, capacity_vph: 1800.0, jam_density_vpkm: 150.0 };
+
+fn link(id: &str, from: usize, to: usize, length_m: f64, lanes: u32) -> LinkSpec {
+    LinkSpec { id: id.into(), from, to, length_m, lanes, diagram: ROAD }
+}
+
+fn trip(origin: usize, destination: usize, rate_vph: f64) -> Trip {
+    Trip { origin, destination, rate_vph }
+}
+
+fn run_until(model: &mut Model, t_s: f64) {
+    while model.time_s() < t_s - 1e-9 {
+        model.step();
+        let t = model.totals();
+        let imbalance = t.arrived - t.waiting - t.on_links - t.exited;
+        assert!(imbalance.abs() < 1e-6 * t.arrived.max(1.0), "vehicles not conserved at {} s: {t:?}", model.time_s());
+    }
+}
+
+/// Mean outflow (veh/h) of link `l` over `seconds` from now.
+fn mean_outflow(model: &mut Model, l: usize, seconds: f64) -> f64 {
+    let (start, mut sum, mut steps) = (model.time_s(), 0.0, 0);
+    while model.time_s() < start + seconds - 1e-9 {
+        run_until(model, model.time_s() + 2.0);
+        sum += model.report(l).outflow_vph;
+        steps += 1;
+    }
+    sum / steps as f64
+}
+
+#[test]
+fn a_bottleneck_queue_grows_and_discharges_at_the_shock_wave_speeds() {
+    // 3 lanes for 5 km, then 2 lanes: 5000 veh/h arrive, 3600 veh/h pass.
+    let mut m = Model::new(
+        3,
+        vec![link("A", 0, 1, 5000.0, 3), link("B", 1, 2, 1000.0, 2)],
+        vec![],
+        vec![trip(0, 2, 5000.0)],
+        2.0,
+    )
+    .unwrap();
+    // The first vehicles reach the bottleneck after 5 km at 90 km/h: 200 s. The queue (3600 veh/h at
+    // 450 - 3600 / 13.85 = 190 veh/km) meets the arrivals (5000 veh/h at 55.6 veh/km): its tail moves
+    // upstream at (5000 - 3600) / (55.6 - 190) = -10.42 km/h, so at 800 s it is 1.74 km long.
+    run_until(&mut m, 800.0);
+    let a = m.report(0);
+    assert!((a.queue_m - 1737.0).abs() <= 100.0, "queue {} m, want 1737 m (two cells)", a.queue_m);
+    let b = m.report(1);
+    assert!((b.outflow_vph - 3600.0).abs() <= 36.0, "the bottleneck discharges {} veh/h, want 3600", b.outflow_vph);
+    let link_a = &m.links()[0];
+    let in_queue = link_a.vehicles[link_a.vehicles.len() - 15] / (link_a.cell_m / 1000.0);
+    assert!((in_queue - 190.0).abs() < 2.0, "queue density {in_queue} veh/km, want 190");
+    // Demand falls to 2000 veh/h. Its front meets the tail after 117 s, 2.08 km upstream; the tail
+    // then moves downstream at (2000 - 3600) / (22.2 - 190) = +9.54 km/h: gone at about 1701 s.
+    m.set_trips(vec![trip(0, 2, 2000.0)]).unwrap();
+    run_until(&mut m, 1640.0);
+    assert!(m.report(0).queue_m > 0.0, "still queued at 1640 s");
+    run_until(&mut m, 1760.0);
+    assert_eq!(m.report(0).queue_m, 0.0, "the queue is gone by 1760 s");
+    assert!(m.report(0).speed_kmh > 89.0, "free flow again: {:?}", m.report(0));
+}
+
+#[test]
+fn a_closed_road_reroutes_or_with_no_other_way_queues() {
+    // Two ways from 0 to 3: P + R (2 km, the shorter) or Q1 + Q2 (3 km).
+    let links = vec![
+        link("P", 0, 1, 1000.0, 1),
+        link("R", 1, 3, 1000.0, 1),
+        link("Q1", 0, 2, 1500.0, 1),
+        link("Q2", 2, 3, 1500.0, 1),
+    ];
+    let mut m = Model::new(4, links, vec![], vec![trip(0, 3, 1000.0)], 2.0).unwrap();
+    run_until(&mut m, 600.0);
+    assert_eq!(m.routes()[0], Some(vec![0, 1]));
+    assert!((m.report(1).outflow_vph - 1000.0).abs() < 10.0 && m.report(3).outflow_vph == 0.0);
+    let stuck = m.links()[0].total();
+    m.set_closed(0, true);
+    assert_eq!(m.routes()[0], Some(vec![2, 3]), "rerouted over Q1 and Q2");
+    let q2 = mean_outflow(&mut m, 3, 600.0);
+    assert!(q2 > 500.0, "the detour carries the flow once filled: {q2}");
+    run_until(&mut m, 2400.0);
+    assert!((m.report(3).outflow_vph - 1000.0).abs() < 10.0, "{:?}", m.report(3));
+    assert!((m.links()[0].total() - stuck).abs() < 1e-9, "vehicles on the closed road stay there");
+    // Close the detour too: no way left. New trips wait at the origin (stranded, counted); those on
+    // Q1 queue at its end, filling it from the closure back at jam density.
+    m.set_closed(3, true);
+    assert_eq!(m.routes()[0], None);
+    let before = m.totals().stranded;
+    run_until(&mut m, 3000.0);
+    assert!((m.totals().stranded - before - 1000.0 * 600.0 / 3600.0).abs() < 1e-6, "{:?}", m.totals());
+    let q1 = &m.links()[2];
+    let last = q1.vehicles[q1.vehicles.len() - 1] / (q1.cell_m / 1000.0);
+    assert!((last - 150.0).abs() < 1.0, "jammed at the closure: {last} veh/km");
+    assert_eq!(m.report(2).outflow_vph, 0.0);
+    assert!(m.report(2).queue_m > 0.0);
+}
+
+#[test]
+fn a_fifo_diverge_holds_both_branches_to_the_slower_one() {
+    // 3000 veh/h split evenly onto X (1800 veh/h) and Y, a 600 veh/h lane: the vehicles for Y block
+    // those behind them, so X gets 600 veh/h too, not 1500 (Daganzo's FIFO diverge).
+    let slow = Diagram { capacity_vph: 600.0, jam_density_vpkm: 150.0, free_speed_kmh: 90.0 };
+    let links = vec![
+        link("U", 0, 1, 2000.0, 2),
+        link("X", 1, 2, 1000.0, 1),
+        LinkSpec { diagram: slow, ..link("Y", 1, 3, 1000.0, 1) },
+    ];
+    let mut m = Model::new(4, links, vec![], vec![trip(0, 2, 1500.0), trip(0, 3, 1500.0)], 2.0).unwrap();
+    run_until(&mut m, 1200.0);
+    let (x, y) = (mean_outflow(&mut m, 1, 300.0), mean_outflow(&mut m, 2, 300.0));
+    assert!((y - 600.0).abs() < 12.0 && (x - 600.0).abs() < 12.0, "X {x}, Y {y} veh/h");
+    assert!(m.report(0).queue_m > 0.0, "the upstream link queues");
+}
+
+#[test]
+fn a_merge_shares_capacity_by_demand_and_a_signal_passes_its_green_share() {
+    let links = vec![link("L", 0, 2, 1000.0, 1), link("M", 1, 2, 1000.0, 1), link("O", 2, 3, 1000.0, 1)];
+    let mut m = Model::new(4, links, vec![], vec![trip(0, 3, 1200.0), trip(1, 3, 1200.0)], 2.0).unwrap();
+    run_until(&mut m, 1200.0);
+    let (l, mm, o) = (mean_outflow(&mut m, 0, 300.0), mean_outflow(&mut m, 1, 300.0), mean_outflow(&mut m, 2, 300.0));
+    assert!((o - 1800.0).abs() < 18.0, "the merge is full: {o}");
+    assert!((l - 900.0).abs() < 18.0 && (mm - 900.0).abs() < 18.0, "shared evenly: {l} and {mm}");
+    // A fixed-time signal, 30 s green of a 60 s cycle: at most half of 1800 veh/h passes.
+    let signal = SignalPlan { node: 1, phases: vec![(vec![0], 30.0), (vec![], 30.0)], offset_s: 0.0 };
+    let corridor = vec![link("A", 0, 1, 1000.0, 1), link("B", 1, 2, 1000.0, 1)];
+    let mut saturated = Model::new(3, corridor.clone(), vec![signal.clone()], vec![trip(0, 2, 1200.0)], 2.0).unwrap();
+    run_until(&mut saturated, 1200.0);
+    let passed = mean_outflow(&mut saturated, 1, 1200.0);
+    assert!((passed - 900.0).abs() < 18.0, "green share x capacity: {passed}");
+    assert!(saturated.report(0).queue_m > 300.0, "the queue grows: {:?}", saturated.report(0));
+    let mut light = Model::new(3, corridor, vec![signal], vec![trip(0, 2, 600.0)], 2.0).unwrap();
+    run_until(&mut light, 1200.0);
+    let passed = mean_outflow(&mut light, 1, 1200.0);
+    assert!((passed - 600.0).abs() < 12.0, "all of an unsaturated demand: {passed}");
+}
+
+#[test]
+fn vehicles_are_conserved_through_a_busy_network_with_closures() {
+    // A 4 x 4 grid of two-way links, signals at the inner nodes, trips between the corners; roads
+    // close and open while it runs. run_until checks conservation every step.
+    let id = |x: usize, y: usize| y * 4 + x;
+    let mut links = Vec::new();
+    for y in 0..4 {
+        for x in 0..4 {
+            for (dx, dy) in [(1, 0), (0, 1)] {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 4 && ny < 4 {
+                    let lanes = 1 + ((x + y) % 2) as u32;
+                    links.push(link(&format!("{x}{y}>{nx}{ny}"), id(x, y), id(nx, ny), 400.0 + 50.0 * x as f64, lanes));
+                    links.push(link(&format!("{nx}{ny}>{x}{y}"), id(nx, ny), id(x, y), 400.0 + 50.0 * y as f64, lanes));
+                }
+            }
+        }
+    }
+    let into = |node: usize| -> Vec<usize> {
+        links.iter().enumerate().filter(|(_, l)| l.to == node).map(|(i, _)| i).collect()
+    };
+    let signals: Vec<SignalPlan> = [5, 6, 9, 10]
+        .iter()
+        .map(|&n| {
+            let incoming = into(n);
+            let (a, b) = incoming.split_at(incoming.len() / 2);
+            SignalPlan { node: n, phases: vec![(a.to_vec(), 25.0), (b.to_vec(), 20.0)], offset_s: n as f64 }
+        })
+        .collect();
+    let trips = vec![trip(0, 15, 900.0), trip(15, 0, 700.0), trip(3, 12, 800.0), trip(12, 3, 600.0), trip(0, 3, 400.0)];
+    let mut m = Model::new(16, links, signals, trips, 1.0).unwrap();
+    for (t, link, closed) in [(300.0, 4, true), (600.0, 17, true), (900.0, 4, false), (1200.0, 30, true)] {
+        run_until(&mut m, t);
+        m.set_closed(link, closed);
+    }
+    run_until(&mut m, 1800.0);
+    let t = m.totals();
+    assert!(t.exited > 1000.0 && t.on_links > 10.0, "traffic flowed: {t:?}");
+}
+
+#[test]
+fn bad_networks_and_demands_are_refused_with_the_link_and_the_range() {
+    let e = Model::new(2, vec![link("A", 0, 5, 100.0, 1)], vec![], vec![], 2.0).unwrap_err().to_string();
+    assert!(e.contains("link `A`") && e.contains("the network has 2"), "{e}");
+    let fast_wave = Diagram { jam_density_vpkm: 30.0, ..ROAD };
+    let e = Model::new(2, vec![LinkSpec { diagram: fast_wave, ..link("W", 0, 1, 100.0, 1) }], vec![], vec![], 2.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("jam density = 30") && e.contains("50 to 300"), "{e}");
+    let e = Model::new(2, vec![link("L", 0, 1, 100.0, 20)], vec![], vec![], 2.0).unwrap_err().to_string();
+    assert!(e.contains("20 lanes"), "{e}");
+    let e = Model::new(2, vec![link("L", 0, 1, 100.0, 1)], vec![], vec![trip(0, 1, f64::NAN)], 2.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("rates are 0 to 100000"), "{e}");
+    let bad_signal = SignalPlan { node: 0, phases: vec![(vec![0], 30.0)], offset_s: 0.0 };
+    let e = Model::new(2, vec![link("L", 0, 1, 100.0, 1)], vec![bad_signal], vec![], 2.0).unwrap_err().to_string();
+    assert!(e.contains("does not enter the node"), "{e}");
+}
