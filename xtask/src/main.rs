@@ -212,6 +212,8 @@ fn bench() -> Result<()> {
     plugins::build_plugins()?;
     cargo("benchmarks (plugin host)", &["bench", "--package", "sangam-plugins"])?;
     cargo("benchmarks (history store)", &["bench", "--package", "sangam-twin"])?;
+    cargo("benchmarks (radio coverage model)", &["bench", "--package", "rf-coverage"])?;
+    cargo("benchmarks (traffic flow model)", &["bench", "--package", "traffic-flow"])?;
     // The ingest benchmark runs a real broker.
     provision::ensure_mosquitto()?;
     cargo("benchmarks (session tick, replay, ingest)", &["bench", "--package", "sangam-session"])?;
