@@ -6,6 +6,8 @@
 //!   per lane), with defaults per road class;
 //! - [`network`]: links between nodes, cut into cells of at least one free-flow step, with closures
 //!   and signal plans;
+//! - [`graph`]: the network of a scene's mapped roads (OSM ways): nodes at ends and shared points,
+//!   a link per direction, lanes and speeds from the tags or class defaults;
 //! - [`routing`]: shortest routes of an origin-destination matrix and the split ratios at each node
 //!   they give, made again when a road closes;
 //! - [`ctm`]: one time step of the model: sending and receiving flows per cell, a FIFO node model at
@@ -22,6 +24,7 @@
 
 pub mod ctm;
 pub mod diagram;
+pub mod graph;
 pub mod network;
 pub mod routing;
 

@@ -207,3 +207,105 @@ fn bad_networks_and_demands_are_refused_with_the_link_and_the_range() {
     let e = Model::new(2, vec![link("L", 0, 1, 100.0, 1)], vec![bad_signal], vec![], 2.0).unwrap_err().to_string();
     assert!(e.contains("does not enter the node"), "{e}");
 }
+
+/// The demo site's OSM ways (real data, ODbL), projected onto a local plane around the first point
+/// (equirectangular: well under a metre off over the site's 2 km), with their tags.
+fn delhi_roads() -> (Vec<traffic_flow::graph::Road>, Vec<serde_json::Value>) {
+    use traffic_flow::graph::{Oneway, Road};
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/sites/new-delhi-ina/new_delhi_ina_buildings_roads.geojson");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ways: Vec<serde_json::Value> = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "LineString" && f["properties"]["highway"].is_string())
+        .cloned()
+        .collect();
+    let origin = ways[0]["geometry"]["coordinates"][0].clone();
+    let (lon0, lat0) = (origin[0].as_f64().unwrap(), origin[1].as_f64().unwrap());
+    let r = 6_371_008.8;
+    let roads = ways
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            let tag = |k: &str| p[k].as_str();
+            Road {
+                id: tag("@id").unwrap_or("?").to_string(),
+                points: f["geometry"]["coordinates"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| {
+                        let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+                        [r * lat0.to_radians().cos() * (lon - lon0).to_radians(), r * (lat - lat0).to_radians()]
+                    })
+                    .collect(),
+                class: tag("highway").unwrap().to_string(),
+                oneway: Oneway::from_osm(tag("oneway"), tag("highway").unwrap(), tag("junction")),
+                lanes: tag("lanes").and_then(|l| l.parse().ok()),
+                maxspeed_kmh: tag("maxspeed").and_then(|s| s.parse().ok()),
+            }
+        })
+        .collect();
+    (roads, ways)
+}
+
+#[test]
+fn the_demo_sites_osm_roads_make_a_drivable_network() {
+    use traffic_flow::graph::{self, Oneway};
+    let (roads, _) = delhi_roads();
+    let g = graph::build(&roads, 0.05).unwrap();
+    // Footways, steps and pedestrian ways are left out, each named (counted from the data here).
+    let not_for_cars = roads.iter().filter(|r| matches!(r.class.as_str(), "footway" | "steps" | "pedestrian")).count();
+    assert_eq!(g.skipped.len(), not_for_cars, "{:?}", g.skipped);
+    assert!(not_for_cars > 0 && g.skipped.iter().all(|(_, why)| why.contains("is not a road for cars")));
+    let driven: Vec<_> =
+        roads.iter().filter(|r| !matches!(r.class.as_str(), "footway" | "steps" | "pedestrian")).collect();
+    // Every point two drivable ways share is a junction node.
+    let mut seen = std::collections::HashMap::new();
+    for r in &driven {
+        for p in &r.points {
+            *seen.entry(((p[0] / 0.05).round() as i64, (p[1] / 0.05).round() as i64)).or_insert(0) += 1;
+        }
+    }
+    let shared: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).map(|(k, _)| *k).collect();
+    assert!(shared.len() > 50, "the site's ways meet at many points: {}", shared.len());
+    for k in &shared {
+        let at = [k.0 as f64 * 0.05, k.1 as f64 * 0.05];
+        assert!(
+            g.nodes.iter().any(|n| (n[0] - at[0]).abs() < 0.06 && (n[1] - at[1]).abs() < 0.06),
+            "no node at {at:?}"
+        );
+    }
+    // Length is kept: each way's length once per direction it is driven.
+    let length = |pts: &[[f64; 2]]| {
+        pts.windows(2).map(|w| ((w[1][0] - w[0][0]).powi(2) + (w[1][1] - w[0][1]).powi(2)).sqrt()).sum::<f64>()
+    };
+    let want: f64 = driven.iter().map(|r| length(&r.points) * if r.oneway == Oneway::No { 2.0 } else { 1.0 }).sum();
+    let got: f64 = g.links.iter().map(|l| l.length_m).sum();
+    assert!((got - want).abs() / want < 0.005, "links {got:.0} m against the ways' {want:.0} m");
+    // A one-way road gives one direction; a two-way `lanes = 2` road one lane each way.
+    for (l, &road) in g.links.iter().zip(&g.link_roads) {
+        let r = &roads[road];
+        if r.oneway == Oneway::No && r.lanes == Some(2) {
+            assert_eq!(l.lanes, 1, "{}", l.id);
+        }
+        if r.oneway != Oneway::No {
+            assert!(!g.links.iter().any(|o| o.from == l.to && o.to == l.from && o.id.starts_with(&r.id)), "{}", l.id);
+        }
+    }
+    // The model runs on it: trips along the longest trunk road, vehicles conserved.
+    let trunk = g
+        .links
+        .iter()
+        .filter(|l| roads[g.link_roads[g.links.iter().position(|x| x.id == l.id).unwrap()]].class == "trunk")
+        .max_by(|a, b| a.length_m.total_cmp(&b.length_m))
+        .unwrap();
+    let nodes = g.nodes.len();
+    let trips = vec![trip(trunk.from, trunk.to, 1500.0)];
+    let mut m = Model::new(nodes, g.links.clone(), vec![], trips, 1.0).unwrap();
+    assert!(m.routes()[0].is_some());
+    run_until(&mut m, 600.0);
+    assert!(m.totals().exited > 100.0, "{:?}", m.totals());
+}
