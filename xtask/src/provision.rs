@@ -24,7 +24,28 @@ pub fn ensure_all() -> Result<()> {
     ensure_wasm_target()?;
     ensure_xvfb()?;
     ensure_mosquitto()?;
+    ensure_gdal()?;
     Ok(())
+}
+
+/// The Debian package of GDAL's command-line tools: the export tests open Sangam's GeoTIFF and
+/// GeoJSON files with `gdalinfo`, `gdallocationinfo` and `ogrinfo`, as QGIS and GDAL users would.
+const GDAL_PACKAGES: &[&str] = &["gdal-bin"];
+
+/// Makes sure GDAL's tools are installed.
+pub fn ensure_gdal() -> Result<()> {
+    if which("gdalinfo") && which("gdallocationinfo") {
+        return Ok(());
+    }
+    let install = format!("apt-get update && apt-get install -y {}", GDAL_PACKAGES.join(" "));
+    if !is_root() {
+        bail!("GDAL's tools are not installed; the export tests need them.\n  Run: sudo sh -c '{install}'");
+    }
+    eprintln!("xtask: installing GDAL's tools for the export tests: {install}");
+    run_shell("apt-get", &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(GDAL_PACKAGES);
+    run_shell_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")])
 }
 
 /// The Debian packages of the MQTT broker the live-data tests, the demo and the benchmarks run.

@@ -1,0 +1,10 @@
+//! `sangam-export`: the twin's results for other tools. [`geotiff`] writes a raster layer (a
+//! coverage map, a heatmap) as a GeoTIFF that GDAL and QGIS open at its place on the Earth, with its
+//! unit and no-data value.
+//!
+//! Pure Rust, no GPU, no async; depends on `sangam-twin` for the site's geodetic origin.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod geotiff;
