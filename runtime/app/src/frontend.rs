@@ -215,6 +215,8 @@ pub struct RunArgs {
     pub broker: Option<String>,
     /// Where to write the session's counters as JSON at the end (`--stats-json`).
     pub stats_json: Option<PathBuf>,
+    /// The scenario and values the plugins run with (`--scenario`, `--set`); live modes only.
+    pub scenario: crate::scenario::ScenarioChoice,
 }
 
 /// What the session does with time and data: run live, run live and record, or replay a recording.
@@ -412,6 +414,8 @@ pub struct SiteSession {
     pub overlay_frames: crate::overlay_compose::ConvertedFrames,
     /// The scene's entities coloured by a live value (`[[color_by]]`), resolved once.
     pub live_colors: crate::live_colors::LiveColors,
+    /// The scenario it runs (`--scenario`, `--set`), as the heads-up display says it.
+    pub scenario: Option<String>,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -436,7 +440,16 @@ impl SiteSession {
     /// Loads the scene of `args` and prepares its session in the mode asked for (live, recorded, or
     /// a replay: the recording is read and checked against the scene here, before any frame).
     pub fn open(args: &RunArgs) -> Result<SiteSession> {
-        let site = site::load(&args.scene)?;
+        let mut twin = sangam_twin::Scene::load(&args.scene)?;
+        anyhow::ensure!(
+            args.scenario.is_empty() || !matches!(args.mode, SessionMode::Replay { .. }),
+            "--scenario and --set change what plugins compute; a replay shows what was recorded"
+        );
+        let scenario = crate::scenario::apply(&mut twin, &args.scenario)?;
+        if let Some(chosen) = &scenario {
+            println!("{chosen}");
+        }
+        let site = site::build(twin)?;
         for w in &site.warnings {
             tracing::warn!("{w}");
         }
@@ -444,11 +457,13 @@ impl SiteSession {
         match &args.mode {
             SessionMode::Live => {
                 let mut session = SiteSession::from_site(site)?;
+                session.scenario = scenario;
                 session.core.start_sources(&session.site.twin, &sources)?;
                 Ok(session)
             }
             SessionMode::Record(path) => {
                 let mut session = SiteSession::from_site(site)?;
+                session.scenario = scenario;
                 session.core.start_recording(&session.site.twin, path)?;
                 session.core.start_sources(&session.site.twin, &sources)?;
                 println!("recording: {}", path.display());
@@ -494,7 +509,7 @@ impl SiteSession {
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
         let live_colors = crate::live_colors::LiveColors::new(&site.twin);
-        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default(), live_colors })
+        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default(), live_colors, scenario: None })
     }
 
     /// One frame's update, the same for every front end: the input's time requests to the session,
@@ -893,6 +908,7 @@ mod tests {
             mode: SessionMode::Live,
             broker: None,
             stats_json: None,
+            scenario: Default::default(),
         };
         let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
         let started = Instant::now();

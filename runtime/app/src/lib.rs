@@ -6,6 +6,8 @@
 //! - [`framing`]: a bare glTF model with an automatic camera, so anyone can look at a model.
 //! - [`headless`]: the headless front end: bookmarks (mono or stereo) to images.
 //! - [`scaffold`]: `sangam plugin new`: writes a new plugin crate from templates.
+//! - [`scenario`]: `--scenario NAME` and `--set PLUGIN.PARAMETER=VALUE`: a scenario's parameter values
+//!   applied to the scene before it loads.
 //! - [`interaction`]: selection, inspector, camera, tabletop and layers, shared by every front end.
 //! - [`overlay_compose`]: the per-frame overlay: plugin frames, the inspector panel, heads-up lines.
 //! - [`frontend`]: `sangam run`: choosing XR, window or headless, the one per-frame update every front
@@ -21,6 +23,7 @@ pub mod interaction;
 pub mod live_colors;
 pub mod overlay_compose;
 pub mod scaffold;
+pub mod scenario;
 pub mod site;
 pub mod window;
 pub mod xr_front;

@@ -36,6 +36,25 @@ use clap::{Parser, Subcommand};
 use sangam::frontend::RunArgs;
 use sangam::headless::{self, RenderRequest, ShotSize};
 
+/// `--scenario` and `--set`, on `run` and `record`.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct ScenarioArgs {
+    /// Run the scene's scenario NAME (`[[scenarios]]`): its plugin parameter values replace the
+    /// scene's.
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
+    /// Set one plugin parameter, PLUGIN.PARAMETER=VALUE (after the scenario's; repeatable), e.g.
+    /// --set traffic.lane-capacity=1600.
+    #[arg(long = "set", value_name = "PLUGIN.PARAMETER=VALUE")]
+    set: Vec<String>,
+}
+
+impl From<ScenarioArgs> for sangam::scenario::ScenarioChoice {
+    fn from(a: ScenarioArgs) -> Self {
+        sangam::scenario::ScenarioChoice { scenario: a.scenario, set: a.set }
+    }
+}
+
 /// Sangam: an immersive digital-twin runtime for infrastructure.
 #[derive(Parser)]
 #[command(name = "sangam", version, about)]
@@ -85,6 +104,8 @@ enum Command {
         /// The MQTT broker every MQTT source uses instead of the scene's (mqtt://HOST:PORT).
         #[arg(long, value_name = "URL")]
         broker: Option<String>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
     },
     /// Run a scene live without a GPU or window and record it to an MCAP file.
     Record {
@@ -110,6 +131,8 @@ enum Command {
         /// The MQTT broker every MQTT source uses instead of the scene's (mqtt://HOST:PORT).
         #[arg(long, value_name = "URL")]
         broker: Option<String>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
     },
     /// Publish seeded live data for a scene to an MQTT broker (the demo's live feed): ILLUSTRATIVE
     /// per-cell KPIs and REAL hourly road counts MAPPED onto its road segments.
@@ -198,7 +221,19 @@ impl FrontEndArgs {
             _ => Requested::Auto,
         };
         let FrontEndArgs { stats, stats_json, frames, size, screenshot, .. } = self;
-        RunArgs { scene, requested, stats, frames, size, resolution_scale, screenshot, mode, broker: None, stats_json }
+        RunArgs {
+            scene,
+            requested,
+            stats,
+            frames,
+            size,
+            resolution_scale,
+            screenshot,
+            mode,
+            broker: None,
+            stats_json,
+            scenario: Default::default(),
+        }
     }
 }
 
@@ -257,17 +292,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, front, resolution_scale, record, broker } => {
+        Command::Run { scene, front, resolution_scale, record, broker, scenario } => {
             use sangam::frontend::{self, SessionMode};
             let mode = record.map_or(SessionMode::Live, SessionMode::Record);
-            let args = sangam::frontend::RunArgs { broker, ..front.run_args(scene, resolution_scale, mode) };
+            let args = sangam::frontend::RunArgs {
+                broker,
+                scenario: scenario.into(),
+                ..front.run_args(scene, resolution_scale, mode)
+            };
             frontend::run(&args, &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record { scene, output, duration, stats, stats_json, redact, broker } => {
+        Command::Record { scene, output, duration, stats, stats_json, redact, broker, scenario } => {
             let sources = sangam_data::Options { broker };
             let report = record_cmd::Report { stats, stats_json };
-            record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources)?;
+            record_cmd::record(&scene, &output, duration, &report, redact.as_deref(), &sources, &scenario.into())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Feed { scene, broker, ca_file, rate, duration, seed, day } => {

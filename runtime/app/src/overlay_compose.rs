@@ -89,6 +89,9 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     if let Some(s) = stats {
         top_left.push(s.to_string());
     }
+    if let Some(scenario) = &session.scenario {
+        top_left.push(scenario.clone());
+    }
     if !top_left.is_empty() {
         overlay.hud.push(HudText { text: top_left.join("\n"), corner: HudCorner::TopLeft, color: WHITE });
     }

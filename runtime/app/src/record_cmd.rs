@@ -20,8 +20,8 @@ use sangam_twin::Scene as TwinScene;
 const TICK: Duration = Duration::from_micros(16_667);
 
 /// Records `scene` to `output` for `duration` (until Ctrl-C or the clock's stop when `None`), its
-/// data sources running (`sources.broker` for every MQTT source, when given); with `redact`, only
-/// what that plugin of the scene may see.
+/// data sources running (`sources.broker` for every MQTT source, when given), its plugins with
+/// `scenario`'s values; with `redact`, only what that plugin of the scene may see.
 pub fn record(
     scene: &Path,
     output: &Path,
@@ -29,8 +29,12 @@ pub fn record(
     report: &Report,
     redact: Option<&str>,
     sources: &sangam_data::Options,
+    scenario: &sangam::scenario::ScenarioChoice,
 ) -> Result<()> {
-    let twin = TwinScene::load(scene)?;
+    let mut twin = TwinScene::load(scene)?;
+    if let Some(chosen) = sangam::scenario::apply(&mut twin, scenario)? {
+        println!("{chosen}");
+    }
     let mut session = Session::load(&twin)?;
     match redact {
         Some(plugin) => session.start_recording_redacted(&twin, output, plugin)?,

@@ -67,20 +67,7 @@ impl Session {
     pub fn fork(&self, scene: &TwinScene, name: &str, overrides: &[ParamOverride]) -> Result<Session> {
         anyhow::ensure!(self.replaying().is_none(), "branch `{name}`: fork the live session, not a replay");
         let mut branched = scene.clone();
-        for o in overrides {
-            let Some(decl) = branched.plugins.iter_mut().find(|p| p.id == o.plugin) else {
-                anyhow::bail!(
-                    "branch `{name}`: no plugin `{}` in {}; it has: {}",
-                    o.plugin,
-                    scene.path.display(),
-                    scene.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
-                );
-            };
-            match decl.params.iter_mut().find(|(p, _)| *p == o.parameter) {
-                Some((_, v)) => *v = o.value.clone(),
-                None => decl.params.push((o.parameter.clone(), o.value.clone())),
-            }
-        }
+        apply_overrides(&mut branched, &format!("branch `{name}`"), overrides)?;
         let mut plugins =
             LivePlugins::load(&branched).with_context(|| format!("branch `{name}`: loading its plugins"))?;
         // Each simulation steps on from where the session's did: none runs a step twice or skips one.
@@ -94,6 +81,71 @@ impl Session {
         branch.evicted_seen = branch.store.events_evicted();
         Ok(branch)
     }
+}
+
+impl ParamOverride {
+    /// Reads `PLUGIN.PARAMETER=VALUE` (as `--set` takes it) against `scene`'s plugins: VALUE is an
+    /// integer, a number, `true` / `false`, text in double quotes (`"5"` is the text 5), or else text.
+    pub fn parse(text: &str, scene: &TwinScene) -> Result<ParamOverride> {
+        let (key, value) = text.split_once('=').with_context(|| format!("--set {text}: use PLUGIN.PARAMETER=VALUE"))?;
+        let (plugin, parameter) = sangam_twin::split_scenario_key(key.trim(), &scene.plugins).with_context(|| {
+            format!(
+                "--set {text}: `{key}` is not PLUGIN.PARAMETER of a plugin of {}; its plugins: {}",
+                scene.path.display(),
+                scene.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let v = value.trim();
+        let quoted = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
+        let value = if quoted {
+            ParamLiteral::Text(v[1..v.len() - 1].to_string())
+        } else if let Ok(i) = v.parse::<i64>() {
+            ParamLiteral::Integer(i)
+        } else if let Some(x) = v.parse::<f64>().ok().filter(|x| x.is_finite()) {
+            ParamLiteral::Number(x)
+        } else if let Ok(b) = v.parse::<bool>() {
+            ParamLiteral::Bool(b)
+        } else {
+            ParamLiteral::Text(v.to_string())
+        };
+        Ok(ParamOverride { plugin: plugin.to_string(), parameter: parameter.to_string(), value })
+    }
+
+    /// The values scenario `name` of `scene` sets; `Err` lists the scene's scenarios.
+    pub fn of_scenario(name: &str, scene: &TwinScene) -> Result<Vec<ParamOverride>> {
+        let Some(s) = scene.scenarios.iter().find(|s| s.id == name) else {
+            anyhow::bail!(
+                "--scenario {name}: {} has no scenario `{name}`; its scenarios: {}",
+                scene.path.display(),
+                if scene.scenarios.is_empty() {
+                    "none ([[scenarios]] declares them)".to_string()
+                } else {
+                    scene.scenarios.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                }
+            );
+        };
+        Ok(s.set
+            .iter()
+            .map(|v| ParamOverride { plugin: v.plugin.clone(), parameter: v.parameter.clone(), value: v.value.clone() })
+            .collect())
+    }
+}
+
+/// Sets `overrides` in `scene`'s plugin declarations (`label` names the branch or scenario in
+/// messages). The plugin must be the scene's; the parameter and value are checked against its
+/// manifest when the plugins load, as the scene's own are.
+pub fn apply_overrides(scene: &mut TwinScene, label: &str, overrides: &[ParamOverride]) -> Result<()> {
+    let ids: Vec<String> = scene.plugins.iter().map(|p| p.id.clone()).collect();
+    for o in overrides {
+        let Some(decl) = scene.plugins.iter_mut().find(|p| p.id == o.plugin) else {
+            anyhow::bail!("{label}: no plugin `{}` in {}; it has: {}", o.plugin, scene.path.display(), ids.join(", "));
+        };
+        match decl.params.iter_mut().find(|(p, _)| *p == o.parameter) {
+            Some((_, v)) => *v = o.value.clone(),
+            None => decl.params.push((o.parameter.clone(), o.value.clone())),
+        }
+    }
+    Ok(())
 }
 
 /// How branch `b` differs from branch `a`: every numeric property either holds, latest values.

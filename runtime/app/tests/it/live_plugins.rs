@@ -532,3 +532,41 @@ fn a_recorder_killed_mid_stream_and_started_again_loses_nothing_the_broker_held(
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_demo_sites_scenarios_run_and_bad_choices_are_refused_with_the_fix() {
+    let scene = repo().join("assets/sites/new-delhi-ina/scene.toml");
+    let scene = scene.to_str().unwrap();
+    let headless = ["--headless", "--frames", "10", "--size", "160x90", "--stats"];
+    let shot = std::env::temp_dir().join(format!("sangam-scenario-{}.png", std::process::id()));
+    let mut args = vec!["run", scene, "--scenario", "ring-road-lane-closed", "--set", "cell-load.decay-rate=0.2"];
+    args.extend(headless);
+    args.extend(["--screenshot", shot.to_str().unwrap()]);
+    let (code, stdout, stderr) = sangam(&args);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("scenario ring-road-lane-closed, --set cell-load.decay-rate=0.2"), "{stdout}");
+    assert!(stdout.contains("stats: plugin traffic (adapter): running"), "{stdout}");
+    let _ = std::fs::remove_file(shot);
+    // An unknown scenario lists the scene's; a value the manifest refuses names plugin, parameter, range.
+    let mut args = vec!["run", scene, "--scenario", "flood"];
+    args.extend(headless);
+    let (code, _, stderr) = sangam(&args);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("no scenario `flood`") && stderr.contains("ring-road-lane-closed, slow-load-response"),
+        "{stderr}"
+    );
+    let mut args = vec!["run", scene, "--set", "traffic.lane-capacity=5000"];
+    args.extend(headless);
+    let (code, _, stderr) = sangam(&args);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("traffic") && stderr.contains("lane-capacity") && stderr.contains("at most 3000"),
+        "{stderr}"
+    );
+    let mut args = vec!["run", scene, "--set", "radio.tilt=2"];
+    args.extend(headless);
+    let (code, _, stderr) = sangam(&args);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("`radio.tilt` is not PLUGIN.PARAMETER") && stderr.contains("cell-load"), "{stderr}");
+}

@@ -88,3 +88,51 @@ fn a_branch_naming_a_plugin_or_value_the_scene_refuses_is_a_clear_error() {
     let e = format!("{:#}", base.fork(&scene, "b", &[rate(-5.0)]).err().unwrap());
     assert!(e.contains("branch `b`") && e.contains("decay-rate"), "{e}");
 }
+
+#[test]
+fn a_scenario_and_set_values_run_the_plugins_with_their_parameters() {
+    use sangam_session::branch::apply_overrides;
+    let body = "[clock]\nstep_ms = 10\ncatch_up_steps = 64\n\n[[entities]]\nid = \"tank\"\nkind = \"process.tank\"\n\
+                [entities.properties]\nlevel = 100.0\n\n";
+    let scenarios =
+        "\n[[scenarios]]\nid = \"slow\"\ndescription = \"half the rate\"\nset = { \"decay.decay-rate\" = 0.5 }\n";
+    let scene = scene("scenario", &format!("{body}{}{scenarios}", decay_plugin("decay", "level", 1.0, 10)));
+    let runs = |overrides: &[ParamOverride]| {
+        let mut twin = scene.clone();
+        apply_overrides(&mut twin, "scenario `slow`", overrides).unwrap();
+        let mut s = session(&twin);
+        run(&mut s, 10);
+        // The time the latest value is valid at (a step's values are for its end).
+        let (at, _) = s.store().latest(&EntityId::new("tank"), "level").unwrap();
+        (level(&s), (at.as_micros() - twin.clock.start.as_micros()) as f64 / 1e6)
+    };
+    // The scenario's rate, and the exact solution of the model: 100 e^(-r t).
+    let slow = ParamOverride::of_scenario("slow", &scene).unwrap();
+    let (got, t) = runs(&slow);
+    assert!((got - 100.0 * (-0.5 * t).exp()).abs() < 1e-6 * got, "{got} after {t} s at 0.5/s");
+    // A --set after the scenario wins (an integer is taken for a number parameter).
+    let mut both = slow.clone();
+    both.push(ParamOverride::parse("decay.decay-rate=4", &scene).unwrap());
+    let (got, t) = runs(&both);
+    assert!((got - 100.0 * (-4.0 * t).exp()).abs() < 1e-6 * got.max(1e-3), "{got} after {t} s at 4/s");
+    // Values are typed as a command line gives them.
+    let value = |text: &str| ParamOverride::parse(text, &scene).unwrap().value;
+    assert_eq!(value("decay.x=2.5"), ParamLiteral::Number(2.5));
+    assert_eq!(value("decay.x=true"), ParamLiteral::Bool(true));
+    assert_eq!(value("decay.x=\"5\""), ParamLiteral::Text("5".into()));
+    assert_eq!(value("decay.x=a=b"), ParamLiteral::Text("a=b".into()));
+    // Clear errors: an unknown scenario lists the scene's; a key names the plugins; no `=`; and a
+    // value the manifest refuses names the plugin, the parameter and the range when it loads.
+    let e = format!("{:#}", ParamOverride::of_scenario("fast", &scene).unwrap_err());
+    assert!(e.contains("no scenario `fast`") && e.contains("its scenarios: slow"), "{e}");
+    let e = format!("{:#}", ParamOverride::parse("pump.rate=1", &scene).unwrap_err());
+    assert!(e.contains("`pump.rate` is not PLUGIN.PARAMETER") && e.contains("its plugins: decay"), "{e}");
+    assert!(
+        format!("{:#}", ParamOverride::parse("decay.decay-rate", &scene).unwrap_err())
+            .contains("PLUGIN.PARAMETER=VALUE")
+    );
+    let mut twin = scene.clone();
+    apply_overrides(&mut twin, "--set", &[ParamOverride::parse("decay.decay-rate=-1", &scene).unwrap()]).unwrap();
+    let e = format!("{:#}", Session::load(&twin).err().expect("refused"));
+    assert!(e.contains("decay") && e.contains("decay-rate") && e.contains("below the minimum 0"), "{e}");
+}

@@ -46,6 +46,7 @@ mod placements;
 mod plugins;
 mod position;
 mod raw;
+mod scenarios;
 mod sources;
 mod values;
 
@@ -59,6 +60,7 @@ pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
+pub use scenarios::{ScenarioDecl, ScenarioValue, split_key as split_scenario_key};
 pub use sources::{
     BrokerAddress, FileFormat, MAX_SOURCE_MESSAGE_BYTES, ReplayPace, SourceDecl, SourceKind, TlsFiles,
     UNTIMED_ROWS_PER_MESSAGE, broker_address, is_topic_filter,
@@ -116,6 +118,8 @@ pub struct Scene {
     pub governance: GovernanceDecl,
     /// Entities coloured by a live value (`[[color_by]]`).
     pub color_by: Vec<ColorRule>,
+    /// Named sets of plugin parameter values (`[[scenarios]]`).
+    pub scenarios: Vec<ScenarioDecl>,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
@@ -223,6 +227,7 @@ impl Cx<'_> {
         let history = self.history(raw.history.as_ref())?;
         let governance = self.governance(raw.governance.as_ref(), &entities)?;
         let color_by = self.color_rules(&raw.color_by)?;
+        let scenarios = self.scenarios(&raw.scenarios, &plugins)?;
 
         Ok(Scene {
             path: self.path.to_path_buf(),
@@ -246,6 +251,7 @@ impl Cx<'_> {
             history,
             governance,
             color_by,
+            scenarios,
             warnings,
         })
     }

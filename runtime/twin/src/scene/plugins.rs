@@ -218,21 +218,7 @@ impl Cx<'_> {
             };
             let mut params = Vec::new();
             for (name, v) in rp.params.iter().flatten() {
-                let literal = match v.get_ref() {
-                    toml::Value::Float(x) if x.is_finite() => ParamLiteral::Number(*x),
-                    toml::Value::Integer(i) => ParamLiteral::Integer(*i),
-                    toml::Value::Boolean(b) => ParamLiteral::Bool(*b),
-                    toml::Value::String(t) => ParamLiteral::Text(t.clone()),
-                    other => {
-                        return Err(self.err(
-                            v.span(),
-                            format!(
-                                "plugin `{id}`: parameter `{name}` = {other} must be a finite number, an integer, true/false or a string"
-                            ),
-                        ));
-                    }
-                };
-                params.push((name.clone(), literal));
+                params.push((name.clone(), self.param_literal(&format!("plugin `{id}`: parameter `{name}`"), v)?));
             }
             let limits = match &rp.limits {
                 Some(raw) => self.plugin_limits(id, raw)?,
@@ -319,6 +305,25 @@ impl Cx<'_> {
             fuel: self.bounded(raw.fuel.as_ref(), &table, "fuel", 1_000_000_000_000)?,
             output_mb: self.bounded(raw.output_mb.as_ref(), &table, "output-mb", 1024)?,
             host_calls: self.bounded(raw.host_calls.as_ref(), &table, "host-calls", 10_000_000)?,
+        })
+    }
+}
+
+impl Cx<'_> {
+    /// A parameter value of the scene (`what` names it in the message): a finite number, an
+    /// integer, a boolean or a string.
+    pub(super) fn param_literal(&self, what: &str, v: &Spanned<toml::Value>) -> Result<ParamLiteral, SceneError> {
+        Ok(match v.get_ref() {
+            toml::Value::Float(x) if x.is_finite() => ParamLiteral::Number(*x),
+            toml::Value::Integer(i) => ParamLiteral::Integer(*i),
+            toml::Value::Boolean(b) => ParamLiteral::Bool(*b),
+            toml::Value::String(t) => ParamLiteral::Text(t.clone()),
+            other => {
+                return Err(self.err(
+                    v.span(),
+                    format!("{what} = {other} must be a finite number, an integer, true/false or a string"),
+                ));
+            }
         })
     }
 }

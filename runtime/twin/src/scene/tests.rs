@@ -633,3 +633,52 @@ content_type = "application/json"
         bad("kind = \"http\"\nurl = \"http://127.0.0.1:8080/kpi.json\"", "kind = \"http\"\nmax_bytes = 5");
     assert!(msg.contains("needs url = \"http://HOST:PORT/PATH\""), "{msg}");
 }
+
+#[test]
+fn scenarios_name_their_plugins_values_and_bad_ones_the_line() {
+    let dir = fixture();
+    let scenarios = r#"
+[[scenarios]]
+id = "slow-decay"
+description = "Loads follow their targets five times slower"
+set = { "decay.rate" = 0.1, "decay.steps" = 6, "labels.title" = "slow" }
+
+[[scenarios]]
+id = "quiet"
+set = { "labels.enabled" = false }
+"#;
+    let text = format!("{SCENE}{PLUGINS}{scenarios}");
+    let scene = Scene::from_str(&text, &dir.join("site.toml"), &dir).unwrap();
+    let [slow, quiet] = &scene.scenarios[..] else { panic!("{:?}", scene.scenarios) };
+    assert_eq!(slow.id, "slow-decay");
+    assert_eq!(slow.description.as_deref(), Some("Loads follow their targets five times slower"));
+    let set: Vec<(&str, &str, &ParamLiteral)> =
+        slow.set.iter().map(|v| (v.plugin.as_str(), v.parameter.as_str(), &v.value)).collect();
+    assert_eq!(
+        set,
+        [
+            ("decay", "rate", &ParamLiteral::Number(0.1)),
+            ("decay", "steps", &ParamLiteral::Integer(6)),
+            ("labels", "title", &ParamLiteral::Text("slow".into())),
+        ]
+    );
+    assert_eq!(quiet.set[0].value, ParamLiteral::Bool(false));
+    assert!(slow.location.contains("site.toml:"), "{}", slow.location);
+    let bad = |from: &str, to: &str| {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let t = text.replacen(from, to, 1);
+        let e = Scene::from_str(&t, &dir.join("site.toml"), &dir).expect_err(to);
+        (e.location().map(|l| l.0), e.to_string(), t)
+    };
+    let (line, msg, t) = bad("\"labels.enabled\" = false", "\"lights.enabled\" = false");
+    assert_eq!(line, Some(line_of(&t, "\"lights.enabled\"")));
+    assert!(msg.contains("`lights.enabled` is not PLUGIN.PARAMETER") && msg.contains("`decay`, `labels`"), "{msg}");
+    let (_, msg, _) = bad("\"labels.enabled\" = false", "\"labels.\" = false");
+    assert!(msg.contains("is not PLUGIN.PARAMETER"), "{msg}");
+    let (_, msg, _) = bad("\"labels.enabled\" = false", "\"labels.enabled\" = [1, 2]");
+    assert!(msg.contains("scenario `quiet`: `labels.enabled` = [1, 2] must be a finite number"), "{msg}");
+    let (_, msg, _) = bad("set = { \"labels.enabled\" = false }", "set = {}");
+    assert!(msg.contains("sets nothing"), "{msg}");
+    let (_, msg, _) = bad("id = \"quiet\"", "id = \"slow-decay\"");
+    assert!(msg.contains("duplicate scenario id `slow-decay`"), "{msg}");
+}
