@@ -529,6 +529,8 @@ impl SiteSession {
             }
         }
         let tick = self.core.tick(input.dt);
+        // Entities an adapter created this tick (cells of a cell list) get their place on screen.
+        self.live_colors.refresh(self.core.store());
         let mut outcome = self.interaction.update(input);
         events.append(&mut outcome.events);
         outcome.events = events;

@@ -4,16 +4,20 @@
 //! - a building as a marker above its roof, a placed model or an instance as a marker at its base;
 //! - with `label = true`, the latest value and its unit above it.
 //!
-//! An entity with no value yet at the displayed time is not drawn (nothing is shown as if known).
-//! Only the scene's own entities have a place to be drawn at; entities an adapter creates (cells of a
-//! cell list) have none and are left out.
+//! - an entity an adapter created at a WGS84 position (a cell of a cell list) as a marker there, at
+//!   least on the ground or on the roof of the building that stands there (cell lists give no
+//!   antenna heights; a rooftop site's cells show on its roof).
 //!
-//! Cost: the geometry is resolved once per site ([`LiveColors::new`]); each frame costs one history
-//! look-up per coloured entity and a copy of its points.
+//! An entity with no value yet at the displayed time is not drawn (nothing is shown as if known).
+//!
+//! Cost: the scene's geometry is resolved once per site ([`LiveColors::new`]), entities created
+//! while it runs once each ([`LiveColors::refresh`], a pass over the store's entities when their
+//! number changed); each frame costs one history look-up per coloured entity and a copy of its
+//! points.
 
 use glam::DVec3;
 use sangam_render::overlay::{HeatmapPalette, HudCorner, HudText, Overlay, OverlayLabel, OverlayLine, OverlayMarker};
-use sangam_twin::{ColorRamp, ColorRule, EntityId, EntityLink, PropertyValue, Scene, SimTime, TwinStore};
+use sangam_twin::{ColorRamp, ColorRule, EntityId, EntityLink, EnuFrame, PropertyValue, Scene, SimTime, TwinStore};
 
 use crate::interaction::twin_pose::TwinPose;
 
@@ -25,6 +29,9 @@ const LABEL_HEIGHT_M: f32 = 8.0;
 
 /// Height of a road band above the ground, metres.
 const ROAD_LIFT_M: f64 = 0.8;
+
+/// Radius of the marker of an entity at a WGS84 location, metres.
+const LOCATION_MARKER_M: f32 = 5.0;
 
 /// How an entity is drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +64,33 @@ struct Item {
 pub struct LiveColors {
     rules: Vec<ColorRule>,
     items: Vec<Item>,
+    /// The site frame, for entities at WGS84 locations.
+    frame: Option<EnuFrame>,
+    /// The store's entity count when it was last looked through.
+    entities_seen: usize,
+    /// The scene's building footprints (without their properties), for the roofs under locations.
+    roofs: Vec<sangam_twin::BuildingFootprint>,
+}
+
+/// The marker of the `nth` entity (from 0) at `g`: around its place (the sectors of one mast side
+/// by side, 120 degrees apart), lifted onto the ground or the roof there if below it.
+fn location_marker(
+    frame: &EnuFrame,
+    roofs: &[sangam_twin::BuildingFootprint],
+    g: &sangam_twin::Geodetic,
+    nth: usize,
+) -> Shape {
+    let p = frame.geodetic_to_enu(g);
+    let roof = roofs.iter().filter(|b| b.contains(p.truncate())).map(|b| b.height_m).fold(0.0, f64::max);
+    let angle = (90.0 - 120.0 * nth as f64).to_radians();
+    let r = 2.2 * f64::from(LOCATION_MARKER_M);
+    let z = p.z.max(roof) + f64::from(LOCATION_MARKER_M);
+    Shape::Marker(DVec3::new(p.x + r * angle.cos(), p.y + r * angle.sin(), z), LOCATION_MARKER_M)
+}
+
+/// A place to the decimetre, to find entities that share one.
+fn spot(g: &sangam_twin::Geodetic) -> (i64, i64) {
+    ((g.lat_deg * 1e6).round() as i64, (g.lon_deg * 1e6).round() as i64)
 }
 
 fn palette(ramp: ColorRamp) -> HeatmapPalette {
@@ -86,6 +120,12 @@ fn number(value: &PropertyValue) -> Option<(f64, String)> {
 impl LiveColors {
     /// Resolves where each entity of a rule's kind is drawn.
     pub fn new(twin: &Scene) -> LiveColors {
+        let roofs: Vec<sangam_twin::BuildingFootprint> = twin
+            .layers
+            .iter()
+            .flat_map(|l| l.buildings.iter())
+            .map(|b| sangam_twin::BuildingFootprint { properties: Default::default(), ..b.clone() })
+            .collect();
         let mut items = Vec::new();
         for (rule, r) in twin.color_by.iter().enumerate() {
             for e in twin.entities.iter().filter(|e| e.kind == r.kind) {
@@ -100,6 +140,7 @@ impl LiveColors {
                         .find(|g| &g.id == group)
                         .and_then(|g| g.members.get(*i))
                         .map(|m| Shape::Marker(m.position + DVec3::Z, 2.5)),
+                    Some(EntityLink::Location(g)) => Some(location_marker(&twin.frame, &roofs, g, 0)),
                     None => None,
                 };
                 if let Some(shape) = shape {
@@ -107,7 +148,31 @@ impl LiveColors {
                 }
             }
         }
-        LiveColors { rules: twin.color_by.clone(), items }
+        LiveColors { rules: twin.color_by.clone(), items, frame: Some(twin.frame), entities_seen: 0, roofs }
+    }
+
+    /// Takes in the entities of a rule's kind that appeared in `store` at a WGS84 location since
+    /// the last call (an adapter's cells); cheap when none did.
+    pub fn refresh(&mut self, store: &TwinStore) {
+        let Some(frame) = self.frame else { return };
+        if self.rules.is_empty() || store.entity_count() == self.entities_seen {
+            return;
+        }
+        self.entities_seen = store.entity_count();
+        let known: std::collections::HashSet<(usize, EntityId)> =
+            self.items.iter().map(|i| (i.rule, i.entity.clone())).collect();
+        let mut at_spot: std::collections::HashMap<(usize, (i64, i64)), usize> = std::collections::HashMap::new();
+        for e in store.entities() {
+            let Some(EntityLink::Location(g)) = &e.link else { continue };
+            for (rule, _) in self.rules.iter().enumerate().filter(|(_, r)| r.kind == e.kind) {
+                let nth = at_spot.entry((rule, spot(g))).or_default();
+                if !known.contains(&(rule, e.id.clone())) {
+                    let shape = location_marker(&frame, &self.roofs, g, *nth);
+                    self.items.push(Item { rule, entity: e.id.clone(), shape });
+                }
+                *nth += 1;
+            }
+        }
     }
 
     /// The number of entities coloured (when they have a value).
@@ -263,5 +328,71 @@ mod tests {
         assert_eq!(color_of(rule, 500.0), color_of(rule, 60.0));
         assert_ne!(color_of(rule, 0.0), color_of(rule, 60.0));
         assert_eq!(color_of(rule, f64::NAN), None);
+    }
+
+    #[test]
+    fn cells_an_adapter_creates_at_a_location_are_drawn_there_once_they_appear() {
+        let twin = demo();
+        let mut colors = LiveColors::new(&twin);
+        let before = colors.len();
+        let mut store = TwinStore::new();
+        for e in &twin.entities {
+            store.add_entity(SimTime::ZERO, e.clone()).unwrap();
+        }
+        colors.refresh(&store);
+        assert_eq!(colors.len(), before, "no cells yet");
+        // Three sectors of one mast (a cell list gives no height: altitude 0, below the ground) and one
+        // elsewhere, as the telecom adapter creates them.
+        let mast = sangam_twin::Geodetic::new(twin.origin.lat_deg + 0.001, twin.origin.lon_deg, 0.0).unwrap();
+        let other = sangam_twin::Geodetic::new(twin.origin.lat_deg, twin.origin.lon_deg + 0.002, 0.0).unwrap();
+        for (id, at) in [("cell/a", mast), ("cell/b", mast), ("cell/c", mast), ("cell/d", other)] {
+            let mut e = sangam_twin::Entity::new(id, "telecom.cell");
+            e.link = Some(EntityLink::Location(at));
+            store.add_entity(SimTime::from_secs_f64(1.0), e).unwrap();
+        }
+        colors.refresh(&store);
+        assert_eq!(colors.len(), before + 4);
+        colors.refresh(&store);
+        assert_eq!(colors.len(), before + 4, "each taken in once");
+        let pct = |v: f64| PropertyValue::Quantity { value: v, unit: Unit::parse("%") };
+        for (id, v) in [("cell/a", 10.0), ("cell/b", 50.0), ("cell/c", 95.0)] {
+            store.record(&EntityId::from(id), "kpi.prb_util", SimTime::from_secs_f64(2.0), pct(v)).unwrap();
+        }
+        let mut overlay = Overlay::default();
+        colors.add(&mut overlay, &store, SimTime::from_secs_f64(3.0), &TwinPose::IDENTITY);
+        // The sites (5) and the three cells with a value; cell/d has none yet.
+        let cells: Vec<&OverlayMarker> = overlay.markers.iter().filter(|m| m.radius_m == LOCATION_MARKER_M).collect();
+        assert_eq!(cells.len(), 3, "{:?}", overlay.markers);
+        let centre = twin.frame.geodetic_to_enu(&mast);
+        for m in &cells {
+            let d = glam::DVec2::new(m.position.x - centre.x, m.position.y - centre.y).length();
+            assert!((d - 2.2 * f64::from(LOCATION_MARKER_M)).abs() < 0.1, "side by side around the mast: {d} m");
+            assert!(m.position.z > 0.0, "on the ground, not 170 m below it");
+        }
+        assert!(cells[0].position != cells[1].position && cells[1].position != cells[2].position);
+        assert!(cells[0].color[1] > 0.6 && cells[2].color[0] > 0.8, "10 % green, 95 % red");
+        assert!(overlay.hud.iter().any(|h| h.text == "kpi.prb_util [%] (telecom.cell)"), "with its legend");
+        // A cell at a rooftop site shows on the roof (the 48 m apartment block of way/1216161074).
+        let block = twin.layers[0].buildings.iter().find(|b| b.feature_id == "way/1216161074").unwrap();
+        let c = block.outer.iter().fold(glam::DVec2::ZERO, |a, p| a + *p) / block.outer.len() as f64;
+        let on_roof = twin.frame.enu_to_geodetic(DVec3::new(c.x, c.y, 0.0));
+        let mut e = sangam_twin::Entity::new("cell/roof", "telecom.cell");
+        e.link = Some(EntityLink::Location(sangam_twin::Geodetic { alt_m: 0.0, ..on_roof }));
+        store.add_entity(SimTime::from_secs_f64(4.0), e).unwrap();
+        store.record(&EntityId::from("cell/roof"), "kpi.prb_util", SimTime::from_secs_f64(4.0), pct(30.0)).unwrap();
+        colors.refresh(&store);
+        let mut overlay = Overlay::default();
+        colors.add(&mut overlay, &store, SimTime::from_secs_f64(5.0), &TwinPose::IDENTITY);
+        let top = overlay
+            .markers
+            .iter()
+            .filter(|m| m.radius_m == LOCATION_MARKER_M)
+            .map(|m| m.position.z)
+            .fold(0.0, f64::max);
+        assert!(
+            (top - (block.height_m + f64::from(LOCATION_MARKER_M))).abs() < 0.5,
+            "on the roof: {top} m, roof {} m",
+            block.height_m
+        );
     }
 }

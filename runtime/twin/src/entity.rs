@@ -57,7 +57,7 @@ impl<'de> Deserialize<'de> for EntityId {
 }
 
 /// What represents an entity in the scene.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EntityLink {
     /// A placement, by id.
     Placement(String),
@@ -65,6 +65,9 @@ pub enum EntityLink {
     InstanceMember(String, usize),
     /// A GeoJSON feature, by feature id (for example `"way/123456"`).
     Feature(String),
+    /// A WGS84 position, for an entity no scene object represents (a cell an adapter found in its
+    /// cell list). Last of the variants, so stores and recordings written before it read the same.
+    Location(crate::geo::Geodetic),
 }
 
 impl fmt::Display for EntityLink {
@@ -73,6 +76,7 @@ impl fmt::Display for EntityLink {
             EntityLink::Placement(id) => write!(f, "placement {id}"),
             EntityLink::InstanceMember(group, i) => write!(f, "instance {group}/{i}"),
             EntityLink::Feature(id) => write!(f, "feature {id}"),
+            EntityLink::Location(g) => write!(f, "location {:.6}, {:.6}", g.lat_deg, g.lon_deg),
         }
     }
 }

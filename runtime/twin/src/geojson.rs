@@ -103,10 +103,30 @@ pub struct BuildingFootprint {
 }
 
 impl BuildingFootprint {
+    /// Whether `p` (ENU metres) is on the footprint: inside the outer ring and in no hole (even-odd
+    /// rule; a point exactly on an edge may fall either way).
+    pub fn contains(&self, p: DVec2) -> bool {
+        ring_contains(&self.outer, p) && !self.holes.iter().any(|h| ring_contains(h, p))
+    }
+
     /// Area of the footprint (outer ring minus holes), square metres.
     pub fn area_m2(&self) -> f64 {
         signed_area(&self.outer) - self.holes.iter().map(|h| signed_area(h).abs()).sum::<f64>()
     }
+}
+
+/// Whether `ring` (closing point removed) holds `p`, by the even-odd rule.
+fn ring_contains(ring: &[DVec2], p: DVec2) -> bool {
+    let mut inside = false;
+    let mut j = ring.len().wrapping_sub(1);
+    for (i, a) in ring.iter().enumerate() {
+        let b = ring[j];
+        if (a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
 }
 
 /// A road centreline in ENU metres (on the ground plane).
@@ -604,6 +624,24 @@ pub fn signed_area(ring: &[DVec2]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_footprint_holds_the_points_inside_its_ring_and_not_those_in_a_hole() {
+        let square =
+            |x0: f64, x1: f64| vec![DVec2::new(x0, x0), DVec2::new(x1, x0), DVec2::new(x1, x1), DVec2::new(x0, x1)];
+        let b = BuildingFootprint {
+            feature_id: "way/1".into(),
+            outer: square(0.0, 10.0),
+            holes: vec![square(4.0, 6.0)],
+            base_m: 0.0,
+            height_m: 9.0,
+            height_source: HeightSource::Default,
+            properties: Map::new(),
+        };
+        assert!(b.contains(DVec2::new(1.0, 1.0)) && b.contains(DVec2::new(9.0, 5.0)));
+        assert!(!b.contains(DVec2::new(5.0, 5.0)), "in the courtyard");
+        assert!(!b.contains(DVec2::new(11.0, 5.0)) && !b.contains(DVec2::new(-0.5, 5.0)));
+    }
+
     use super::*;
 
     fn frame() -> EnuFrame {

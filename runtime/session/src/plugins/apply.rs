@@ -259,6 +259,10 @@ pub(super) fn apply_adapter_part(
             if !e.name.is_empty() {
                 entity.name = Some(e.name.clone());
             }
+            // The host checked the position's ranges; where it found it, the entity is drawn.
+            if let Ok(at) = sangam_twin::Geodetic::new(e.latitude, e.longitude, e.altitude) {
+                entity.link = Some(sangam_twin::EntityLink::Location(at));
+            }
             if let Err(error) = store.add_entity(t, entity) {
                 tracing::warn!(entity = %e.id, %error, "adapter entity refused");
             }

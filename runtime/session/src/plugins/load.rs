@@ -242,8 +242,8 @@ pub fn scene_limits(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) ->
     Ok(limits)
 }
 
-/// Where an entity is in the site frame: its placement, instance member, or the centroid of its
-/// feature's footprint at roof height (the origin when it links to nothing).
+/// Where an entity is in the site frame: its placement, instance member, the centroid of its
+/// feature's footprint at roof height, or its WGS84 location (the origin when it links to nothing).
 pub fn entity_position(twin: &TwinScene, link: Option<&EntityLink>) -> glam::DVec3 {
     match link {
         Some(EntityLink::Placement(id)) => twin.placement(id).map_or(glam::DVec3::ZERO, |p| p.position),
@@ -260,6 +260,7 @@ pub fn entity_position(twin: &TwinScene, link: Option<&EntityLink>) -> glam::DVe
                 glam::DVec3::new(c.x, c.y, b.base_m + b.height_m)
             })
         }
+        Some(EntityLink::Location(g)) => twin.frame.geodetic_to_enu(g),
         None => glam::DVec3::ZERO,
     }
 }

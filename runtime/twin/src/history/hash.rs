@@ -149,6 +149,12 @@ impl TwinStore {
                     h.tag(3);
                     h.str(f);
                 }
+                Some(EntityLink::Location(g)) => {
+                    h.tag(4);
+                    for v in [g.lat_deg, g.lon_deg, g.alt_m] {
+                        h.u64(v.to_bits());
+                    }
+                }
             }
             h.u64(e.properties.len() as u64);
             for (name, value) in &e.properties {

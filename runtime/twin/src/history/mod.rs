@@ -372,6 +372,11 @@ impl TwinStore {
         self.slots.get(id).map(|s| &s.entity)
     }
 
+    /// How many entities it holds.
+    pub fn entity_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// All entities, ordered by id.
     pub fn entities(&self) -> impl Iterator<Item = &Entity> + '_ {
         self.order.iter().filter_map(|id| self.slots.get(id).map(|s| &s.entity))
