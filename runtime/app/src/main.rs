@@ -18,12 +18,16 @@
 //! `sangam feed SCENE --broker URL [--rate N] [--duration D]` publishes seeded live data for the
 //! scene's cells (illustrative KPIs) and road segments (real counts, mapped): the live demo's feed.
 //!
+//! `sangam export SCENE --layer roads|points [--recording FILE --at T] -o FILE.geojson` writes the
+//! twin's values (road segments as lines, sites and cells as points) for GIS tools.
+//!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
 //!
 //! Exit codes: 0 done (for `plugin check`: the plugin can run); 1 a clear error about the input or the
 //! machine (printed), or a plugin this runtime cannot run; a panic is a bug.
 
+mod export_cmd;
 mod feed_cmd;
 mod plugin_cmd;
 mod record_cmd;
@@ -159,6 +163,24 @@ enum Command {
         /// The length of one compressed day of demand (seconds, or 30s, 5m, 2h).
         #[arg(long, default_value = "120s", value_parser = record_cmd::parse_duration)]
         day: std::time::Duration,
+    },
+    /// Export the twin's values for GIS tools (QGIS, GDAL): road segments as lines or sited entities
+    /// as points, with their numeric properties and units, as GeoJSON.
+    Export {
+        /// A scene file (`scene.toml`).
+        scene: PathBuf,
+        /// `roads` (the entities of road segments, as lines) or `points` (sites, cells, buildings).
+        #[arg(long)]
+        layer: String,
+        /// The values as they were in this recording (MCAP) at `--at`; else the scene's own.
+        #[arg(long, requires = "at")]
+        recording: Option<PathBuf>,
+        /// With `--recording`: the time, from the clock's start (seconds, or 30s, 5m, 2h).
+        #[arg(long, requires = "recording", value_parser = record_cmd::parse_time)]
+        at: Option<std::time::Duration>,
+        /// The GeoJSON file to write.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -318,6 +340,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let scene = record_cmd::recorded_scene(&recording, scene)?;
             let mode = SessionMode::Replay { recording, speed };
             frontend::run(&front.run_args(scene, 1.0, mode), &xr_hooks())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { scene, layer, recording, at, output } => {
+            let recorded = recording.as_deref().zip(at);
+            export_cmd::export(&scene, &layer, recorded, &output)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output, recording, at } => {

@@ -3,7 +3,7 @@
 //! still read, and a file that is not a recording is refused by name.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -149,4 +149,79 @@ fn time_travel_renders_a_recorded_time_the_same_way_every_time_and_refuses_one_o
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("outside the recording") && stderr.contains("demo.mcap"), "{stderr}");
+}
+
+/// `ogrinfo -al -so FILE`: GDAL/OGR's summary of a vector file, as a GIS user checks it.
+fn ogrinfo(file: &Path) -> String {
+    let out = Command::new("ogrinfo").args(["-al", "-so"]).arg(file).output().unwrap_or_else(|e| {
+        panic!("cannot run ogrinfo ({e}): install GDAL's tools (apt-get install gdal-bin; cargo xtask test does)")
+    });
+    assert!(out.status.success(), "ogrinfo {}: {}", file.display(), text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn export_writes_road_segments_and_cells_that_ogr_opens_in_place_with_their_values() {
+    let d = dir("export");
+    let scene = demo_scene();
+    let scene_arg = scene.to_str().unwrap();
+    // The scene's own values: the six mapped road segments as lines on their OSM ways.
+    let roads = d.join("roads.geojson");
+    let out = sangam(&["export", scene_arg, "--layer", "roads", "-o", roads.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = ogrinfo(&roads);
+    assert!(summary.contains("Geometry: Line String") && summary.contains("Feature Count: 6"), "{summary}");
+    assert!(summary.contains("count_share: Real") && summary.contains("EPSG\",4326"), "{summary}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&roads).unwrap()).unwrap();
+    let osm: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(scene.parent().unwrap().join("new_delhi_ina_buildings_roads.geojson")).unwrap(),
+    )
+    .unwrap();
+    let way =
+        |id: &str| osm["features"].as_array().unwrap().iter().find(|f| f["properties"]["@id"] == id).unwrap().clone();
+    for f in doc["features"].as_array().unwrap() {
+        let link = f["properties"]["link"].as_str().unwrap().trim_start_matches("feature ").to_string();
+        let (ours, theirs) = (&f["geometry"]["coordinates"], &way(&link)["geometry"]["coordinates"]);
+        assert_eq!(ours.as_array().unwrap().len(), theirs.as_array().unwrap().len(), "{link}");
+        for (a, b) in ours.as_array().unwrap().iter().zip(theirs.as_array().unwrap()) {
+            for k in 0..2 {
+                assert!((a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() < 2e-8, "{link}: {a} against OSM {b}");
+            }
+        }
+    }
+    // A recording at 1.5 s: the cells the telecom adapter created from cells.csv, as points at the
+    // cell list's positions (the feeds' broker is not running here: the cells come from the file).
+    let file = d.join("demo.mcap");
+    let rec = sangam(&["record", scene_arg, "-o", file.to_str().unwrap(), "--duration", "2"]);
+    assert!(rec.status.success(), "{}", text(&rec.stderr));
+    let points = d.join("points.geojson");
+    let args = ["export", scene_arg, "--layer", "points", "--recording", file.to_str().unwrap(), "--at", "1.5s", "-o"];
+    let out = sangam(&[&args[..], &[points.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(ogrinfo(&points).contains("Geometry: Point"));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&points).unwrap()).unwrap();
+    let cells: Vec<&serde_json::Value> =
+        doc["features"].as_array().unwrap().iter().filter(|f| f["properties"]["kind"] == "telecom.cell").collect();
+    let list = std::fs::read_to_string(scene.parent().unwrap().join("cells.csv")).unwrap();
+    let rows: Vec<Vec<&str>> =
+        list.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split(',').collect()).collect();
+    assert_eq!(cells.len(), rows.len(), "every cell of the list");
+    let header: Vec<&str> = list.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for row in &rows {
+        let (lat, lon) = (row[col("lat")].parse::<f64>().unwrap(), row[col("lon")].parse::<f64>().unwrap());
+        let at = cells.iter().any(|c| {
+            let p = &c["geometry"]["coordinates"];
+            (p[0].as_f64().unwrap() - lon).abs() < 2e-8 && (p[1].as_f64().unwrap() - lat).abs() < 2e-8
+        });
+        assert!(at, "a cell at {lat}, {lon}");
+    }
+    assert!(cells.iter().all(|c| c["properties"]["time_s"] == 1.5));
+    // What cannot be exported yet, or not so, says why.
+    let out = sangam(&["export", scene_arg, "--layer", "coverage", "-o", d.join("c.tif").to_str().unwrap()]);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("no plugin of this build computes a coverage raster yet")
+    );
+    let out = sangam(&["export", scene_arg, "--layer", "roads", "-o", d.join("roads.tif").to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("name the file .geojson"));
 }
