@@ -1,5 +1,7 @@
 //! Coverage maps: the downlink RSRP of every sector at every cell of a grid, the best server, the
-//! SINR with the other sectors on the same carrier as interference, and a summary.
+//! SINR with the other sectors on the same carrier as interference, and a summary; and the
+//! [`difference`] of two maps (a scenario against its plan: RSRP gained and lost, coverage gained
+//! and lost per threshold, best servers changed).
 //!
 //! - **Receivers** stand 1.5 m (by default) above the ground, or above the roof of the building
 //!   whose footprint holds the cell's centre (a map of roofs and streets at once).
@@ -149,6 +151,44 @@ pub enum CoverageError {
     /// A grid or sector list over the limits, or a grid that is not a grid.
     #[error("{0}")]
     Size(String),
+}
+
+/// How one map differs from another of the same grid (a scenario against the plan it replaces).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// Per cell, `b - a` of the best RSRP, dB (NaN where either has no value).
+    pub rsrp_delta_db: Vec<f32>,
+    /// Per threshold: (threshold dBm, cells at or above it in `b` only: gained, in `a` only: lost).
+    pub coverage: Vec<(f64, usize, usize)>,
+    /// Cells whose best server changed.
+    pub server_changed: usize,
+    /// The mean of `rsrp_delta_db` over cells where both have a value, dB.
+    pub mean_delta_db: f64,
+}
+
+/// The difference of `b` from `a` (the same grid), for the difference overlay and the two summaries
+/// side by side; `None` when the grids differ in size.
+pub fn difference(a: &Maps, b: &Maps, thresholds_dbm: &[f64]) -> Option<Difference> {
+    if a.rsrp_dbm.len() != b.rsrp_dbm.len() {
+        return None;
+    }
+    let rsrp_delta_db: Vec<f32> = a.rsrp_dbm.iter().zip(&b.rsrp_dbm).map(|(x, y)| y - x).collect();
+    let both: Vec<f64> = rsrp_delta_db.iter().filter(|d| d.is_finite()).map(|d| f64::from(*d)).collect();
+    let coverage = thresholds_dbm
+        .iter()
+        .map(|&t| {
+            let at = |v: f32| v.is_finite() && f64::from(v) >= t;
+            let gained = a.rsrp_dbm.iter().zip(&b.rsrp_dbm).filter(|(x, y)| !at(**x) && at(**y)).count();
+            let lost = a.rsrp_dbm.iter().zip(&b.rsrp_dbm).filter(|(x, y)| at(**x) && !at(**y)).count();
+            (t, gained, lost)
+        })
+        .collect();
+    Some(Difference {
+        server_changed: a.best_server.iter().zip(&b.best_server).filter(|(x, y)| x != y).count(),
+        mean_delta_db: if both.is_empty() { f64::NAN } else { both.iter().sum::<f64>() / both.len() as f64 },
+        rsrp_delta_db,
+        coverage,
+    })
 }
 
 /// Resource blocks of an LTE channel (TS 36.101 Table 5.6-1).

@@ -278,3 +278,45 @@ fn sectors_outside_their_model_and_oversized_maps_are_refused_with_the_parameter
     let e = coverage::compute(&[sector("s1", 0.0, 0.0)], &huge, &open, &settings()).unwrap_err().to_string();
     assert!(e.contains("100000 x 100000"), "{e}");
 }
+
+#[test]
+fn two_degrees_more_downtilt_strengthens_the_near_cells_and_weakens_the_far_ones() {
+    // One sector facing east at 25 m; a 2 km strip along its boresight, 1 cell wide, 10 m cells.
+    let open = Buildings::new(Vec::new(), 16.0).unwrap();
+    let strip = Grid { origin: [15.0, -5.0], cell_m: 10.0, columns: 200, rows: 1, receiver_height_m: 1.5 };
+    let plan = sector("s1", 0.0, 90.0);
+    let mut tilted = plan.clone();
+    tilted.pointing.electrical_tilt_deg += 2.0;
+    let thresholds = [-80.0, -90.0];
+    let settings = Settings { thresholds_dbm: thresholds.to_vec(), ..settings() };
+    let a = coverage::compute(&[plan], &strip, &open, &settings).unwrap();
+    let b = coverage::compute(&[tilted], &strip, &open, &settings).unwrap();
+    let d = coverage::difference(&a, &b, &thresholds).unwrap();
+    // By hand: a receiver at distance x sees the mast at (25 - 1.5) / x below the horizon. The
+    // vertical cut loses 12 ((e - tilt) / 65)^2 dB; tilting from 0 to 2 deg changes it by
+    // 12 ((e - 2)^2 - e^2) / 65^2: a gain where e > 1 deg (x < 1346 m), a loss beyond.
+    for (i, delta) in d.rsrp_delta_db.iter().enumerate() {
+        let x = 15.0 + (i as f64 + 0.5) * 10.0;
+        let e = (23.5f64 / x).atan().to_degrees();
+        let want = -12.0 * ((e - 2.0).powi(2) - e.powi(2)) / 65.0f64.powi(2);
+        // Every cell is within UMa's range (the strip starts 20 m out); the path loss does not change.
+        assert!((f64::from(*delta) - want).abs() < 0.005, "cell at {x} m: {delta} dB, want {want:.4} dB");
+    }
+    assert!(d.rsrp_delta_db[0] > 0.0 && *d.rsrp_delta_db.last().unwrap() < 0.0, "near gains, far loses");
+    assert_eq!(d.server_changed, 0, "one sector serves both");
+    // The coverage edges: cells can only be lost at the far end of a strip that weakens there.
+    for (t, gained, lost) in &d.coverage {
+        assert_eq!(*gained, 0, "{t} dBm: the edge is far away, where the tilt only weakens");
+        let before = a.rsrp_dbm.iter().filter(|v| f64::from(**v) >= *t).count();
+        let after = b.rsrp_dbm.iter().filter(|v| f64::from(**v) >= *t).count();
+        assert_eq!(before - after, *lost, "{t} dBm");
+    }
+    assert!(
+        coverage::difference(
+            &a,
+            &coverage::compute(&[sector("s1", 0.0, 90.0)], &grid(), &open, &settings).unwrap(),
+            &thresholds
+        )
+        .is_none()
+    );
+}
