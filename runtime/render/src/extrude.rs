@@ -1,7 +1,7 @@
 //! Building footprints and road centre lines into meshes (CPU only).
 //!
 //! Input is `f64` in a local ENU frame in metres (+X east, +Y north, +Z up), as the twin's
-//! geo-referencing produces it. Output is [`model::Primitive`]s in `f32`, relative to a caller-given
+//! geo-referencing produces it. Output is [`Primitive`]s in `f32`, relative to a caller-given
 //! `origin` (subtracted in `f64` before the conversion), so coordinates stay small and precise.
 //!
 //! - [`Footprint`]: walls (one quad per edge, outward normals, flat shading) and a flat roof
