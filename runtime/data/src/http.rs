@@ -15,7 +15,7 @@
 //!
 //! Cost: one request per interval on the sources' runtime; a body read once into its delivery.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
@@ -113,13 +113,7 @@ pub(crate) async fn poll(
                 let mut first = false;
                 update(&status, |s| {
                     s.stats.errors += 1;
-                    match &mut s.state {
-                        SourceState::Reconnecting { error: last, .. } => last.clone_from(&error),
-                        state => {
-                            first = true;
-                            *state = SourceState::Reconnecting { since: SystemTime::now(), error: error.clone() };
-                        }
-                    }
+                    first = s.state.lost(&error);
                 });
                 if first {
                     tracing::warn!(source = %decl.id, "{url}: {error}; polling on");

@@ -161,6 +161,24 @@ pub enum SourceState {
     Failed(String),
 }
 
+impl SourceState {
+    /// Marks the source as reconnecting because of `error` (since now, unless it already was, when
+    /// only the error is replaced); true when it was not reconnecting before, so the caller logs the
+    /// loss once.
+    pub(crate) fn lost(&mut self, error: &str) -> bool {
+        match self {
+            SourceState::Reconnecting { error: last, .. } => {
+                error.clone_into(last);
+                false
+            }
+            state => {
+                *state = SourceState::Reconnecting { since: SystemTime::now(), error: error.to_string() };
+                true
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for SourceState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

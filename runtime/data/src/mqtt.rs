@@ -31,7 +31,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use sangam_twin::{SourceDecl, SourceKind};
@@ -262,13 +262,7 @@ pub(crate) async fn subscribe(decl: SourceDecl, broker: Broker, outlet: Outlet, 
             Err(e) => {
                 let error = crate::tls::explain(&e.to_string());
                 let mut first = false;
-                update(&status, |s| match &mut s.state {
-                    SourceState::Reconnecting { error: last, .. } => last.clone_from(&error),
-                    state => {
-                        first = true;
-                        *state = SourceState::Reconnecting { since: SystemTime::now(), error: error.clone() };
-                    }
-                });
+                update(&status, |s| first = s.state.lost(&error));
                 if first {
                     tracing::warn!(source = %decl.id, "lost {where_} ({error}); reconnecting");
                 }

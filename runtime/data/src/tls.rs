@@ -48,10 +48,7 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<rustls::ClientConfig>, Stri
             }
         }
     }
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots);
+    let builder = builder()?.with_root_certificates(roots);
     let config = match &files.client_identity {
         None => builder.with_no_client_auth(),
         Some((cert_file, key_file)) => {
@@ -74,12 +71,14 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<rustls::ClientConfig>, Stri
 /// connection (reqwest builds one of its own otherwise, from a process-wide provider Sangam does not
 /// install, and panics without it).
 pub fn trusting_no_one() -> Result<Arc<rustls::ClientConfig>, String> {
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    Ok(Arc::new(builder()?.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()))
+}
+
+/// A client configuration's start: aws-lc-rs, rustls's safe protocol versions.
+fn builder() -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, String> {
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+        .map_err(|e| format!("TLS: {e}"))
 }
 
 /// The PEM certificates of `file`, at least one.

@@ -13,7 +13,7 @@
 //!
 //! Cost: tungstenite's framing; a payload moved (not copied) into its delivery.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sangam_twin::{SourceDecl, SourceKind};
@@ -101,13 +101,7 @@ pub(crate) async fn read(
             }
         };
         let mut first = false;
-        update(&status, |s| match &mut s.state {
-            SourceState::Reconnecting { error, .. } => error.clone_from(&why),
-            state => {
-                first = true;
-                *state = SourceState::Reconnecting { since: SystemTime::now(), error: why.clone() };
-            }
-        });
+        update(&status, |s| first = s.state.lost(&why));
         if first {
             tracing::warn!(source = %decl.id, "{url}: {why}; connecting again");
         }
