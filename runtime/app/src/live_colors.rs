@@ -256,8 +256,7 @@ fn feature_shape(twin: &Scene, id: &str) -> Option<Shape> {
             return Some(Shape::Band(points, (road.width_m * 0.6).clamp(2.0, 12.0) as f32));
         }
         if let Some(b) = layer.buildings.iter().find(|b| b.feature_id == id) {
-            let n = b.outer.len().max(1) as f64;
-            let c = b.outer.iter().fold(glam::DVec2::ZERO, |acc, p| acc + *p) / n;
+            let c = b.centroid();
             return Some(Shape::Marker(DVec3::new(c.x, c.y, b.base_m + b.height_m + 3.0), 4.0));
         }
     }
@@ -374,7 +373,7 @@ mod tests {
         assert!(overlay.hud.iter().any(|h| h.text == "kpi.prb_util [%] (telecom.cell)"), "with its legend");
         // A cell at a rooftop site shows on the roof (the 48 m apartment block of way/1216161074).
         let block = twin.layers[0].buildings.iter().find(|b| b.feature_id == "way/1216161074").unwrap();
-        let c = block.outer.iter().fold(glam::DVec2::ZERO, |a, p| a + *p) / block.outer.len() as f64;
+        let c = block.centroid();
         let on_roof = twin.frame.enu_to_geodetic(DVec3::new(c.x, c.y, 0.0));
         let mut e = sangam_twin::Entity::new("cell/roof", "telecom.cell");
         e.link = Some(EntityLink::Location(sangam_twin::Geodetic { alt_m: 0.0, ..on_roof }));

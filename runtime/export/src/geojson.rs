@@ -45,10 +45,7 @@ pub fn collection(scene: &Scene, store: &TwinStore, layer: Layer, t: SimTime, st
                 .layers
                 .iter()
                 .find_map(|l| l.buildings.iter().find(|b| &b.feature_id == id))
-                .map(|b| {
-                    let c = b.outer.iter().fold(glam::DVec2::ZERO, |a, p| a + *p) / b.outer.len().max(1) as f64;
-                    json!({"type": "Point", "coordinates": lon_lat(c.extend(0.0))})
-                }),
+                .map(|b| json!({"type": "Point", "coordinates": lon_lat(b.centroid().extend(0.0))})),
             (Some(EntityLink::Placement(id)), Layer::Points) => {
                 scene.placement(id).map(|p| json!({"type": "Point", "coordinates": lon_lat(p.position)}))
             }

@@ -109,6 +109,11 @@ impl BuildingFootprint {
         ring_contains(&self.outer, p) && !self.holes.iter().any(|h| ring_contains(h, p))
     }
 
+    /// The mean of the outer ring's points (where a marker or a point of the building goes).
+    pub fn centroid(&self) -> DVec2 {
+        self.outer.iter().fold(DVec2::ZERO, |a, p| a + *p) / self.outer.len().max(1) as f64
+    }
+
     /// Area of the footprint (outer ring minus holes), square metres.
     pub fn area_m2(&self) -> f64 {
         signed_area(&self.outer) - self.holes.iter().map(|h| signed_area(h).abs()).sum::<f64>()

@@ -255,8 +255,7 @@ pub fn entity_position(twin: &TwinScene, link: Option<&EntityLink>) -> glam::DVe
             .map_or(glam::DVec3::ZERO, |m| m.position),
         Some(EntityLink::Feature(f)) => {
             twin.layers.iter().find_map(|l| l.buildings_with_id(f).next()).map_or(glam::DVec3::ZERO, |b| {
-                let n = b.outer.len().max(1) as f64;
-                let c = b.outer.iter().fold(glam::DVec2::ZERO, |a, p| a + *p) / n;
+                let c = b.centroid();
                 glam::DVec3::new(c.x, c.y, b.base_m + b.height_m)
             })
         }
