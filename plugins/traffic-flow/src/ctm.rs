@@ -23,8 +23,8 @@ use crate::ModelError;
 use crate::network::{self, Link, LinkSpec, SignalPlan};
 use crate::routing::{self, Next, Splits, Trip};
 
-/// Where a sender's flow goes, with fractions.
-type Split = Vec<(Next, f64)>;
+/// One share of a sender's flow: where it goes, and the fraction.
+type Split = (Next, f64);
 
 /// Where the vehicles are: the accounts conservation is checked against.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -169,9 +169,11 @@ impl Model {
         let mut moves: Vec<(usize, f64)> = Vec::new(); // (link entered, vehicles)
         let mut leaving = vec![0.0; self.links.len()];
         let mut from_origin = vec![0.0; self.nodes];
+        let mut exited = self.totals.exited;
         for node in 0..self.nodes {
-            self.node_flows(node, &mut moves, &mut leaving, &mut from_origin);
+            self.node_flows(node, &mut moves, &mut leaving, &mut from_origin, &mut exited);
         }
+        self.totals.exited = exited;
         // Within links, then the node moves.
         for (i, link) in self.links.iter_mut().enumerate() {
             let cells = link.vehicles.len();
@@ -198,25 +200,29 @@ impl Model {
     }
 
     /// The FIFO node model at `node`: fills `moves` (link entered, vehicles), `leaving` (per
-    /// incoming link) and `from_origin`, and counts exits.
-    fn node_flows(&mut self, node: usize, moves: &mut Vec<(usize, f64)>, leaving: &mut [f64], from_origin: &mut [f64]) {
+    /// incoming link) and `from_origin`, and adds what leaves the network to `exited`.
+    fn node_flows(
+        &self,
+        node: usize,
+        moves: &mut Vec<(usize, f64)>,
+        leaving: &mut [f64],
+        from_origin: &mut [f64],
+        exited: &mut f64,
+    ) {
         let dt = self.dt_s;
-        // The senders: incoming links, then the origin queue (as sender usize::MAX).
-        let origin = self.queues[node];
-        let senders = self.into[node].iter().map(|&i| (i, self.sent[i])).chain(std::iter::once((usize::MAX, origin)));
+        // The senders: incoming links, then the origin queue (as sender usize::MAX), each with its
+        // split ratios.
+        let origin = (usize::MAX, self.queues[node], self.splits.origins[node].as_slice());
+        let senders: Vec<(usize, f64, &[Split])> = self.into[node]
+            .iter()
+            .map(|&i| (i, self.sent[i], self.splits.links[i].as_slice()))
+            .chain(std::iter::once(origin))
+            .filter(|(_, s, _)| *s > 0.0)
+            .collect();
         // Demand on each link out.
         let outs = &self.out_of[node];
         let mut asked = vec![0.0; outs.len()];
-        let split_of = |s: usize| -> Split {
-            if s == usize::MAX {
-                self.splits.origins[node].iter().map(|&(l, f)| (Next::Link(l), f)).collect()
-            } else {
-                self.splits.links[s].clone()
-            }
-        };
-        let senders: Vec<(usize, f64, Split)> =
-            senders.filter(|(_, s)| *s > 0.0).map(|(i, s)| (i, s, split_of(i))).collect();
-        for (_, s, split) in &senders {
+        for &(_, s, split) in &senders {
             for (next, f) in split {
                 if let Next::Link(l) = next
                     && let Some(k) = outs.iter().position(|o| o == l)
@@ -248,10 +254,10 @@ impl Model {
             if flow <= 0.0 {
                 continue;
             }
-            for (next, f) in &split {
+            for (next, f) in split {
                 match next {
                     Next::Link(l) => moves.push((*l, flow * f)),
-                    Next::Exit => self.totals.exited += flow * f,
+                    Next::Exit => *exited += flow * f,
                 }
             }
             if i == usize::MAX {

@@ -40,8 +40,8 @@ pub enum Next {
 pub struct Splits {
     /// Per link: where its flow goes, with fractions summing to 1 (empty: it waits).
     pub links: Vec<Vec<(Next, f64)>>,
-    /// Per node: how the trips entering there divide over its links out.
-    pub origins: Vec<Vec<(usize, f64)>>,
+    /// Per node: how the trips entering there divide over its links out (always [`Next::Link`]).
+    pub origins: Vec<Vec<(Next, f64)>>,
     /// Per trip: its route (links), or none when no open route joins its origin and destination.
     pub routes: Vec<Option<Vec<usize>>>,
 }
@@ -99,7 +99,7 @@ pub fn splits(nodes: usize, links: &[Link], trips: &[Trip], previous: &Splits) -
         trips.iter().map(|t| shortest(nodes, links, &out, t.origin, t.destination)).collect();
     // Route flow through each (link, next) and out of each origin.
     let mut through: Vec<Vec<(Next, f64)>> = vec![Vec::new(); links.len()];
-    let mut origins: Vec<Vec<(usize, f64)>> = vec![Vec::new(); nodes];
+    let mut origins: Vec<Vec<(Next, f64)>> = vec![Vec::new(); nodes];
     let add = |list: &mut Vec<(Next, f64)>, next: Next, rate: f64| match list.iter_mut().find(|(n, _)| *n == next) {
         Some((_, r)) => *r += rate,
         None => list.push((next, rate)),
@@ -107,10 +107,7 @@ pub fn splits(nodes: usize, links: &[Link], trips: &[Trip], previous: &Splits) -
     for (trip, route) in trips.iter().zip(&routes) {
         let Some(route) = route else { continue };
         let rate = trip.rate_vph.max(1e-9);
-        match origins[trip.origin].iter_mut().find(|(l, _)| *l == route[0]) {
-            Some((_, r)) => *r += rate,
-            None => origins[trip.origin].push((route[0], rate)),
-        }
+        add(&mut origins[trip.origin], Next::Link(route[0]), rate);
         for pair in route.windows(2) {
             add(&mut through[pair[0]], Next::Link(pair[1]), rate);
         }
@@ -147,9 +144,6 @@ pub fn splits(nodes: usize, links: &[Link], trips: &[Trip], previous: &Splits) -
             even
         })
         .collect();
-    for list in &mut origins {
-        let total: f64 = list.iter().map(|(_, r)| r).sum();
-        list.iter_mut().for_each(|(_, r)| *r /= total);
-    }
+    origins.iter_mut().filter(|list| !list.is_empty()).for_each(normalise);
     Splits { links: link_splits, origins, routes }
 }
