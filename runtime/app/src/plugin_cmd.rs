@@ -259,6 +259,9 @@ fn capability_list(c: &sangam_plugins::Capabilities) -> String {
     if c.create_entities {
         names.push("create-entities");
     }
+    if c.site_geometry {
+        names.push("site-geometry");
+    }
     if names.is_empty() { "none".to_string() } else { names.join(", ") }
 }
 

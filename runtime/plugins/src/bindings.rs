@@ -3,7 +3,7 @@
 //!
 //! Each version gets one module per world. Within a version the shared interfaces (`types`, `log`,
 //! `clock`, `params`, `twin`, `describe`) are generated once, in the simulation world's module, and
-//! reused by the adapter and overlay worlds through `with`. The 1.0 and 1.2 data types (`types`,
+//! reused by the adapter and overlay worlds through `with`. The 1.0, 1.2 and 1.3 data types (`types`,
 //! `overlay-types`) are mapped onto the 1.1 ones: they are identical in shape (minors only add), and
 //! the component model checks record and variant types structurally, so output conversion and
 //! validation are written once for every version.
@@ -11,6 +11,57 @@
 //! Every import is `trappable`: a host function may stop the plugin (host-call flood).
 
 #![allow(missing_docs, clippy::all)]
+
+/// Bindings for `sangam:plugin@1.3.0`. Its data types are the 1.1 ones (1.3 adds the `geometry`
+/// import of the simulation and overlay worlds and `output.raster`).
+pub mod v1_3 {
+    /// The `simulation-plugin` world; also home of the interfaces the three worlds share.
+    pub mod simulation {
+        wasmtime::component::bindgen!({
+            path: "../../sdk/wit/v1.3.0",
+            world: "simulation-plugin",
+            imports: { default: trappable },
+            with: {
+                "sangam:plugin/types@1.3.0": crate::bindings::v1_1::types,
+            },
+        });
+    }
+
+    /// The `adapter-plugin` world.
+    pub mod adapter {
+        wasmtime::component::bindgen!({
+            path: "../../sdk/wit/v1.3.0",
+            world: "adapter-plugin",
+            imports: { default: trappable },
+            with: {
+                "sangam:plugin/types@1.3.0": crate::bindings::v1_1::types,
+                "sangam:plugin/log@1.3.0": super::simulation::sangam::plugin::log,
+                "sangam:plugin/clock@1.3.0": super::simulation::sangam::plugin::clock,
+                "sangam:plugin/params@1.3.0": super::simulation::sangam::plugin::params,
+            },
+        });
+    }
+
+    /// The `overlay-plugin` world.
+    pub mod overlay {
+        wasmtime::component::bindgen!({
+            path: "../../sdk/wit/v1.3.0",
+            world: "overlay-plugin",
+            imports: { default: trappable },
+            with: {
+                "sangam:plugin/types@1.3.0": crate::bindings::v1_1::types,
+                "sangam:plugin/overlay-types@1.3.0": crate::bindings::v1_1::overlay::sangam::plugin::overlay_types,
+                "sangam:plugin/log@1.3.0": super::simulation::sangam::plugin::log,
+                "sangam:plugin/clock@1.3.0": super::simulation::sangam::plugin::clock,
+                "sangam:plugin/params@1.3.0": super::simulation::sangam::plugin::params,
+                "sangam:plugin/twin@1.3.0": super::simulation::sangam::plugin::twin,
+                "sangam:plugin/geometry@1.3.0": super::simulation::sangam::plugin::geometry,
+            },
+        });
+    }
+
+    pub use simulation::sangam::plugin::{clock, geometry, log, output, params, twin};
+}
 
 /// Bindings for `sangam:plugin@1.2.0`. Its data types are the 1.1 ones (1.2 only adds the `output`
 /// import of the simulation world).

@@ -92,8 +92,8 @@ impl fmt::Display for SdkVersion {
 
 /// The released SDK versions this runtime implements, oldest first. Each has a frozen folder in
 /// `sdk/wit/vX.Y.Z/`.
-pub const SUPPORTED_SDK_VERSIONS: [SdkVersion; 3] =
-    [SdkVersion::new(1, 0, 0), SdkVersion::new(1, 1, 0), SdkVersion::new(1, 2, 0)];
+pub const SUPPORTED_SDK_VERSIONS: [SdkVersion; 4] =
+    [SdkVersion::new(1, 0, 0), SdkVersion::new(1, 1, 0), SdkVersion::new(1, 2, 0), SdkVersion::new(1, 3, 0)];
 
 /// Resource limits for one plugin instance. The manifest gives defaults; the scene may lower them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,4 +163,7 @@ pub struct Capabilities {
     /// Adapters: create entities the scene does not declare (without it an adapter writes only the
     /// entities granted to it).
     pub create_entities: bool,
+    /// Simulations and overlays of SDK 1.3: the scene's buildings and roads (`geometry`); without it a
+    /// `geometry` call stops the plugin, naming the grant.
+    pub site_geometry: bool,
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::{v1_0, v1_1, v1_2};
+use crate::bindings::{v1_0, v1_1, v1_2, v1_3};
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::contract::{Role, SdkVersion};
 use crate::error::PluginError;
@@ -70,6 +70,7 @@ pub(crate) struct Linkers {
     pub(crate) v1_0: [Linker<PluginState>; 3],
     pub(crate) v1_1: [Linker<PluginState>; 3],
     pub(crate) v1_2: [Linker<PluginState>; 3],
+    pub(crate) v1_3: [Linker<PluginState>; 3],
 }
 
 pub(crate) struct EngineInner {
@@ -151,6 +152,11 @@ fn linkers(engine: &Engine) -> Result<Linkers, PluginError> {
             linker(engine, |l| v1_2::adapter::AdapterPlugin::add_to_linker::<_, S>(l, get))?,
             linker(engine, |l| v1_2::simulation::SimulationPlugin::add_to_linker::<_, S>(l, get))?,
             linker(engine, |l| v1_2::overlay::OverlayPlugin::add_to_linker::<_, S>(l, get))?,
+        ],
+        v1_3: [
+            linker(engine, |l| v1_3::adapter::AdapterPlugin::add_to_linker::<_, S>(l, get))?,
+            linker(engine, |l| v1_3::simulation::SimulationPlugin::add_to_linker::<_, S>(l, get))?,
+            linker(engine, |l| v1_3::overlay::OverlayPlugin::add_to_linker::<_, S>(l, get))?,
         ],
     })
 }
@@ -263,6 +269,7 @@ impl PluginEngine {
             (1, 0) => &self.inner.linkers.v1_0,
             (1, 1) => &self.inner.linkers.v1_1,
             (1, 2) => &self.inner.linkers.v1_2,
+            (1, 3) => &self.inner.linkers.v1_3,
             _ => return None,
         };
         Some(&set[role_index(role)])

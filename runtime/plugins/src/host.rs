@@ -17,10 +17,11 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{v1_0, v1_1, v1_2};
+use crate::bindings::{v1_0, v1_1, v1_2, v1_3};
 use crate::contract::ParamValue;
 use crate::error::FaultCause;
-use crate::output::{Checker, NumberColumn};
+use crate::geometry::SiteGeometry;
+use crate::output::{Checker, NumberColumn, Raster, RasterGrid};
 use crate::text;
 use crate::twin::{EmptyTwin, TwinView};
 
@@ -135,11 +136,12 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// The output of the `step` call that is running: its checker (output cap, entity count) and the
-/// full columns handed over so far (1.2 `output.full-column`).
+/// The output of the `step` call that is running: its checker (output cap, entity count), the full
+/// columns (1.2 `output.full-column`) and the maps (1.3 `output.raster`) handed over so far.
 pub(crate) struct StepOutput {
     pub(crate) checker: Checker,
     pub(crate) full_columns: Vec<NumberColumn>,
+    pub(crate) rasters: Vec<Raster>,
 }
 
 /// Token bucket for log messages.
@@ -189,6 +191,8 @@ pub(crate) struct PluginState {
     fuel_budget: Option<u64>,
     /// Whether the scene granted `wall-clock` (which lets the plugin wait on WASI timers).
     pub(crate) timers_granted: bool,
+    /// The scene's buildings and roads, when the scene granted `site-geometry`.
+    geometry: Option<Arc<SiteGeometry>>,
     /// Why a host function stopped the plugin, if one did.
     pub(crate) stopped: Option<FaultCause>,
     /// Set while `simulation.step` runs (the only call that may hand over full columns).
@@ -212,6 +216,7 @@ pub(crate) struct StateInit {
     pub(crate) call_time: Duration,
     pub(crate) fuel_budget: Option<u64>,
     pub(crate) timers_granted: bool,
+    pub(crate) geometry: Option<Arc<SiteGeometry>>,
     pub(crate) step_us: i64,
     pub(crate) recent: Arc<Mutex<VecDeque<LogLine>>>,
 }
@@ -234,6 +239,7 @@ impl PluginState {
             work: 0,
             fuel_budget: init.fuel_budget,
             timers_granted: init.timers_granted,
+            geometry: init.geometry,
             stopped: None,
             step_output: None,
             limiter: MemoryLimiter { limit: init.memory_limit, refused: None },
@@ -350,6 +356,38 @@ impl PluginState {
             }),
         };
         result.map_err(|cause| self.stop(cause))
+    }
+
+    /// 1.3 `output.raster`: checks the map now and keeps it for the running step.
+    fn raster(&mut self, layer: String, unit: String, grid: RasterGrid, values: Vec<f32>) -> wasmtime::Result<()> {
+        self.count()?;
+        self.charge(values.len() as u64)?;
+        let result = match &mut self.step_output {
+            Some(out) => {
+                let index = out.rasters.len();
+                out.checker.raster(index, layer, unit, grid, values).map(|raster| out.rasters.push(raster))
+            }
+            None => Err(FaultCause::MalformedOutput {
+                field: "raster".into(),
+                problem: "called outside `simulation.step` (a map belongs to a step's output)".into(),
+            }),
+        };
+        result.map_err(|cause| self.stop(cause))
+    }
+
+    /// The scene's geometry for a 1.3 `geometry` call, charged one unit of work per point and id;
+    /// without the `site-geometry` grant the call stops the plugin.
+    fn geometry(&mut self, call: &'static str) -> wasmtime::Result<Arc<SiteGeometry>> {
+        self.count()?;
+        let Some(geometry) = self.geometry.clone() else {
+            return Err(self.stop(FaultCause::Ungranted { call, capability: "site-geometry" }));
+        };
+        let units = match call {
+            "geometry.buildings" => geometry.buildings().points.len() / 2 + geometry.buildings().ids.len(),
+            _ => geometry.roads().points.len() / 2 + geometry.roads().ids.len(),
+        };
+        self.charge(units as u64)?;
+        Ok(geometry)
     }
 
     fn emit(&mut self, level: &'static str, message: &str) {
@@ -629,6 +667,69 @@ impl_host_1x!(v1_2 { twin_aggregate!(v1_2); });
 impl v1_2::output::Host for PluginState {
     fn full_column(&mut self, property: String, unit: String, values: Vec<f64>) -> wasmtime::Result<()> {
         PluginState::full_column(self, property, unit, values)
+    }
+}
+
+impl_host_1x!(v1_3 { twin_aggregate!(v1_3); });
+
+impl v1_3::output::Host for PluginState {
+    fn full_column(&mut self, property: String, unit: String, values: Vec<f64>) -> wasmtime::Result<()> {
+        PluginState::full_column(self, property, unit, values)
+    }
+
+    fn raster(
+        &mut self,
+        layer: String,
+        unit: String,
+        grid: v1_3::output::RasterGrid,
+        values: Vec<f32>,
+    ) -> wasmtime::Result<()> {
+        let grid = RasterGrid {
+            origin: [grid.origin.0, grid.origin.1, grid.origin.2],
+            cell_size: grid.cell_size,
+            columns: grid.columns,
+            rows: grid.rows,
+        };
+        PluginState::raster(self, layer, unit, grid, values)
+    }
+}
+
+impl v1_3::geometry::Host for PluginState {
+    fn buildings(&mut self) -> wasmtime::Result<v1_3::geometry::SiteBuildings> {
+        let geometry = self.geometry("geometry.buildings")?;
+        let b = geometry.buildings();
+        Ok(v1_3::geometry::SiteBuildings {
+            ids: b.ids.clone(),
+            ring_starts: b.ring_starts.clone(),
+            points: b.points.clone(),
+            bases: b.bases.clone(),
+            tops: b.tops.clone(),
+        })
+    }
+
+    fn roads(&mut self) -> wasmtime::Result<v1_3::geometry::SiteRoads> {
+        use crate::geometry::Oneway;
+        let geometry = self.geometry("geometry.roads")?;
+        let r = geometry.roads();
+        let oneway = r
+            .oneway
+            .iter()
+            .map(|o| match o {
+                Oneway::Both => v1_3::geometry::Oneway::Both,
+                Oneway::Forward => v1_3::geometry::Oneway::Forward,
+                Oneway::Backward => v1_3::geometry::Oneway::Backward,
+            })
+            .collect();
+        Ok(v1_3::geometry::SiteRoads {
+            ids: r.ids.clone(),
+            line_starts: r.line_starts.clone(),
+            points: r.points.clone(),
+            classes: r.classes.clone(),
+            oneway,
+            lanes: r.lanes.clone(),
+            max_speeds: r.max_speeds.clone(),
+            widths: r.widths.clone(),
+        })
     }
 }
 

@@ -124,7 +124,7 @@ fn newest() -> SdkVersion {
     SUPPORTED_SDK_VERSIONS[SUPPORTED_SDK_VERSIONS.len() - 1]
 }
 
-/// The supported SDK versions as people read them, e.g. `1.0.0 to 1.2.0`.
+/// The supported SDK versions as people read them, e.g. `1.0.0 to 1.3.0`.
 pub fn supported_range() -> String {
     let oldest = SUPPORTED_SDK_VERSIONS[0];
     let newest = newest();
@@ -143,15 +143,22 @@ pub fn supported_version(version: SdkVersion) -> Option<SdkVersion> {
 pub fn world_interfaces(version: SdkVersion, role: Role) -> (&'static [&'static str], &'static [&'static str]) {
     let describe = version >= SdkVersion::new(1, 1, 0);
     let output = version >= SdkVersion::new(1, 2, 0);
+    let geometry = version >= SdkVersion::new(1, 3, 0);
     match (role, describe) {
         (Role::Adapter, false) => (&["types", "log", "clock", "params"], &["adapter"]),
         (Role::Adapter, true) => (&["types", "log", "clock", "params"], &["adapter", "describe"]),
         (Role::Simulation, false) => (&["types", "log", "clock", "params", "twin"], &["simulation"]),
+        (Role::Simulation, true) if geometry => {
+            (&["types", "log", "clock", "params", "twin", "geometry", "output"], &["simulation", "describe"])
+        }
         (Role::Simulation, true) if output => {
             (&["types", "log", "clock", "params", "twin", "output"], &["simulation", "describe"])
         }
         (Role::Simulation, true) => (&["types", "log", "clock", "params", "twin"], &["simulation", "describe"]),
         (Role::Overlay, false) => (&["types", "overlay-types", "log", "clock", "params", "twin"], &["overlay"]),
+        (Role::Overlay, true) if geometry => {
+            (&["types", "overlay-types", "log", "clock", "params", "twin", "geometry"], &["overlay", "describe"])
+        }
         (Role::Overlay, true) => {
             (&["types", "overlay-types", "log", "clock", "params", "twin"], &["overlay", "describe"])
         }
@@ -199,6 +206,7 @@ impl Inspection {
             wall_clock: has("wasi:clocks/wall-clock"),
             random: has("wasi:random/random"),
             create_entities: false,
+            site_geometry: false,
         }
     }
 

@@ -9,13 +9,14 @@ use std::time::Duration;
 use wasmtime::{Store, Trap, WasmBacktrace};
 use wasmtime_wasi::{Deterministic, FsPerms, WasiCtxBuilder};
 
-use crate::bindings::{v1_0, v1_1, v1_2};
+use crate::bindings::{v1_0, v1_1, v1_2, v1_3};
 use crate::cache::CacheOutcome;
 use crate::contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERSIONS, SdkVersion};
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
+use crate::geometry::SiteGeometry;
 use crate::host::{FrozenClock, LogLine, PluginState, StateInit, StepOutput};
-use crate::output::{AdapterOutput, AdapterWrites, Checker, OverlayFrame, ParameterSpec, PropertyUpdates};
+use crate::output::{AdapterOutput, AdapterWrites, Checker, OverlayFrame, ParameterSpec, PropertyUpdates, Raster};
 use crate::text::{self, MAX_MESSAGE_BYTES};
 use crate::twin::{EmptyTwin, TwinView};
 
@@ -74,6 +75,9 @@ pub struct PluginSpec {
     pub foreign_ids: Arc<HashSet<String>>,
     /// The fixed simulation step (`clock.step-us`).
     pub step: Duration,
+    /// The scene's buildings and roads (SDK 1.3 `geometry`), handed over only with the
+    /// `site-geometry` grant.
+    pub geometry: Arc<SiteGeometry>,
 }
 
 impl PluginSpec {
@@ -90,6 +94,7 @@ impl PluginSpec {
             entities: EntityTable::default(),
             foreign_ids: Arc::default(),
             step: Duration::from_millis(100),
+            geometry: Arc::new(SiteGeometry::new()),
         }
     }
 
@@ -121,6 +126,9 @@ enum Pre {
     Adapter12(v1_2::adapter::AdapterPluginPre<PluginState>),
     Simulation12(v1_2::simulation::SimulationPluginPre<PluginState>),
     Overlay12(v1_2::overlay::OverlayPluginPre<PluginState>),
+    Adapter13(v1_3::adapter::AdapterPluginPre<PluginState>),
+    Simulation13(v1_3::simulation::SimulationPluginPre<PluginState>),
+    Overlay13(v1_3::overlay::OverlayPluginPre<PluginState>),
 }
 
 enum Bound {
@@ -133,6 +141,9 @@ enum Bound {
     Adapter12(v1_2::adapter::AdapterPlugin),
     Simulation12(v1_2::simulation::SimulationPlugin),
     Overlay12(v1_2::overlay::OverlayPlugin),
+    Adapter13(v1_3::adapter::AdapterPlugin),
+    Simulation13(v1_3::simulation::SimulationPlugin),
+    Overlay13(v1_3::overlay::OverlayPlugin),
 }
 
 /// A compiled, linked plugin, ready to instantiate (again and again: restarts reuse it).
@@ -158,12 +169,27 @@ struct AdapterGrant {
     created: Mutex<HashSet<String>>,
     /// The property names it wrote ([`crate::output::MAX_PROPERTY_NAMES`] at most).
     properties: Mutex<HashSet<String>>,
+    /// The map layers it handed over ([`crate::output::MAX_RASTER_LAYERS`] at most).
+    layers: Mutex<HashSet<String>>,
 }
 
 impl AdapterGrant {
     fn charge_properties(&self, updates: &PropertyUpdates) -> Result<(), FaultCause> {
         let mut known = self.properties.lock().unwrap_or_else(|p| p.into_inner());
         crate::output::charge_property_names(updates, &mut known)
+    }
+
+    /// Refuses maps that would take the plugin past [`crate::output::MAX_RASTER_LAYERS`] layers over
+    /// its life: the host keeps the newest map of every layer.
+    fn charge_layers(&self, rasters: &[Raster]) -> Result<(), FaultCause> {
+        let mut known = self.layers.lock().unwrap_or_else(|p| p.into_inner());
+        let new: HashSet<&str> =
+            rasters.iter().map(|r| r.layer.as_str()).filter(|layer| !known.contains(*layer)).collect();
+        if known.len() + new.len() > crate::output::MAX_RASTER_LAYERS {
+            return Err(FaultCause::OverCap { what: "map layers", limit: crate::output::MAX_RASTER_LAYERS as u64 });
+        }
+        known.extend(new.into_iter().map(str::to_owned));
+        Ok(())
     }
 }
 
@@ -231,12 +257,17 @@ impl LoadedPlugin {
                 Pre::Simulation11(v1_1::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
             }
             (1, Role::Overlay) => Pre::Overlay11(v1_1::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
-            // 1.2 (`check_sdk_version` above refused every minor this runtime does not implement).
-            (_, Role::Adapter) => Pre::Adapter12(v1_2::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
-            (_, Role::Simulation) => {
+            (2, Role::Adapter) => Pre::Adapter12(v1_2::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
+            (2, Role::Simulation) => {
                 Pre::Simulation12(v1_2::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
             }
-            (_, Role::Overlay) => Pre::Overlay12(v1_2::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
+            (2, Role::Overlay) => Pre::Overlay12(v1_2::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
+            // 1.3 (`check_sdk_version` above refused every minor this runtime does not implement).
+            (_, Role::Adapter) => Pre::Adapter13(v1_3::adapter::AdapterPluginPre::new(instance_pre).map_err(exports)?),
+            (_, Role::Simulation) => {
+                Pre::Simulation13(v1_3::simulation::SimulationPluginPre::new(instance_pre).map_err(exports)?)
+            }
+            (_, Role::Overlay) => Pre::Overlay13(v1_3::overlay::OverlayPluginPre::new(instance_pre).map_err(exports)?),
         };
         let table = v1_1::types::EntityTable {
             ids: spec.entities.ids.clone(),
@@ -252,6 +283,7 @@ impl LoadedPlugin {
             },
             created: Mutex::new(HashSet::new()),
             properties: Mutex::new(HashSet::new()),
+            layers: Mutex::new(HashSet::new()),
         });
         Ok(LoadedPlugin {
             engine: engine.clone(),
@@ -328,6 +360,7 @@ impl LoadedPlugin {
             call_time: limits.call_time,
             fuel_budget: if self.engine.options().fuel { limits.fuel_per_call } else { None },
             timers_granted: self.spec.capabilities.wall_clock,
+            geometry: self.spec.capabilities.site_geometry.then(|| self.spec.geometry.clone()),
             step_us: self.spec.step.as_micros().min(i64::MAX as u128) as i64,
             recent: self.recent.clone(),
         };
@@ -340,6 +373,7 @@ impl LoadedPlugin {
             spec: self.spec.clone(),
             engine: self.engine.clone(),
             entity_count: self.table.ids.len(),
+            rasters: Vec::new(),
         };
         let pre = &self.pre;
         let bound = instance.run(Call::Instantiate, 0, Arc::new(EmptyTwin), |store| {
@@ -353,6 +387,9 @@ impl LoadedPlugin {
                 Pre::Adapter12(p) => Bound::Adapter12(p.instantiate(store)?),
                 Pre::Simulation12(p) => Bound::Simulation12(p.instantiate(store)?),
                 Pre::Overlay12(p) => Bound::Overlay12(p.instantiate(store)?),
+                Pre::Adapter13(p) => Bound::Adapter13(p.instantiate(store)?),
+                Pre::Simulation13(p) => Bound::Simulation13(p.instantiate(store)?),
+                Pre::Overlay13(p) => Bound::Overlay13(p.instantiate(store)?),
             })
         })?;
         let table = &self.table;
@@ -366,6 +403,9 @@ impl LoadedPlugin {
             Bound::Adapter12(b) => b.sangam_plugin_adapter().call_init(store),
             Bound::Simulation12(b) => b.sangam_plugin_simulation().call_init(store, table),
             Bound::Overlay12(b) => b.sangam_plugin_overlay().call_init(store, table),
+            Bound::Adapter13(b) => b.sangam_plugin_adapter().call_init(store),
+            Bound::Simulation13(b) => b.sangam_plugin_simulation().call_init(store, table),
+            Bound::Overlay13(b) => b.sangam_plugin_overlay().call_init(store, table),
         })?;
         if let Err(message) = result {
             let message = text::cleaned(&message, MAX_MESSAGE_BYTES);
@@ -385,6 +425,8 @@ pub struct PluginInstance {
     spec: Arc<PluginSpec>,
     engine: PluginEngine,
     entity_count: usize,
+    /// The maps the last successful step handed over (1.3 `output.raster`), until taken.
+    rasters: Vec<Raster>,
 }
 
 impl std::fmt::Debug for PluginInstance {
@@ -507,12 +549,17 @@ impl PluginInstance {
     pub fn step(&mut self, now: i64, dt_us: i64, twin: Arc<dyn TwinView>) -> Result<PropertyUpdates, PluginError> {
         let Some(bound) = self.bound.take() else { return Err(self.wrong_role(Call::Step)) };
         let (output_limit, entity_count) = (self.spec.limits.output_bytes, self.entity_count);
-        let fresh = move || StepOutput { checker: Checker::new(output_limit, entity_count), full_columns: Vec::new() };
+        let fresh = move || StepOutput {
+            checker: Checker::new(output_limit, entity_count),
+            full_columns: Vec::new(),
+            rasters: Vec::new(),
+        };
         self.store.data_mut().step_output = Some(fresh());
         let result = self.run(Call::Step, now, twin, |store| match &bound {
             Bound::Simulation10(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             Bound::Simulation11(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             Bound::Simulation12(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
+            Bound::Simulation13(b) => b.sangam_plugin_simulation().call_step(store, now, dt_us).map(Some),
             _ => Ok(None),
         });
         self.bound = Some(bound);
@@ -524,7 +571,7 @@ impl PluginInstance {
         let PluginOutputRaw::Updates(raw) = raw else { return Err(self.wrong_role(Call::Step)) };
         // The step's own columns and the full columns it handed over share one output cap.
         // (`step_output` was set above; a fresh one stands in should it ever be missing.)
-        let StepOutput { mut checker, full_columns } = output.unwrap_or_else(fresh);
+        let StepOutput { mut checker, full_columns, mut rasters } = output.unwrap_or_else(fresh);
         let mut updates = checker.updates("", raw).map_err(|cause| self.fault(Call::Step, cause))?;
         updates.numbers.extend(full_columns);
         // A step's output lies in its step: values at other times would be inserted into the middle
@@ -542,8 +589,20 @@ impl PluginInstance {
         }
         crate::output::check_value_count(&updates, entity_count)
             .and_then(|()| self.writes.charge_properties(&updates))
+            .and_then(|()| self.writes.charge_layers(&rasters))
             .map_err(|cause| self.fault(Call::Step, cause))?;
+        // A map holds at the time of the step's updates; a later map of a layer in the same step wins.
+        for raster in &mut rasters {
+            raster.time = updates.time;
+        }
+        self.rasters = rasters;
         Ok(updates)
+    }
+
+    /// The maps the last successful step handed over (SDK 1.3 `output.raster`), oldest first; taking
+    /// them leaves none until the next step.
+    pub fn take_rasters(&mut self) -> Vec<Raster> {
+        std::mem::take(&mut self.rasters)
     }
 
     /// Overlay: draws the frame for `now`, reading the twin through `twin`.
@@ -553,6 +612,7 @@ impl PluginInstance {
             Bound::Overlay10(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
             Bound::Overlay11(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
             Bound::Overlay12(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
+            Bound::Overlay13(b) => b.sangam_plugin_overlay().call_draw(store, now).map(Some),
             _ => Ok(None),
         });
         self.bound = Some(bound);
@@ -594,6 +654,7 @@ impl PluginInstance {
             Bound::Adapter10(b) => parse!(v1_0, b, store),
             Bound::Adapter11(b) => parse!(v1_1, b, store),
             Bound::Adapter12(b) => parse!(v1_2, b, store),
+            Bound::Adapter13(b) => parse!(v1_3, b, store),
             _ => Ok(None),
         });
         self.bound = Some(bound);
@@ -637,6 +698,9 @@ impl PluginInstance {
                 Bound::Adapter12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 Bound::Simulation12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 Bound::Overlay12(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Adapter13(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Simulation13(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
+                Bound::Overlay13(b) => Some(specs!(b.sangam_plugin_describe().call_describe_parameters(store)?)),
                 _ => None,
             })
         });

@@ -19,6 +19,7 @@
 //! - [`signing`]: ed25519 signatures, key files, trusted keys and the signature policy.
 //! - [`admission`]: the one verdict on whether a plugin may run, shared by `plugin check` and every
 //!   front end.
+//! - [`geometry`]: the scene's buildings and roads as plugins get them (SDK 1.3).
 //! - [`text`]: plugin text made safe for logs, terminals and the screen.
 
 pub mod admission;
@@ -27,6 +28,7 @@ pub mod cache;
 pub mod contract;
 pub mod engine;
 pub mod error;
+pub mod geometry;
 pub mod host;
 pub mod inspect;
 pub mod instance;
@@ -43,11 +45,12 @@ pub use cache::{CacheOutcome, ComponentCache};
 pub use contract::{Capabilities, Limits, ParamValue, Role, SUPPORTED_SDK_VERSIONS, SdkVersion};
 pub use engine::{EngineOptions, PluginEngine};
 pub use error::{Call, FaultCause, PluginError, PluginFault};
+pub use geometry::SiteGeometry;
 pub use host::LogLine;
 pub use instance::{EntityTable, LoadedPlugin, PluginInstance, PluginSpec, SourceInfo, check_sdk_version};
 pub use output::{
     AdapterOutput, Alert, ColumnEntities, Heatmap, Labels, Markers, NewEntity, NumberColumn, OverlayFrame, Palette,
-    ParameterSpec, Polyline, PropertyUpdates, Severity, TextValue, Volume, VolumeShape,
+    ParameterSpec, Polyline, PropertyUpdates, Raster, Severity, TextValue, Volume, VolumeShape,
 };
 pub use supervisor::{
     FaultAction, FaultReport, MAX_STEPS_PER_BATCH, NotQueued, PluginStats, PluginStatus, RestartPolicy, Submit,

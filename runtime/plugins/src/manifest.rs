@@ -4,7 +4,7 @@
 //! ```toml
 //! id = "sangam.decay"
 //! version = "0.1.0"
-//! sdk = "1.2.0"
+//! sdk = "1.3.0"
 //! role = "simulation"
 //! description = "Exponential decay of a numeric property towards a baseline."
 //!
@@ -437,6 +437,8 @@ struct RawCapabilities {
     random: bool,
     #[serde(default)]
     create_entities: bool,
+    #[serde(default)]
+    site_geometry: bool,
 }
 
 #[derive(Deserialize)]
@@ -559,6 +561,7 @@ impl Cx<'_> {
                 wall_clock: capabilities.wall_clock,
                 random: capabilities.random,
                 create_entities: capabilities.create_entities,
+                site_geometry: capabilities.site_geometry,
             },
             limits,
             parameters,

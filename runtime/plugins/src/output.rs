@@ -169,6 +169,66 @@ impl PropertyUpdates {
     }
 }
 
+/// Most map layers one plugin keeps (SDK 1.3 `output.raster`): a later map of a layer replaces the
+/// earlier one, so a plugin holds at most this many maps.
+pub const MAX_RASTER_LAYERS: usize = 16;
+/// Most cells of one map (4096 x 4096).
+pub const MAX_RASTER_CELLS: u64 = 1 << 24;
+
+/// A map of the site a simulation handed over (SDK 1.3 `output.raster`): one value per cell of a
+/// horizontal grid, row-major from the south-west corner, NaN for no data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    /// The layer, e.g. `radio.rsrp`.
+    pub layer: String,
+    /// Unit symbol; empty for dimensionless.
+    pub unit: String,
+    /// South-west corner of cell (0, 0) in the site frame (metres east, north, up).
+    pub origin: [f64; 3],
+    /// Cell edge, metres (finite, > 0).
+    pub cell_size: f64,
+    /// Cells per row (east), at least 1.
+    pub columns: u32,
+    /// Rows (north), at least 1.
+    pub rows: u32,
+    /// `columns * rows` values, `values[row * columns + column]`; finite or NaN.
+    pub values: Vec<f32>,
+    /// The simulation time the map holds at (the step's updates' time; set by the host).
+    pub time: i64,
+}
+
+impl Raster {
+    /// The value of the cell holding site point (`east`, `north`), if the point is on the grid and
+    /// the cell has data.
+    ///
+    /// ```
+    /// use sangam_plugins::Raster;
+    /// let r = Raster { layer: "l".into(), unit: String::new(), origin: [10.0, 20.0, 0.0], cell_size: 5.0,
+    ///                  columns: 2, rows: 2, values: vec![1.0, 2.0, 3.0, f32::NAN], time: 0 };
+    /// assert_eq!(r.value_at(16.0, 21.0), Some(2.0));
+    /// assert_eq!(r.value_at(11.0, 26.0), Some(3.0));
+    /// assert_eq!(r.value_at(16.0, 26.0), None, "no data");
+    /// assert_eq!(r.value_at(9.0, 21.0), None, "off the grid");
+    /// ```
+    pub fn value_at(&self, east: f64, north: f64) -> Option<f32> {
+        let column = ((east - self.origin[0]) / self.cell_size).floor();
+        let row = ((north - self.origin[1]) / self.cell_size).floor();
+        if !(0.0..f64::from(self.columns)).contains(&column) || !(0.0..f64::from(self.rows)).contains(&row) {
+            return None;
+        }
+        let v = *self.values.get(row as usize * self.columns as usize + column as usize)?;
+        (!v.is_nan()).then_some(v)
+    }
+
+    /// The smallest and largest values with data, if any cell has data.
+    pub fn range(&self) -> Option<(f32, f32)> {
+        self.values.iter().filter(|v| !v.is_nan()).fold(None, |acc, &v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+    }
+}
+
 /// An entity an adapter discovered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEntity {
@@ -397,6 +457,14 @@ pub struct ParameterSpec {
     pub minimum: Option<f64>,
     /// Largest allowed value.
     pub maximum: Option<f64>,
+}
+
+/// The grid of a map as the plugin gave it (any SDK version's `raster-grid`).
+pub(crate) struct RasterGrid {
+    pub(crate) origin: [f64; 3],
+    pub(crate) cell_size: f64,
+    pub(crate) columns: u32,
+    pub(crate) rows: u32,
 }
 
 /// Counts output bytes against the cap and names fields in errors.
@@ -642,6 +710,46 @@ impl Checker {
         len_eq(field("values"), values.len(), self.entity_count, "one value per entity of the table")?;
         finite64(field("values"), &values)?;
         Ok(NumberColumn { property, unit, entities: ColumnEntities::All, values })
+    }
+
+    /// Checks a map (SDK 1.3 `output.raster`), the `index`th of its call, before it is kept: layer
+    /// and unit are names, the grid is sane and at most [`MAX_RASTER_CELLS`], one value per cell, each
+    /// finite or NaN; 4 bytes per value against the output cap.
+    pub(crate) fn raster(
+        &mut self,
+        index: usize,
+        layer: String,
+        unit: String,
+        grid: RasterGrid,
+        values: Vec<f32>,
+    ) -> Check<Raster> {
+        let field = |member| Field::item("raster", index, member);
+        self.charge((values.len() as u64).saturating_mul(4).saturating_add(40))?;
+        self.name(&|| field("layer").into(), &layer, MAX_NAME_BYTES)?;
+        if layer.is_empty() {
+            return Err(malformed(field("layer"), "the layer name is empty"));
+        }
+        self.name(&|| field("unit").into(), &unit, MAX_NAME_BYTES)?;
+        finite64(field("grid.origin"), &grid.origin)?;
+        if !(grid.cell_size.is_finite() && grid.cell_size > 0.0) {
+            return Err(malformed(field("grid.cell-size"), format!("{} is not a length above 0", grid.cell_size)));
+        }
+        let cells = u64::from(grid.columns) * u64::from(grid.rows);
+        if cells == 0 || cells > MAX_RASTER_CELLS {
+            return Err(malformed(
+                field("grid"),
+                format!(
+                    "{} x {} cells; a map has 1 to {MAX_RASTER_CELLS} cells (coarsen the grid or split the map)",
+                    grid.columns, grid.rows
+                ),
+            ));
+        }
+        len_eq(field("values"), values.len(), cells as usize, "columns * rows")?;
+        if let Some(v) = values.iter().position(|v| v.is_infinite()) {
+            return Err(malformed(format!("raster[{index}].values[{v}]"), "infinite (use NaN for no data)"));
+        }
+        let RasterGrid { origin, cell_size, columns, rows } = grid;
+        Ok(Raster { layer, unit, origin, cell_size, columns, rows, values, time: 0 })
     }
 
     /// Checks and converts an overlay frame.

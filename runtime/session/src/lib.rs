@@ -554,6 +554,12 @@ impl Session {
         self.plugins.overlays().chain(self.replay.iter().flat_map(move |r| r.overlays_at(display)))
     }
 
+    /// The newest map of each layer of each simulation (SDK 1.3 `output.raster`), by plugin id. A
+    /// replay has none: maps are not recorded (a recording holds the twin's values).
+    pub fn rasters(&self) -> impl Iterator<Item = (&str, &std::sync::Arc<sangam_plugins::Raster>)> + '_ {
+        self.plugins.rasters()
+    }
+
     /// The live twin.
     pub fn store(&self) -> &TwinStore {
         &self.store

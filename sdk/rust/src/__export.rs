@@ -110,7 +110,7 @@ impl<T: Overlay> wit_describe::Guest for OverlayExport<T> {
 }
 
 /// Exports a type implementing [`Simulation`](crate::Simulation) as this component's simulation
-/// model (world `sangam:plugin/simulation-plugin@1.2.0`). Invoke it once, in a `cdylib` crate.
+/// model (world `sangam:plugin/simulation-plugin@1.3.0`). Invoke it once, in a `cdylib` crate.
 ///
 /// ```
 /// # use sangam_sdk::{EntityTable, Simulation, Tick, Updates};
@@ -142,7 +142,7 @@ macro_rules! export_simulation {
 }
 
 /// Exports a type implementing [`Adapter`](crate::Adapter) as this component's data adapter (world
-/// `sangam:plugin/adapter-plugin@1.2.0`). Invoke it once, in a `cdylib` crate.
+/// `sangam:plugin/adapter-plugin@1.3.0`). Invoke it once, in a `cdylib` crate.
 ///
 /// ```
 /// # use sangam_sdk::{Adapter, AdapterOutput, SourceInfo, Updates};
@@ -176,7 +176,7 @@ macro_rules! export_adapter {
 }
 
 /// Exports a type implementing [`Overlay`](crate::Overlay) as this component's overlay (world
-/// `sangam:plugin/overlay-plugin@1.2.0`). Invoke it once, in a `cdylib` crate.
+/// `sangam:plugin/overlay-plugin@1.3.0`). Invoke it once, in a `cdylib` crate.
 ///
 /// ```
 /// # use sangam_sdk::{EntityTable, Overlay, OverlayFrame, TimeUs};

@@ -1,4 +1,4 @@
-//! The wit-bindgen output for `sangam:plugin@1.2.0`. Hidden from plugin authors: the rest of the crate
+//! The wit-bindgen output for `sangam:plugin@1.3.0`. Hidden from plugin authors: the rest of the crate
 //! re-exports the types and wraps the calls.
 //!
 //! # Why four small worlds instead of the three in the WIT
@@ -13,7 +13,7 @@
 //! sections into exactly the role world's shape: the same imports, the same two exports.
 //!
 //! The `sim` world is generated first and owns every shared interface (`types`, `log`, `clock`,
-//! `params`, `twin`, `output`); the others reuse those through `with`, so an [`Updates`](crate::Updates) is one
+//! `params`, `twin`, `geometry`, `output`); the others reuse those through `with`, so an [`Updates`](crate::Updates) is one
 //! Rust type whatever the role.
 //!
 //! With `pub_export_macro` wit-bindgen puts only the *imports* of a world into this library's
@@ -23,8 +23,8 @@
 /// Bindings of the simulation role (and of every interface the roles share).
 pub mod simulation {
     wit_bindgen::generate!({
-        path: ["../wit/v1.2.0", "wit/glue.wit"],
-        world: "sangam:sdk-glue/sim@1.2.0",
+        path: ["../wit/v1.3.0", "wit/glue.wit"],
+        world: "sangam:sdk-glue/sim@1.3.0",
         generate_all,
         pub_export_macro: true,
         export_macro_name: "export_sim_world",
@@ -36,17 +36,17 @@ pub mod simulation {
 /// Bindings of the adapter role.
 pub mod adapter {
     wit_bindgen::generate!({
-        path: ["../wit/v1.2.0", "wit/glue.wit"],
-        world: "sangam:sdk-glue/adapter@1.2.0",
+        path: ["../wit/v1.3.0", "wit/glue.wit"],
+        world: "sangam:sdk-glue/adapter@1.3.0",
         pub_export_macro: true,
         export_macro_name: "export_adapter_world",
         default_bindings_module: "$crate::__bindings::adapter",
         additional_derives: [PartialEq],
         with: {
-            "sangam:plugin/types@1.2.0": crate::__bindings::simulation::sangam::plugin::types,
-            "sangam:plugin/log@1.2.0": crate::__bindings::simulation::sangam::plugin::log,
-            "sangam:plugin/clock@1.2.0": crate::__bindings::simulation::sangam::plugin::clock,
-            "sangam:plugin/params@1.2.0": crate::__bindings::simulation::sangam::plugin::params,
+            "sangam:plugin/types@1.3.0": crate::__bindings::simulation::sangam::plugin::types,
+            "sangam:plugin/log@1.3.0": crate::__bindings::simulation::sangam::plugin::log,
+            "sangam:plugin/clock@1.3.0": crate::__bindings::simulation::sangam::plugin::clock,
+            "sangam:plugin/params@1.3.0": crate::__bindings::simulation::sangam::plugin::params,
         },
     });
 }
@@ -54,19 +54,20 @@ pub mod adapter {
 /// Bindings of the overlay role.
 pub mod overlay {
     wit_bindgen::generate!({
-        path: ["../wit/v1.2.0", "wit/glue.wit"],
-        world: "sangam:sdk-glue/overlay@1.2.0",
+        path: ["../wit/v1.3.0", "wit/glue.wit"],
+        world: "sangam:sdk-glue/overlay@1.3.0",
         pub_export_macro: true,
         export_macro_name: "export_overlay_world",
         default_bindings_module: "$crate::__bindings::overlay",
         additional_derives: [PartialEq],
         with: {
-            "sangam:plugin/types@1.2.0": crate::__bindings::simulation::sangam::plugin::types,
-            "sangam:plugin/log@1.2.0": crate::__bindings::simulation::sangam::plugin::log,
-            "sangam:plugin/clock@1.2.0": crate::__bindings::simulation::sangam::plugin::clock,
-            "sangam:plugin/params@1.2.0": crate::__bindings::simulation::sangam::plugin::params,
-            "sangam:plugin/twin@1.2.0": crate::__bindings::simulation::sangam::plugin::twin,
-            "sangam:plugin/overlay-types@1.2.0": generate,
+            "sangam:plugin/types@1.3.0": crate::__bindings::simulation::sangam::plugin::types,
+            "sangam:plugin/log@1.3.0": crate::__bindings::simulation::sangam::plugin::log,
+            "sangam:plugin/clock@1.3.0": crate::__bindings::simulation::sangam::plugin::clock,
+            "sangam:plugin/params@1.3.0": crate::__bindings::simulation::sangam::plugin::params,
+            "sangam:plugin/twin@1.3.0": crate::__bindings::simulation::sangam::plugin::twin,
+            "sangam:plugin/geometry@1.3.0": crate::__bindings::simulation::sangam::plugin::geometry,
+            "sangam:plugin/overlay-types@1.3.0": generate,
         },
     });
 }
@@ -74,14 +75,14 @@ pub mod overlay {
 /// Bindings of `describe`, exported by every role.
 pub mod describe {
     wit_bindgen::generate!({
-        path: ["../wit/v1.2.0", "wit/glue.wit"],
-        world: "sangam:sdk-glue/describe@1.2.0",
+        path: ["../wit/v1.3.0", "wit/glue.wit"],
+        world: "sangam:sdk-glue/describe@1.3.0",
         pub_export_macro: true,
         export_macro_name: "export_describe_world",
         default_bindings_module: "$crate::__bindings::describe",
         additional_derives: [PartialEq],
         with: {
-            "sangam:plugin/types@1.2.0": crate::__bindings::simulation::sangam::plugin::types,
+            "sangam:plugin/types@1.3.0": crate::__bindings::simulation::sangam::plugin::types,
         },
     });
 }

@@ -4,11 +4,14 @@
 #[cfg(target_arch = "wasm32")]
 pub(crate) use crate::__bindings::simulation::sangam::plugin::{
     clock::{now, step_us},
+    geometry::{buildings, roads},
     log::log,
-    output::full_column,
+    output::{full_column, raster},
     params::get,
     twin::{aggregate, history, numbers, text},
 };
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::testing::host::{aggregate, full_column, get, history, log, now, numbers, step_us, text};
+pub(crate) use crate::testing::host::{
+    aggregate, buildings, full_column, get, history, log, now, numbers, raster, roads, step_us, text,
+};

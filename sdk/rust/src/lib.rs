@@ -1,7 +1,7 @@
 //! The Sangam plugin SDK (guest side).
 //!
 //! A Sangam plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT package
-//! `sangam:plugin@1.2.0` (`sdk/wit/v1.2.0`). This crate hides the WIT bindings: a plugin author writes
+//! `sangam:plugin@1.3.0` (`sdk/wit/v1.3.0`). This crate hides the WIT bindings: a plugin author writes
 //! a struct, implements one of three traits and invokes one macro.
 //!
 //! | Role | Trait | Macro | Called with |
@@ -46,7 +46,9 @@
 //!   [`Updates::number`] takes parallel slices of entity indices and values, [`twin::numbers`] reads one
 //!   property of many entities in one host call. Never call the host once per entity. A simulation
 //!   that updates every granted entity hands its state over with [`output::full_column`] (no index
-//!   list, no copy in the plugin).
+//!   list, no copy in the plugin), and a map of the site with [`output::raster`] (since 1.3).
+//! - **Site geometry** (since 1.3): [`geometry::buildings`] and [`geometry::roads`] hand over the
+//!   scene's mapped buildings and roads once, in `init`, when the scene grants `site-geometry`.
 //! - **Entities are indices** into the [`EntityTable`] the plugin got at `init` (for adapters: into
 //!   [`AdapterOutput::keys`]).
 //! - **Finite numbers only.** The host rejects NaN and infinities in updates and overlay primitives.
@@ -70,6 +72,7 @@ pub mod __bindings;
 #[doc(hidden)]
 pub mod __export;
 pub mod clock;
+pub mod geometry;
 mod host;
 pub mod log;
 pub mod output;
@@ -92,7 +95,7 @@ pub use roles::{Adapter, Overlay, Simulation, Tick};
 
 /// The version of the WIT package `sangam:plugin` this SDK builds plugins against (put it in the
 /// manifest's `sdk` key).
-pub const SDK_VERSION: &str = "1.2.0";
+pub const SDK_VERSION: &str = "1.3.0";
 
 /// Microseconds in one second ([`TimeUs`] counts microseconds).
 pub const MICROS_PER_SECOND: i64 = 1_000_000;

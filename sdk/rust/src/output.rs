@@ -1,5 +1,6 @@
-//! Full columns: a simulation hands the host a property of every granted entity straight from its
-//! own memory (since SDK 1.2).
+//! What a step hands the host beside the updates it returns: full columns, a property of every
+//! granted entity straight from the plugin's memory (since SDK 1.2), and maps of the site (since SDK
+//! 1.3).
 //!
 //! A column in the [`Updates`](crate::Updates) a step returns is an owned copy of the values plus an
 //! entity index for each, and the runtime copies both out of the plugin. A model that updates every
@@ -46,4 +47,30 @@
 /// this instance, reports why and restarts it.
 pub fn full_column(property: &str, unit: &str, values: &[f64]) {
     crate::host::full_column(property, unit, values)
+}
+
+pub use crate::__bindings::simulation::sangam::plugin::output::RasterGrid;
+
+/// Hands over a map of the site (since SDK 1.3): layer `layer` (named like a property, e.g.
+/// `radio.rsrp`), in `unit`, one value per cell of `grid`, row-major from its south-west corner
+/// (`values[row * columns + column]`), NaN for a cell with no data and every other value finite.
+///
+/// The runtime keeps the newest map of each layer (a later call replaces it), draws it as a heatmap
+/// where the scene asks and exports it as a GeoTIFF. At most 16 layers per plugin and 4096 x 4096
+/// cells per map; each value counts 4 bytes against the plugin's output cap.
+///
+/// Call it only from [`Simulation::step`](crate::Simulation::step). A wrong length, a bad grid, an
+/// infinite value, a 17th layer, a call outside a step or output over the cap is malformed output: the
+/// runtime stops this instance, reports why and restarts it.
+///
+/// ```
+/// use sangam_sdk::output::{self, RasterGrid};
+/// # sangam_sdk::testing::reset();
+/// let grid = RasterGrid { origin: (-100.0, -100.0, 1.5), cell_size: 10.0, columns: 20, rows: 20 };
+/// let values = vec![-95.0f32; 400];
+/// output::raster("radio.rsrp", "dBm", grid, &values);
+/// # assert_eq!(sangam_sdk::testing::with_host(|h| h.take_rasters())[0].values.len(), 400);
+/// ```
+pub fn raster(layer: &str, unit: &str, grid: RasterGrid, values: &[f32]) {
+    crate::host::raster(layer, unit, grid, values)
 }

@@ -40,6 +40,22 @@ pub struct MockHost {
     texts: BTreeMap<(u32, String), String>,
     logs: Vec<(Level, String)>,
     full_columns: Vec<FullColumn>,
+    rasters: Vec<TestRaster>,
+    buildings: Option<crate::__bindings::simulation::sangam::plugin::geometry::SiteBuildings>,
+    roads: Option<crate::__bindings::simulation::sangam::plugin::geometry::SiteRoads>,
+}
+
+/// A map a plugin handed over with [`output::raster`](crate::output::raster).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestRaster {
+    /// The layer.
+    pub layer: String,
+    /// Its unit.
+    pub unit: String,
+    /// Its grid.
+    pub grid: crate::output::RasterGrid,
+    /// One value per cell, row-major.
+    pub values: Vec<f32>,
 }
 
 /// A column a plugin handed over with [`output::full_column`](crate::output::full_column).
@@ -83,6 +99,22 @@ impl MockHost {
     /// updates of the step that handed them over).
     pub fn take_full_columns(&mut self) -> Vec<FullColumn> {
         std::mem::take(&mut self.full_columns)
+    }
+
+    /// The maps handed over since the last call, oldest first.
+    pub fn take_rasters(&mut self) -> Vec<TestRaster> {
+        std::mem::take(&mut self.rasters)
+    }
+
+    /// Sets the scene's buildings (as the runtime would hand them over with the `site-geometry`
+    /// grant).
+    pub fn set_buildings(&mut self, buildings: &[crate::geometry::Building]) {
+        self.buildings = Some(crate::geometry::flat_buildings(buildings));
+    }
+
+    /// Sets the scene's roads.
+    pub fn set_roads(&mut self, roads: &[crate::geometry::Road]) {
+        self.roads = Some(crate::geometry::flat_roads(roads));
     }
 
     fn samples(&self, entity: u32, property: &str) -> &[(TimeUs, f64)] {
@@ -130,6 +162,21 @@ pub(crate) mod host {
     pub(crate) fn full_column(property: &str, unit: &str, values: &[f64]) {
         let column = FullColumn { property: property.to_string(), unit: unit.to_string(), values: values.to_vec() };
         with_host(|h| h.full_columns.push(column));
+    }
+
+    pub(crate) fn raster(layer: &str, unit: &str, grid: crate::output::RasterGrid, values: &[f32]) {
+        let raster = TestRaster { layer: layer.to_string(), unit: unit.to_string(), grid, values: values.to_vec() };
+        with_host(|h| h.rasters.push(raster));
+    }
+
+    /// The buildings set with [`MockHost::set_buildings`]; none set is a scene without them.
+    pub(crate) fn buildings() -> crate::__bindings::simulation::sangam::plugin::geometry::SiteBuildings {
+        with_host(|h| h.buildings.clone()).unwrap_or_else(|| crate::geometry::flat_buildings(&[]))
+    }
+
+    /// The roads set with [`MockHost::set_roads`].
+    pub(crate) fn roads() -> crate::__bindings::simulation::sangam::plugin::geometry::SiteRoads {
+        with_host(|h| h.roads.clone()).unwrap_or_else(|| crate::geometry::flat_roads(&[]))
     }
 
     pub(crate) fn get(name: &str) -> Option<ParamValue> {

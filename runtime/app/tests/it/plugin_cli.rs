@@ -94,7 +94,7 @@ fn pack_keygen_sign_and_check_a_plugin() {
     for needle in [
         "plugin        sangam.decay 0.2.0",
         "role          simulation",
-        "sdk           1.1.0 (this runtime supports 1.0.0 to 1.2.0)",
+        "sdk           1.1.0 (this runtime supports 1.0.0 to 1.3.0)",
         "capabilities  wall-clock",
         "memory 32 MiB",
         "parameter     half-life (number",
@@ -160,7 +160,7 @@ fn wrong_major_version_is_refused_with_both_versions() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
-        text.contains("can run       no:") && text.contains("SDK 2.0.0") && text.contains("1.0.0 to 1.2.0"),
+        text.contains("can run       no:") && text.contains("SDK 2.0.0") && text.contains("1.0.0 to 1.3.0"),
         "{text}"
     );
     let _ = std::fs::remove_dir_all(dir);

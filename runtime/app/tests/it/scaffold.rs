@@ -49,7 +49,7 @@ fn scaffolded_plugins_of_every_role_build_for_wasm32_wasip2() {
         );
         assert!(cargo_toml.contains("[package.metadata.sangam-plugin]"));
         let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
-        assert!(manifest.contains(&format!("role = \"{role}\"")) && manifest.contains("sdk = \"1.2.0\""));
+        assert!(manifest.contains(&format!("role = \"{role}\"")) && manifest.contains("sdk = \"1.3.0\""));
         assert!(!std::fs::read_to_string(dir.join("src/lib.rs")).unwrap().contains("{{"), "all placeholders filled");
         let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
         assert!(config.contains("target-feature=+simd128"), "a new plugin is built with SIMD:\n{config}");
@@ -70,7 +70,7 @@ fn scaffolded_plugins_of_every_role_build_for_wasm32_wasip2() {
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
         // A component, not a core module: magic, then version 0x0d and layer 1.
         assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00", "{} is not a component", wasm.display());
-        let exported = format!("sangam:plugin/{role}@1.2.0");
+        let exported = format!("sangam:plugin/{role}@1.3.0");
         assert!(
             bytes.windows(exported.len()).any(|w| w == exported.as_bytes()),
             "{} does not mention {exported}",

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError};
 use crate::instance::{LoadedPlugin, PluginSpec, SourceInfo};
-use crate::output::{AdapterOutput, OverlayFrame, PropertyUpdates};
+use crate::output::{AdapterOutput, OverlayFrame, PropertyUpdates, Raster};
 use crate::twin::TwinView;
 use pool::{Actor, Pool};
 use worker::WorkerLoop;
@@ -231,6 +231,8 @@ impl Job {
 #[derive(Default)]
 pub(crate) struct Outputs {
     overlay: Option<Arc<OverlayFrame>>,
+    /// The newest map of each layer (SDK 1.3 `output.raster`), in the order the layers first came.
+    rasters: Vec<Arc<Raster>>,
     updates: VecDeque<Arc<PropertyUpdates>>,
     adapter: VecDeque<Arc<AdapterOutput>>,
 }
@@ -529,6 +531,12 @@ impl Supervisor {
     /// is cleared when the plugin faults).
     pub fn latest_overlay(&self, id: &str) -> Option<Arc<OverlayFrame>> {
         self.workers.get(id).and_then(|w| lock(&w.shared().outputs).overlay.clone())
+    }
+
+    /// The newest map of each layer simulation `id` handed over (SDK 1.3 `output.raster`), in the
+    /// order the layers first came; a map is replaced, not queued, when a newer one of its layer comes.
+    pub fn latest_rasters(&self, id: &str) -> Vec<Arc<Raster>> {
+        self.workers.get(id).map(|w| lock(&w.shared().outputs).rasters.clone()).unwrap_or_default()
     }
 
     /// Takes the completed simulation update batches of `id`, oldest first.

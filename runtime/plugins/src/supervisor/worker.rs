@@ -16,6 +16,7 @@ use super::{
 use crate::engine::PluginEngine;
 use crate::error::{Call, FaultCause, PluginError, PluginFault};
 use crate::instance::{LoadedPlugin, PluginInstance};
+use crate::output::Raster;
 use crate::twin::{BatchView, TwinView};
 
 /// A plugin's instance and restart state, run by one pool thread at a time.
@@ -119,6 +120,10 @@ impl WorkerLoop {
                         None => twin.clone(),
                     };
                     let result = instance.step(now.saturating_add(dt_us.saturating_mul(k)), dt_us, read).map(Arc::new);
+                    let rasters = instance.take_rasters();
+                    if !rasters.is_empty() {
+                        latch_rasters(&mut lock(&self.shared.outputs).rasters, rasters);
+                    }
                     let updates = result.as_ref().ok().cloned();
                     let failed = result.is_err();
                     self.finish(Call::Step, result, |outputs, updates| {
@@ -324,5 +329,16 @@ impl WorkerLoop {
             faults.pop_front();
         }
         faults.push_back(report);
+    }
+}
+
+/// Keeps the newest map of each layer: a map replaces its layer's earlier one in place, a new layer
+/// goes last (at most [`crate::output::MAX_RASTER_LAYERS`], which the instance enforces).
+fn latch_rasters(latched: &mut Vec<Arc<Raster>>, rasters: Vec<Raster>) {
+    for raster in rasters {
+        match latched.iter_mut().find(|r| r.layer == raster.layer) {
+            Some(slot) => *slot = Arc::new(raster),
+            None => latched.push(Arc::new(raster)),
+        }
     }
 }

@@ -354,6 +354,6 @@ fn unsupported_sdk_versions_are_refused_naming_both() {
     let error = LoadedPlugin::load(&engine(), spec, &fixture(MISBEHAVE)).unwrap_err().to_string();
     assert_eq!(
         error,
-        "plugin `future` is built for SDK 2.0.0, which this runtime does not support (supported: 1.0.0, 1.1.0, 1.2.0); rebuild it against a supported sangam-sdk"
+        "plugin `future` is built for SDK 2.0.0, which this runtime does not support (supported: 1.0.0, 1.1.0, 1.2.0, 1.3.0); rebuild it against a supported sangam-sdk"
     );
 }

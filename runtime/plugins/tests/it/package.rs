@@ -122,7 +122,7 @@ fn append_custom(out: &mut Vec<u8>, name: &str, payload: &[u8]) {
 
 #[test]
 fn inspect_reads_role_and_sdk_version_of_every_released_world() {
-    for version in ["1.0.0", "1.1.0", "1.2.0"] {
+    for version in ["1.0.0", "1.1.0", "1.2.0", "1.3.0"] {
         for role in Role::ALL {
             let bytes = component(version, role);
             let found = inspect::inspect(&bytes).unwrap_or_else(|e| panic!("{version} {role}: {e}"));
@@ -132,9 +132,12 @@ fn inspect_reads_role_and_sdk_version_of_every_released_world() {
             assert_eq!(found.exports_describe, version != "1.0.0", "{version} {role}");
             assert!(found.sangam_imports.contains(&"log".to_string()), "{:?}", found.sangam_imports);
             assert_eq!(found.sangam_imports.contains(&"twin".to_string()), role != Role::Adapter);
-            // 1.2's full columns belong to simulation steps only.
-            let full_columns = version == "1.2.0" && role == Role::Simulation;
+            // 1.2's full columns (and 1.3's maps) belong to simulation steps only.
+            let full_columns = version >= "1.2.0" && role == Role::Simulation;
             assert_eq!(found.sangam_imports.contains(&"output".to_string()), full_columns, "{version} {role}");
+            // 1.3's site geometry is for the roles that read the twin.
+            let geometry = version == "1.3.0" && role != Role::Adapter;
+            assert_eq!(found.sangam_imports.contains(&"geometry".to_string()), geometry, "{version} {role}");
             assert!(found.sangam_exports.contains(&role.export_interface().to_string()));
             assert!(found.wasi_imports.is_empty() && found.other_imports.is_empty(), "{found:?}");
             assert_eq!(found.size, bytes.len());
@@ -164,7 +167,7 @@ fn unsupported_major_version_is_refused_naming_both_versions() {
     let e = inspect::inspect(&bytes).unwrap_err();
     assert_eq!(e, InspectError::UnsupportedVersion { found: SdkVersion::new(2, 0, 0) });
     let msg = e.to_string();
-    assert!(msg.contains("SDK 2.0.0") && msg.contains("1.0.0 to 1.2.0") && msg.contains("newer Sangam"), "{msg}");
+    assert!(msg.contains("SDK 2.0.0") && msg.contains("1.0.0 to 1.3.0") && msg.contains("newer Sangam"), "{msg}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -173,7 +176,7 @@ fn newer_minor_version_is_refused() {
     let dir = custom_wit("v1_7", "1.7.0", &[]);
     let e = inspect::inspect(&component_from(&dir, "overlay-plugin")).unwrap_err();
     assert_eq!(e, InspectError::UnsupportedVersion { found: SdkVersion::new(1, 7, 0) });
-    assert!(e.to_string().contains("1.0.0 to 1.2.0"), "{e}");
+    assert!(e.to_string().contains("1.0.0 to 1.3.0"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -135,6 +135,7 @@ pub(super) fn start_plugin(
         next_step: twin.clock.start.as_micros(),
         missed_steps: 0,
         overlay: None,
+        rasters: Vec::new(),
         admission,
         read: Arc::new(decl.read.clone()),
         access: super::access::PluginAccess::default(),
@@ -171,6 +172,7 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
             "wall-clock" => (requested.wall_clock, &mut spec.capabilities.wall_clock),
             "random" => (requested.random, &mut spec.capabilities.random),
             "create-entities" => (requested.create_entities, &mut spec.capabilities.create_entities),
+            "site-geometry" => (requested.site_geometry, &mut spec.capabilities.site_geometry),
             other => bail!("unknown capability `{other}`"),
         };
         if !asked {
@@ -203,6 +205,9 @@ pub fn spec_for(twin: &TwinScene, decl: &PluginDecl, manifest: &Manifest) -> Res
         spec.foreign_ids = Arc::new(foreign);
     }
     spec.entities = table;
+    if spec.capabilities.site_geometry {
+        spec.geometry = Arc::new(super::geometry::site_geometry(twin));
+    }
     Ok(spec)
 }
 

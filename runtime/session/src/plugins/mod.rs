@@ -28,6 +28,7 @@
 
 pub mod access;
 mod apply;
+mod geometry;
 mod handover;
 mod load;
 mod snapshot;
@@ -40,8 +41,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use sangam_plugins::signing::TrustedKeys;
 use sangam_plugins::{
-    EngineOptions, FaultReport, OverlayFrame, PluginEngine, PluginStatus, RestartPolicy, Role, SourceInfo, Submit,
-    Supervisor,
+    EngineOptions, FaultReport, OverlayFrame, PluginEngine, PluginStatus, Raster, RestartPolicy, Role, SourceInfo,
+    Submit, Supervisor,
 };
 use sangam_twin::{EntityId, GovernanceDecl, ReadGrant, Scene as TwinScene, SimTime, TwinStore};
 
@@ -74,6 +75,8 @@ struct LivePlugin {
     missed_steps: u64,
     /// Latest overlay frame.
     overlay: Option<Arc<OverlayFrame>>,
+    /// A simulation's newest map of each layer (SDK 1.3 `output.raster`).
+    rasters: Vec<Arc<Raster>>,
     /// How it was admitted, for the status lines.
     admission: String,
     /// What of its entities it may read.
@@ -475,6 +478,7 @@ impl LivePlugins {
             // Completed work.
             match plugin.role {
                 Role::Simulation => {
+                    plugin.rasters = supervisor.latest_rasters(&plugin.id);
                     let stats = &mut *gstats;
                     Applying { store, handover, report: &mut report, governance, stats, deadline }
                         .simulation_outputs(supervisor, plugin);
@@ -528,6 +532,12 @@ impl LivePlugins {
     /// Each overlay plugin's latest frame, with its id (shared: a new frame is a new `Arc`).
     pub fn overlays(&self) -> impl Iterator<Item = (&str, &Arc<OverlayFrame>)> + '_ {
         self.plugins.iter().filter_map(|p| Some((p.id.as_str(), p.overlay.as_ref()?)))
+    }
+
+    /// Each simulation's newest map of each layer (SDK 1.3 `output.raster`), with the plugin's id
+    /// (shared: a new map is a new `Arc`).
+    pub fn rasters(&self) -> impl Iterator<Item = (&str, &Arc<Raster>)> + '_ {
+        self.plugins.iter().flat_map(|p| p.rasters.iter().map(move |r| (p.id.as_str(), r)))
     }
 
     /// The most recent fault reports, oldest first.
