@@ -290,6 +290,12 @@ pub fn compute(
     Ok(maps)
 }
 
+/// Whether `sector` can be mapped with `model` (its bandwidth, power and antenna height within the
+/// model's ranges): the error [`compute`] would give for it.
+pub fn check_sector(sector: &Sector, model: PathLoss) -> Result<(), CoverageError> {
+    prepare(sector, model).map(|_| ())
+}
+
 /// Checks a sector against its model and works out its reference-signal power.
 fn prepare(s: &Sector, model: PathLoss) -> Result<Prepared, CoverageError> {
     let in_range = |range: OutOfRange| CoverageError::Sector { sector: s.id.clone(), range };

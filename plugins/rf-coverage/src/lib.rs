@@ -7,7 +7,8 @@
 //!   mechanical downtilt (§7.1.3) and electrical tilt;
 //! - [`buildings`]: extruded building footprints and the test of whether one blocks a ray;
 //! - [`coverage`]: RSRP of every sector on a grid, the best server, SINR with the other sectors as
-//!   interference, and the share of the area above RSRP thresholds.
+//!   interference, and the share of the area above RSRP thresholds;
+//! - [`plugin`]: the simulation-role glue (SDK 1.3): the scene's sites and buildings in, maps out.
 //!
 //! Every model checks its validity ranges: a link outside them is an [`OutOfRange`] error naming the
 //! parameter, its value and the range, never a silent extrapolation; a map marks such a cell as no
@@ -22,7 +23,10 @@ pub mod antenna;
 pub mod buildings;
 pub mod cost231;
 pub mod coverage;
+pub mod plugin;
 pub mod uma;
+
+sangam_sdk::export_simulation!(plugin::Coverage);
 
 /// The speed of light in vacuum, m/s (TR 38.901 uses c = 3.0e8 m/s in its breakpoint distance).
 pub const SPEED_OF_LIGHT: f64 = 3.0e8;

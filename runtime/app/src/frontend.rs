@@ -414,6 +414,8 @@ pub struct SiteSession {
     pub overlay_frames: crate::overlay_compose::ConvertedFrames,
     /// The scene's entities coloured by a live value (`[[color_by]]`), resolved once.
     pub live_colors: crate::live_colors::LiveColors,
+    /// Simulations' maps the scene's `[[heatmaps]]` draw, converted once each.
+    pub site_maps: crate::site_maps::SiteMaps,
     /// The scenario it runs (`--scenario`, `--set`), as the heads-up display says it.
     pub scenario: Option<String>,
 }
@@ -509,7 +511,15 @@ impl SiteSession {
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
         let live_colors = crate::live_colors::LiveColors::new(&site.twin);
-        Ok(SiteSession { site, core, interaction, overlay_frames: Default::default(), live_colors, scenario: None })
+        Ok(SiteSession {
+            site,
+            core,
+            interaction,
+            overlay_frames: Default::default(),
+            live_colors,
+            site_maps: Default::default(),
+            scenario: None,
+        })
     }
 
     /// One frame's update, the same for every front end: the input's time requests to the session,

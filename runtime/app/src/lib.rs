@@ -25,5 +25,6 @@ pub mod overlay_compose;
 pub mod scaffold;
 pub mod scenario;
 pub mod site;
+pub mod site_maps;
 pub mod window;
 pub mod xr_front;

@@ -19,7 +19,8 @@
 //! scene's cells (illustrative KPIs) and road segments (real counts, mapped): the live demo's feed.
 //!
 //! `sangam export SCENE --layer roads|points [--recording FILE --at T] -o FILE.geojson` writes the
-//! twin's values (road segments as lines, sites and cells as points) for GIS tools.
+//! twin's values (road segments as lines, sites and cells as points) for GIS tools; `--layer coverage
+//! [--scenario NAME] -o FILE.tif` a simulation's map (RSRP) as a GeoTIFF.
 //!
 //! `sangam plugin check|pack|keygen|new ...` checks, packages, signs and scaffolds plugins (see
 //! `plugin_cmd`).
@@ -40,7 +41,7 @@ use clap::{Parser, Subcommand};
 use sangam::frontend::RunArgs;
 use sangam::headless::{self, RenderRequest, ShotSize};
 
-/// `--scenario` and `--set`, on `run` and `record`.
+/// `--scenario` and `--set`, on `run`, `record` and `export`.
 #[derive(clap::Args, Clone, Debug, Default)]
 struct ScenarioArgs {
     /// Run the scene's scenario NAME (`[[scenarios]]`): its plugin parameter values replace the
@@ -164,12 +165,13 @@ enum Command {
         #[arg(long, default_value = "120s", value_parser = record_cmd::parse_duration)]
         day: std::time::Duration,
     },
-    /// Export the twin's values for GIS tools (QGIS, GDAL): road segments as lines or sited entities
-    /// as points, with their numeric properties and units, as GeoJSON.
+    /// Export the twin for GIS tools (QGIS, GDAL): road segments as lines or sited entities as points,
+    /// with their numeric properties and units, as GeoJSON; or a simulation's map as a GeoTIFF.
     Export {
         /// A scene file (`scene.toml`).
         scene: PathBuf,
-        /// `roads` (the entities of road segments, as lines) or `points` (sites, cells, buildings).
+        /// `roads` (road segments, as lines) or `points` (sites, cells, buildings), GeoJSON; `coverage`
+        /// (RSRP), `sinr`, `best-site` or `PLUGIN:LAYER`, a simulation's map as GeoTIFF.
         #[arg(long)]
         layer: String,
         /// The values as they were in this recording (MCAP) at `--at`; else the scene's own.
@@ -178,9 +180,11 @@ enum Command {
         /// With `--recording`: the time, from the clock's start (seconds, or 30s, 5m, 2h).
         #[arg(long, requires = "recording", value_parser = record_cmd::parse_time)]
         at: Option<std::time::Duration>,
-        /// The GeoJSON file to write.
+        /// The file to write: GeoJSON for roads and points, GeoTIFF (.tif) for a map.
         #[arg(short, long)]
         output: PathBuf,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
     },
     /// Replay a recording in a front end (headless, a window or XR), checked against its state hash.
     Replay {
@@ -342,9 +346,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             frontend::run(&front.run_args(scene, 1.0, mode), &xr_hooks())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { scene, layer, recording, at, output } => {
+        Command::Export { scene, layer, recording, at, output, scenario } => {
             let recorded = recording.as_deref().zip(at);
-            export_cmd::export(&scene, &layer, recorded, &output)?;
+            export_cmd::export(&scene, &layer, recorded, &scenario.into(), &output)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { scene, bookmark, size, stereo, output, recording, at } => {

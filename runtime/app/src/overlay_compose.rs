@@ -1,6 +1,7 @@
 //! What the renderer's overlay pass draws each frame, composed from the session: every overlay
 //! plugin's latest frame (moved with the twin in tabletop mode), the entities coloured by a live value
-//! with their legends ([`crate::live_colors`]), the selected entity's inspector panel
+//! with their legends ([`crate::live_colors`]), simulations' maps of the site the scene draws
+//! ([`crate::site_maps`]), the selected entity's inspector panel
 //! with its history chart (in world space, next to the entity), and heads-up lines: frame timing,
 //! the data sources' states and rates, plugin faults and alerts.
 //!
@@ -82,6 +83,7 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
     for (id, frame) in session.core.overlays() {
         overlay.layers.push(session.overlay_frames.get(id, frame, &pose));
     }
+    session.site_maps.add(&mut overlay, session);
     session.live_colors.add(&mut overlay, session.store(), session.core.display_time(), &pose);
     add_inspector(&mut overlay, session);
 

@@ -34,8 +34,8 @@ pub use history::{
 pub use property::{PropertyValue, Unit};
 pub use scene::{
     AggregateOnly, Asset, Bookmark, BookmarkAim, BrokerAddress, ClockDecl, ColorRamp, ColorRule, DEFAULT_APPLY_BUDGET,
-    DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HistoryDecl, InstanceGroup,
-    InstanceMember, MAX_SOURCE_MESSAGE_BYTES, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl, PluginPolicy,
-    ReadGrant, ReplayPace, ScenarioDecl, ScenarioValue, Scene, SceneError, SourceDecl, SourceKind, TlsFiles,
-    UNTIMED_ROWS_PER_MESSAGE, broker_address, is_topic_filter, split_scenario_key, world_from_model,
+    DEFAULT_CLOCK_STEP, DEFAULT_MAX_CALL_MS, Environment, FileFormat, GovernanceDecl, HeatmapRule, HistoryDecl,
+    InstanceGroup, InstanceMember, MAX_SOURCE_MESSAGE_BYTES, ParamLiteral, Placement, PluginDecl, PluginLimitsDecl,
+    PluginPolicy, ReadGrant, ReplayPace, ScenarioDecl, ScenarioValue, Scene, SceneError, SourceDecl, SourceKind,
+    TlsFiles, UNTIMED_ROWS_PER_MESSAGE, broker_address, is_topic_filter, split_scenario_key, world_from_model,
 };

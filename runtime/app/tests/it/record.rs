@@ -1,6 +1,6 @@
-//! `sangam record` and `sangam replay` as a user runs them: the replay reaches the state hash the
+//! `sangam record`, `replay` and `export` as a user runs them: the replay reaches the state hash the
 //! recording printed, a recorder killed with SIGKILL loses at most the last second and its file is
-//! still read, and a file that is not a recording is refused by name.
+//! still read, a file that is not a recording is refused by name, and exports open in GDAL in place.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -217,11 +217,77 @@ fn export_writes_road_segments_and_cells_that_ogr_opens_in_place_with_their_valu
         assert!(at, "a cell at {lat}, {lon}");
     }
     assert!(cells.iter().all(|c| c["properties"]["time_s"] == 1.5));
-    // What cannot be exported yet, or not so, says why.
-    let out = sangam(&["export", scene_arg, "--layer", "coverage", "-o", d.join("c.tif").to_str().unwrap()]);
-    assert!(
-        !out.status.success() && text(&out.stderr).contains("no plugin of this build computes a coverage raster yet")
-    );
+    // What cannot be exported so says why.
     let out = sangam(&["export", scene_arg, "--layer", "roads", "-o", d.join("roads.tif").to_str().unwrap()]);
     assert!(!out.status.success() && text(&out.stderr).contains("name the file .geojson"));
+    let out = sangam(&["export", scene_arg, "--layer", "coverage", "-o", d.join("c.geojson").to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("name the file .tif"));
+    let out = sangam(&["export", scene_arg, "--layer", "nobody:radio.rsrp", "-o", d.join("c.tif").to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("`nobody` is not a plugin of this scene"));
+}
+
+/// The value of the first band of `file` at a WGS84 point, as `gdallocationinfo -wgs84` reads it
+/// (`None`: no data).
+fn gdal_value(file: &Path, lat: f64, lon: f64) -> Option<f64> {
+    let out = Command::new("gdallocationinfo")
+        .args(["-valonly", "-wgs84"])
+        .arg(file)
+        .args([lon.to_string(), lat.to_string()])
+        .output()
+        .expect("gdallocationinfo runs (apt-get install gdal-bin; cargo xtask test does)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: f64 = text(&out.stdout).trim().parse().ok()?;
+    (!v.is_nan()).then_some(v)
+}
+
+#[test]
+fn the_coverage_map_exports_as_a_geotiff_gdal_reads_in_place_and_a_retilt_changes_its_sector_as_the_pattern_says() {
+    let d = dir("coverage");
+    let scene = demo_scene();
+    let scene_arg = scene.to_str().unwrap();
+    let (plan, tilted) = (d.join("plan.tif"), d.join("tilt.tif"));
+    let out = sangam(&["export", scene_arg, "--layer", "coverage", "-o", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("radio.rsrp of `coverage`") && said.contains("cells of 10 m"), "{said}");
+    let args = ["export", scene_arg, "--layer", "coverage", "--scenario", "tilt-plus-2", "-o"];
+    let out = sangam(&[&args[..], &[tilted.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = Command::new("gdalinfo").arg(&tilted).output().unwrap();
+    let info = text(&info.stdout);
+    assert!(
+        info.contains("Type=Float32") && info.contains("Unit Type: dBm") && info.contains("NoData Value=nan"),
+        "{info}"
+    );
+    assert!(info.contains("Description = radio.rsrp of plugin coverage, scenario tilt-plus-2"), "{info}");
+    // Cells of 10 m on multiples of 10 m in the site frame: read at cell centres near the ground site
+    // (antennas 25 m up, electrical tilt 6 degrees; the scenario tilts its sector 2, at 165 degrees,
+    // to 8). Sectors 1 and 3 are untouched: the same values, bit for bit.
+    let twin = sangam_twin::Scene::load(&scene).unwrap();
+    let site = twin.placement("tower-ground-1").unwrap().position;
+    let centre = |bearing: f64, distance: f64| {
+        let (e, n) = (site.x + distance * bearing.to_radians().sin(), site.y + distance * bearing.to_radians().cos());
+        glam::DVec3::new((e / 10.0).floor() * 10.0 + 5.0, (n / 10.0).floor() * 10.0 + 5.0, 0.0)
+    };
+    let read = |file: &Path, p: glam::DVec3| {
+        let g = twin.frame.enu_to_geodetic(p);
+        gdal_value(file, g.lat_deg, g.lon_deg)
+    };
+    for bearing in [45.0, 285.0] {
+        let p = centre(bearing, 120.0);
+        assert_eq!(read(&plan, p), read(&tilted, p), "sector at {bearing} degrees");
+        assert!(read(&plan, p).is_some_and(|v| v > -70.0), "120 m from the site is well served");
+    }
+    // Along sector 2, 100 m out: the change of the TR 38.901 vertical cut, 12 ((theta - tilt) / 65)^2 dB
+    // below boresight, from tilt 6 to 8 degrees (the horizontal cut and the path loss do not change).
+    let p = centre(165.0, 100.0);
+    let horizontal = ((p.x - site.x).powi(2) + (p.y - site.y).powi(2)).sqrt();
+    let theta = (site.z + 25.0 - 1.5).atan2(horizontal).to_degrees();
+    let cut = |tilt: f64| 12.0 * ((theta - tilt) / 65.0).powi(2);
+    let expected = cut(6.0) - cut(8.0);
+    let (a, b) = (read(&plan, p).unwrap(), read(&tilted, p).unwrap());
+    assert!((b - a - expected).abs() < 2e-4, "RSRP {a} -> {b} dBm: {} dB, the pattern gives {expected} dB", b - a);
+    // Further out, below the old tilt no longer: weaker.
+    let p = centre(165.0, 300.0);
+    assert!(read(&tilted, p).unwrap() < read(&plan, p).unwrap(), "beyond the beam's centre a downtilt loses signal");
 }

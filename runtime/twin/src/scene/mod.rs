@@ -40,6 +40,7 @@ mod entities;
 mod environment;
 mod error;
 mod governance;
+mod heatmaps;
 mod history;
 mod layers;
 mod placements;
@@ -57,6 +58,7 @@ pub use color_by::{ColorRamp, ColorRule};
 pub use environment::Environment;
 pub use error::SceneError;
 pub use governance::{AggregateOnly, DEFAULT_MIN_GROUP, GovernanceDecl};
+pub use heatmaps::HeatmapRule;
 pub use history::HistoryDecl;
 pub use placements::{InstanceGroup, InstanceMember, Placement, world_from_model};
 pub use plugins::{DEFAULT_MAX_CALL_MS, ParamLiteral, PluginDecl, PluginLimitsDecl, PluginPolicy, ReadGrant};
@@ -118,6 +120,8 @@ pub struct Scene {
     pub governance: GovernanceDecl,
     /// Entities coloured by a live value (`[[color_by]]`).
     pub color_by: Vec<ColorRule>,
+    /// Simulations' maps drawn over the site (`[[heatmaps]]`).
+    pub heatmaps: Vec<HeatmapRule>,
     /// Named sets of plugin parameter values (`[[scenarios]]`).
     pub scenarios: Vec<ScenarioDecl>,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
@@ -227,6 +231,7 @@ impl Cx<'_> {
         let history = self.history(raw.history.as_ref())?;
         let governance = self.governance(raw.governance.as_ref(), &entities)?;
         let color_by = self.color_rules(&raw.color_by)?;
+        let heatmaps = self.heatmap_rules(&raw.heatmaps, &plugins)?;
         let scenarios = self.scenarios(&raw.scenarios, &plugins)?;
 
         Ok(Scene {
@@ -251,6 +256,7 @@ impl Cx<'_> {
             history,
             governance,
             color_by,
+            heatmaps,
             scenarios,
             warnings,
         })

@@ -185,12 +185,13 @@ impl Cx<'_> {
             }
             let mut grant = Vec::new();
             for g in &rp.grant {
-                if !matches!(g.get_ref().as_str(), "read-data" | "wall-clock" | "random" | "create-entities") {
+                let known = ["read-data", "wall-clock", "random", "create-entities", "site-geometry"];
+                if !known.contains(&g.get_ref().as_str()) {
                     return Err(self.err(
                         g.span(),
                         format!(
-                            "plugin `{id}`: unknown capability `{}`; a scene may grant read-data, wall-clock, random \
-                             or create-entities",
+                            "plugin `{id}`: unknown capability `{}`; a scene may grant read-data, wall-clock, random, \
+                             create-entities or site-geometry",
                             g.get_ref()
                         ),
                     ));

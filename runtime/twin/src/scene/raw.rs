@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
 
-use super::{clock, color_by, governance, history, scenarios, sources};
+use super::{clock, color_by, governance, heatmaps, history, scenarios, sources};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +45,8 @@ pub(super) struct RawScene {
     pub(super) governance: Option<governance::RawGovernance>,
     #[serde(default)]
     pub(super) color_by: Vec<Spanned<color_by::RawColorRule>>,
+    #[serde(default)]
+    pub(super) heatmaps: Vec<Spanned<heatmaps::RawHeatmap>>,
     #[serde(default)]
     pub(super) scenarios: Vec<Spanned<scenarios::RawScenario>>,
 }

@@ -682,3 +682,45 @@ set = { "labels.enabled" = false }
     let (_, msg, _) = bad("id = \"quiet\"", "id = \"slow-decay\"");
     assert!(msg.contains("duplicate scenario id `slow-decay`"), "{msg}");
 }
+
+#[test]
+fn heatmap_rules_name_a_plugin_s_layer_and_bad_ones_the_line() {
+    let dir = fixture();
+    let heatmaps = r#"
+[[heatmaps]]
+plugin = "decay"
+layer = "radio.rsrp"
+range = [-120.0, -60.0]
+
+[[heatmaps]]
+plugin = "decay"
+layer = "radio.sinr"
+range = [-5.0, 25.0]
+palette = "diverging"
+opacity = 0.8
+"#;
+    let text = format!("{SCENE}{PLUGINS}{heatmaps}");
+    let scene = Scene::from_str(&text, &dir.join("site.toml"), &dir).unwrap();
+    let [rsrp, sinr] = &scene.heatmaps[..] else { panic!("{:?}", scene.heatmaps) };
+    assert_eq!((rsrp.plugin.as_str(), rsrp.layer.as_str(), rsrp.min, rsrp.max), ("decay", "radio.rsrp", -120.0, -60.0));
+    assert_eq!((rsrp.ramp, rsrp.opacity), (ColorRamp::Viridis, 0.6), "the defaults");
+    assert_eq!((sinr.ramp, sinr.opacity), (ColorRamp::Diverging, 0.8));
+    let bad = |from: &str, to: &str| {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let t = text.replacen(from, to, 1);
+        let e = Scene::from_str(&t, &dir.join("site.toml"), &dir).expect_err(to);
+        (e.location().map(|l| l.0), e.to_string(), t)
+    };
+    let (line, msg, t) =
+        bad("plugin = \"decay\"\nlayer = \"radio.rsrp\"", "plugin = \"radio\"\nlayer = \"radio.rsrp\"");
+    assert_eq!(line, Some(line_of(&t, "plugin = \"radio\"")));
+    assert!(msg.contains("`radio` is not a plugin of this scene (its plugins: decay, labels)"), "{msg}");
+    let (_, msg, _) = bad("range = [-120.0, -60.0]", "range = [-60.0, -120.0]");
+    assert!(msg.contains("range must be [MIN, MAX]"), "{msg}");
+    let (_, msg, _) = bad("layer = \"radio.sinr\"", "layer = \"radio.rsrp\"");
+    assert!(msg.contains("`decay` layer `radio.rsrp` already has a rule"), "{msg}");
+    let (_, msg, _) = bad("palette = \"diverging\"", "palette = \"rainbow\"");
+    assert!(msg.contains("palette `rainbow`"), "{msg}");
+    let (_, msg, _) = bad("opacity = 0.8", "opacity = 1.5");
+    assert!(msg.contains("opacity must be 0 to 1"), "{msg}");
+}
