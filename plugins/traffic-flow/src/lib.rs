@@ -12,7 +12,8 @@
 //!   they give, made again when a road closes;
 //! - [`ctm`]: one time step of the model: sending and receiving flows per cell, a FIFO node model at
 //!   merges, diverges and crossings, origin queues, and per-link density, speed, queue length and
-//!   travel time.
+//!   travel time;
+//! - [`plugin`]: the simulation-role glue (SDK 1.3): the scene's roads in, per-segment results out.
 //!
 //! Vehicles are conserved to rounding: every step moves flow from a cell, an origin queue or a link
 //! end to exactly one place, and [`ctm::Model::totals`] accounts for all of it.
@@ -26,7 +27,10 @@ pub mod ctm;
 pub mod diagram;
 pub mod graph;
 pub mod network;
+pub mod plugin;
 pub mod routing;
+
+sangam_sdk::export_simulation!(plugin::TrafficFlow);
 
 /// What makes a network or a demand unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

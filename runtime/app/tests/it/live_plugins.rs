@@ -553,7 +553,8 @@ fn the_demo_sites_scenarios_run_and_bad_choices_are_refused_with_the_fix() {
     let (code, _, stderr) = sangam(&args);
     assert_ne!(code, 0);
     assert!(
-        stderr.contains("no scenario `flood`") && stderr.contains("ring-road-lane-closed, slow-load-response"),
+        stderr.contains("no scenario `flood`")
+            && stderr.contains("ring-road-lane-closed, ring-road-closed, tilt-plus-2, slow-load-response"),
         "{stderr}"
     );
     let mut args = vec!["run", scene, "--set", "traffic.lane-capacity=5000"];
