@@ -29,7 +29,7 @@ use config::Config;
 use sites::{OnAir, Site, SiteValues};
 
 /// The edge of a cell of the line-of-sight index, m.
-const INDEX_CELL_M: f64 = 25.0;
+pub const INDEX_CELL_M: f64 = 25.0;
 /// The summary's thresholds, dBm.
 pub const THRESHOLDS_DBM: [f64; 2] = [-100.0, -110.0];
 
