@@ -217,6 +217,8 @@ pub struct RunArgs {
     pub stats_json: Option<PathBuf>,
     /// The scenario and values the plugins run with (`--scenario`, `--set`); live modes only.
     pub scenario: crate::scenario::ScenarioChoice,
+    /// A scenario run beside it, with the differences on screen (`--compare`); live modes only.
+    pub compare: Option<String>,
 }
 
 /// What the session does with time and data: run live, run live and record, or replay a recording.
@@ -418,6 +420,8 @@ pub struct SiteSession {
     pub site_maps: crate::site_maps::SiteMaps,
     /// The scenario it runs (`--scenario`, `--set`), as the heads-up display says it.
     pub scenario: Option<String>,
+    /// A second scenario beside it (`--compare NAME`), ticked with it.
+    pub comparison: Option<crate::compare::Comparison>,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -460,6 +464,11 @@ impl SiteSession {
             SessionMode::Live => {
                 let mut session = SiteSession::from_site(site)?;
                 session.scenario = scenario;
+                if let Some(name) = &args.compare {
+                    let comparison = crate::compare::Comparison::start(&session.site.twin, &session.core, name)?;
+                    println!("comparing with scenario {name}");
+                    session.comparison = Some(comparison);
+                }
                 session.core.start_sources(&session.site.twin, &sources)?;
                 Ok(session)
             }
@@ -519,6 +528,7 @@ impl SiteSession {
             live_colors,
             site_maps: Default::default(),
             scenario: None,
+            comparison: None,
         })
     }
 
@@ -539,6 +549,9 @@ impl SiteSession {
             }
         }
         let tick = self.core.tick(input.dt);
+        if let Some(branch) = &mut self.comparison {
+            branch.core.tick(input.dt);
+        }
         // Entities an adapter created this tick (cells of a cell list) get their place on screen.
         self.live_colors.refresh(self.core.store());
         let mut outcome = self.interaction.update(input);
@@ -921,6 +934,7 @@ mod tests {
             broker: None,
             stats_json: None,
             scenario: Default::default(),
+            compare: None,
         };
         let hooks = XrHooks { probe: || Ok("Test XR".into()), run: Some(xr_lost_once) };
         let started = Instant::now();

@@ -16,6 +16,7 @@
 //! - [`window`]: the desktop window front end (winit).
 //! - [`xr_front`]: the OpenXR front end (the site in a headset session through `sangam-xr`).
 
+pub mod compare;
 pub mod framing;
 pub mod frontend;
 pub mod headless;

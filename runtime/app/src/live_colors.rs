@@ -238,10 +238,12 @@ pub fn legend(rule: &ColorRule, unit: &str) -> Vec<HudText> {
         let (a, b) = (rule.min + step * i as f64, rule.min + step * (i + 1) as f64);
         let color = color_of(rule, (a + b) / 2.0).unwrap_or([1.0; 4]);
         // A bullet in the swatch's colour (the HUD font has it); the ends are open (values clamp).
+        // Whole numbers, unless a swatch spans less than one (a difference of tenths of a dB).
+        let d = if step.abs() < 1.0 { ((-step.abs().log10()).ceil() as usize).max(1) } else { 0 };
         let text = match i {
-            0 => format!("\u{2022} < {b:.0}"),
-            _ if i + 1 == LEGEND_STEPS => format!("\u{2022} \u{2265} {a:.0}"),
-            _ => format!("\u{2022} {a:.0} to {b:.0}"),
+            0 => format!("\u{2022} < {b:.d$}"),
+            _ if i + 1 == LEGEND_STEPS => format!("\u{2022} \u{2265} {a:.d$}"),
+            _ => format!("\u{2022} {a:.d$} to {b:.d$}"),
         };
         lines.push(HudText { text, corner: HudCorner::TopLeft, color });
     }

@@ -111,6 +111,10 @@ enum Command {
         broker: Option<String>,
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// Run the scene's scenario NAME beside it, as a branch of the session: each drawn map becomes
+        /// the difference NAME minus plan, with the two summaries on screen.
+        #[arg(long, value_name = "NAME")]
+        compare: Option<String>,
     },
     /// Run a scene live without a GPU or window and record it to an MCAP file.
     Record {
@@ -259,6 +263,7 @@ impl FrontEndArgs {
             broker: None,
             stats_json,
             scenario: Default::default(),
+            compare: None,
         }
     }
 }
@@ -318,12 +323,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugin { command } => plugin_cmd::run(command),
-        Command::Run { scene, front, resolution_scale, record, broker, scenario } => {
+        Command::Run { scene, front, resolution_scale, record, broker, scenario, compare } => {
             use sangam::frontend::{self, SessionMode};
             let mode = record.map_or(SessionMode::Live, SessionMode::Record);
             let args = sangam::frontend::RunArgs {
                 broker,
                 scenario: scenario.into(),
+                compare,
                 ..front.run_args(scene, resolution_scale, mode)
             };
             frontend::run(&args, &xr_hooks())?;

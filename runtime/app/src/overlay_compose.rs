@@ -84,6 +84,9 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
         overlay.layers.push(session.overlay_frames.get(id, frame, &pose));
     }
     session.site_maps.add(&mut overlay, session);
+    if let Some(comparison) = &session.comparison {
+        comparison.add(&mut overlay, session);
+    }
     session.live_colors.add(&mut overlay, session.store(), session.core.display_time(), &pose);
     add_inspector(&mut overlay, session);
 

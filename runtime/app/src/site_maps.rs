@@ -89,6 +89,10 @@ impl SiteMaps {
         let pose = *session.interaction.twin_pose();
         for (plugin, raster) in session.core.rasters() {
             let Some(rule) = rules.iter().find(|r| r.plugin == plugin && r.layer == raster.layer) else { continue };
+            // Beside a second scenario the difference is drawn instead ([`crate::compare`]).
+            if session.comparison.as_ref().is_some_and(|c| c.shows(&session.core, rule)) {
+                continue;
+            }
             // Under a key of its own (a plugin's map is not one of its overlay frames).
             let key = format!("{plugin}\u{1f}map\u{1f}{}", raster.layer);
             let frame = self.frame(&key, raster, rule);

@@ -1,0 +1,275 @@
+//! Two scenarios side by side in one session (`sangam run SCENE --compare NAME`): the plan (the
+//! scene as run, with its own `--scenario`) and a branch forked from it at the start with scenario
+//! NAME's values ([`sangam_session::Session::fork`]), ticked with the same frame times. On screen, in
+//! every front end:
+//!
+//! - each map a `[[heatmaps]]` rule draws becomes the **difference** branch minus plan, cell by cell
+//!   (NaN where either has no data), drawn where it changed (by more than [`UNCHANGED`]) on a
+//!   diverging ramp (blue lost, red gained) spanning the largest change either way, rounded up to 1, 2
+//!   or 5 of a power of ten, with its legend; the plan's own map is not drawn under it;
+//! - the **two summaries** next to each other (heads-up, bottom right): per map the mean of its cells
+//!   with data, the share at or above the rule's midpoint, and the cells that changed; and, once a
+//!   second, how many of the twins' numeric properties differ, with the largest difference.
+//!
+//! The branch gets no data sources: live messages reach the plan only (a branch fed the same inputs is
+//! left for later). Cost: a second set of plugins; a difference map is made once per pair of maps; the
+//! twins are compared once a second (one pass over both stores).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use sangam_plugins::Raster;
+use sangam_render::overlay::{HudCorner, HudText, Overlay};
+use sangam_session::Session;
+use sangam_session::branch::{self, ParamOverride};
+use sangam_twin::{ColorRamp, HeatmapRule, Scene as TwinScene};
+
+use crate::frontend::SiteSession;
+
+/// A cell that changed by at most this is drawn clear (and not counted as changed).
+pub const UNCHANGED: f32 = 1e-4;
+
+/// The smallest of 1, 2, 5 times a power of ten at or above `x` (`x` > 0).
+fn nice(x: f64) -> f64 {
+    let decade = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * decade).find(|v| *v >= x * (1.0 - 1e-12)).unwrap_or(10.0 * decade)
+}
+
+/// How often the twins' properties are compared.
+const COMPARE_EVERY: Duration = Duration::from_secs(1);
+const SUMMARY: [f32; 4] = [0.9, 0.95, 1.0, 1.0];
+
+/// The branch beside the plan.
+pub struct Comparison {
+    /// The scenario the branch runs.
+    pub scenario: String,
+    /// The branch.
+    pub core: Session,
+    diffs: RefCell<Vec<DiffEntry>>,
+    twins: RefCell<(Option<Instant>, String)>,
+}
+
+struct DiffEntry {
+    key: String,
+    plan: Arc<Raster>,
+    branch: Arc<Raster>,
+    frame: Arc<sangam_plugins::OverlayFrame>,
+    summary: String,
+}
+
+/// `b - a` cell by cell, if the two maps share a grid (NaN where either has no data).
+pub fn difference(a: &Raster, b: &Raster) -> Option<Raster> {
+    let same_grid = a.columns == b.columns && a.rows == b.rows && a.origin == b.origin && a.cell_size == b.cell_size;
+    if !same_grid || a.values.len() != b.values.len() {
+        return None;
+    }
+    let values = a.values.iter().zip(&b.values).map(|(x, y)| y - x).collect();
+    Some(Raster { values, time: a.time.max(b.time), ..a.clone() })
+}
+
+/// One map's summary: mean of the cells with data and the share at or above `threshold`.
+fn summary(r: &Raster, threshold: f64) -> String {
+    let data: Vec<f64> = r.values.iter().filter(|v| !v.is_nan()).map(|&v| f64::from(v)).collect();
+    if data.is_empty() {
+        return "no data".into();
+    }
+    let mean = data.iter().sum::<f64>() / data.len() as f64;
+    let above = data.iter().filter(|&&v| v >= threshold).count() as f64 / r.values.len() as f64;
+    format!("mean {mean:.2} {u}, {:.1} % >= {threshold:.0} {u}", 100.0 * above, u = r.unit)
+}
+
+impl Comparison {
+    /// Forks `plan` (running `twin`) into a branch with scenario `name`'s values.
+    pub fn start(twin: &TwinScene, plan: &Session, name: &str) -> Result<Comparison> {
+        let overrides: Vec<ParamOverride> = ParamOverride::of_scenario(name, twin)?;
+        let core = plan.fork(twin, name, &overrides).with_context(|| format!("--compare {name}"))?;
+        Ok(Comparison {
+            scenario: name.to_string(),
+            core,
+            diffs: RefCell::default(),
+            twins: RefCell::new((None, String::new())),
+        })
+    }
+
+    /// Whether rule `rule`'s map is shown as a difference (so the plan's own is not drawn).
+    pub fn shows(&self, plan: &Session, rule: &HeatmapRule) -> bool {
+        let of = |s: &Session| s.rasters().any(|(id, r)| id == rule.plugin && r.layer == rule.layer);
+        of(plan) && of(&self.core)
+    }
+
+    /// Adds the difference maps, their legends and the two summaries.
+    pub fn add(&self, overlay: &mut Overlay, session: &SiteSession) {
+        let pose = *session.interaction.twin_pose();
+        let mut lines = vec![format!("plan | {}", self.scenario)];
+        for rule in &session.site.twin.heatmaps {
+            let find = |s: &Session| {
+                s.rasters().find(|(id, r)| *id == rule.plugin && r.layer == rule.layer).map(|(_, r)| r.clone())
+            };
+            let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
+            let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
+            let Some((frame, summary)) = self.difference_frame(&key, &plan, &branch, rule) else { continue };
+            overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
+            let span = frame.heatmaps.first().map_or(1.0, |h| f64::from(h.max));
+            let legend = sangam_twin::ColorRule {
+                kind: format!("{} - plan", self.scenario),
+                property: format!("difference of {}", rule.layer),
+                min: -span,
+                max: span,
+                ramp: ColorRamp::Diverging,
+                reverse: false,
+                label: false,
+            };
+            let unit = if plan.unit == "dBm" { "dB".to_string() } else { plan.unit.clone() };
+            overlay.hud.extend(crate::live_colors::legend(&legend, &unit));
+            lines.push(summary);
+        }
+        let mut twins = self.twins.borrow_mut();
+        if twins.0.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
+            let diff = branch::compare(session.core.store(), self.core.store());
+            twins.1 = match &diff.largest {
+                Some((entity, property, delta)) => format!(
+                    "{} of {} properties differ; largest {entity} {property}: {delta:.3}",
+                    diff.differences.len(),
+                    diff.compared
+                ),
+                None => format!("the twins agree ({} properties)", diff.compared),
+            };
+            twins.0 = Some(Instant::now());
+        }
+        lines.push(twins.1.clone());
+        overlay.hud.push(HudText { text: lines.join("\n"), corner: HudCorner::BottomRight, color: SUMMARY });
+    }
+
+    /// The difference of a pair of maps as an overlay frame and the pair's summary line, made once per
+    /// pair.
+    fn difference_frame(
+        &self,
+        key: &str,
+        plan: &Arc<Raster>,
+        branch: &Arc<Raster>,
+        rule: &HeatmapRule,
+    ) -> Option<(Arc<sangam_plugins::OverlayFrame>, String)> {
+        let mut diffs = self.diffs.borrow_mut();
+        if let Some(e) = diffs.iter().find(|e| e.key == key)
+            && Arc::ptr_eq(&e.plan, plan)
+            && Arc::ptr_eq(&e.branch, branch)
+        {
+            return Some((e.frame.clone(), e.summary.clone()));
+        }
+        let delta = difference(plan, branch)?;
+        let changed = delta.values.iter().filter(|v| v.abs() > UNCHANGED).count();
+        let largest = delta.values.iter().filter(|v| !v.is_nan()).fold(0.0f32, |m, v| m.max(v.abs()));
+        let span = nice(f64::from(largest).max(1e-3));
+        let diverging = HeatmapRule { min: -span, max: span, ramp: ColorRamp::Diverging, ..rule.clone() };
+        // Only what changed is drawn: the rest of the site stays as it is.
+        let shown = Raster {
+            values: delta.values.iter().map(|&v| if v.abs() > UNCHANGED { v } else { f32::NAN }).collect(),
+            ..delta
+        };
+        let frame = Arc::new(crate::site_maps::heatmap_frame(&shown, &diverging));
+        let midpoint = (rule.min + rule.max) / 2.0;
+        let summary = format!(
+            "{}: {} | {}; {changed} cells changed",
+            rule.layer,
+            summary(plan, midpoint),
+            summary(branch, midpoint)
+        );
+        diffs.retain(|e| e.key != key);
+        diffs.push(DiffEntry {
+            key: key.to_string(),
+            plan: plan.clone(),
+            branch: branch.clone(),
+            frame: frame.clone(),
+            summary: summary.clone(),
+        });
+        Some((frame, summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raster(values: Vec<f32>) -> Raster {
+        Raster {
+            layer: "radio.rsrp".into(),
+            unit: "dBm".into(),
+            origin: [0.0, 0.0, 1.5],
+            cell_size: 10.0,
+            columns: 2,
+            rows: 2,
+            values,
+            time: 0,
+        }
+    }
+
+    #[test]
+    fn a_difference_is_cell_by_cell_with_no_data_where_either_has_none_and_needs_one_grid() {
+        let a = raster(vec![-90.0, -100.0, f32::NAN, -80.0]);
+        let b = raster(vec![-88.5, -100.0, -70.0, f32::NAN]);
+        let d = difference(&a, &b).unwrap();
+        assert_eq!(&d.values[..2], &[1.5, 0.0]);
+        assert!(d.values[2].is_nan() && d.values[3].is_nan());
+        let moved = Raster { origin: [10.0, 0.0, 1.5], ..b };
+        assert!(difference(&a, &moved).is_none(), "maps of two grids are not subtracted");
+        assert_eq!(summary(&a, -95.0), "mean -90.00 dBm, 50.0 % >= -95 dBm");
+        assert_eq!([nice(0.07), nice(0.3), nice(1.0), nice(7.5), nice(12.0)], [0.1, 0.5, 1.0, 10.0, 20.0]);
+    }
+
+    #[test]
+    fn the_demo_beside_its_tilt_scenario_shows_the_difference_map_and_both_summaries() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
+        let mut session = SiteSession::load(&path).unwrap();
+        let e = Comparison::start(&session.site.twin, &session.core, "flood").err().unwrap();
+        assert!(format!("{e:#}").contains("no scenario `flood`"), "{e:#}");
+        session.comparison = Some(Comparison::start(&session.site.twin, &session.core, "tilt-plus-2").unwrap());
+        let rsrp = |s: &Session| {
+            s.rasters().find(|(id, r)| *id == "coverage" && r.layer == "radio.rsrp").map(|(_, r)| r.clone())
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (plan, branch) = loop {
+            let input = crate::interaction::InputFrame { dt: Duration::from_millis(50), ..Default::default() };
+            session.frame(&input);
+            let branch = session.comparison.as_ref().and_then(|c| rsrp(&c.core));
+            if let (Some(a), Some(b)) = (rsrp(&session.core), branch) {
+                break (a, b);
+            }
+            assert!(Instant::now() < deadline, "no maps from both branches within 60 s");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let overlay = crate::overlay_compose::compose(&session, None);
+        let heatmaps: Vec<_> = overlay.layers.iter().flat_map(|l| &l.heatmaps).collect();
+        assert_eq!(heatmaps.len(), 1, "the difference, not the plan's map under it");
+        let h = heatmaps[0];
+        let mut changed = 0;
+        let mut largest = 0.0f32;
+        for ((d, a), b) in h.values.iter().zip(&plan.values).zip(&branch.values) {
+            if a.is_nan() || b.is_nan() || (b - a).abs() <= UNCHANGED {
+                assert!(d.is_nan(), "no data, or unchanged: drawn clear");
+            } else {
+                assert_eq!(*d, b - a);
+                changed += 1;
+                largest = largest.max(d.abs());
+            }
+        }
+        assert!(
+            h.max >= largest && h.max < 2.5 * largest && h.min == -h.max,
+            "{} for a largest change of {largest}",
+            h.max
+        );
+        // Sector 2 of the ground site changes where it serves; the rest of the site does not.
+        assert!(changed > 0 && changed < h.values.len() / 2, "{changed} of {} cells changed", h.values.len());
+        let summary = overlay.hud.iter().find(|t| t.text.starts_with("plan | tilt-plus-2")).expect("the summaries");
+        assert!(
+            summary.text.contains("radio.rsrp: mean") && summary.text.contains(&format!("{changed} cells changed")),
+            "{}",
+            summary.text
+        );
+        assert!(
+            overlay.hud.iter().any(|t| t.text == "difference of radio.rsrp [dB] (tilt-plus-2 - plan)"),
+            "its legend"
+        );
+    }
+}
