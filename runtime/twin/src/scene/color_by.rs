@@ -64,10 +64,38 @@ pub(super) struct RawColorRule {
 }
 
 impl Cx<'_> {
+    /// A rule's `range = [MIN, MAX]`: two finite numbers with MIN < MAX (`table` names the rule in the
+    /// error, at the range's line).
+    pub(super) fn ramp_range(&self, range: &Spanned<Vec<f64>>, table: &str) -> Result<(f64, f64), SceneError> {
+        match range.get_ref()[..] {
+            [min, max] if min.is_finite() && max.is_finite() && min < max => Ok((min, max)),
+            _ => {
+                Err(self
+                    .err(range.span(), format!("{table}: range must be [MIN, MAX], two finite numbers with MIN < MAX")))
+            }
+        }
+    }
+
+    /// A rule's `palette`, `default` when it names none.
+    pub(super) fn ramp(
+        &self,
+        palette: Option<&Spanned<String>>,
+        default: ColorRamp,
+        table: &str,
+    ) -> Result<ColorRamp, SceneError> {
+        let Some(p) = palette else { return Ok(default) };
+        match p.get_ref().as_str() {
+            "traffic" => Ok(ColorRamp::Traffic),
+            "viridis" => Ok(ColorRamp::Viridis),
+            "diverging" => Ok(ColorRamp::Diverging),
+            other => Err(self
+                .err(p.span(), format!("{table}: palette `{other}` is not \"traffic\", \"viridis\" or \"diverging\""))),
+        }
+    }
+
     pub(super) fn color_rules(&self, raw: &[Spanned<RawColorRule>]) -> Result<Vec<ColorRule>, SceneError> {
         let mut out: Vec<ColorRule> = Vec::new();
-        for rs in raw {
-            let r = rs.get_ref();
+        for r in raw.iter().map(Spanned::get_ref) {
             let kind = r.kind.get_ref().clone();
             if !is_valid_kind(&kind) {
                 return Err(self.err(r.kind.span(), format!("color_by: kind `{kind}` is not a dotted kind name")));
@@ -82,25 +110,8 @@ impl Cx<'_> {
                     format!("color_by: kind `{kind}` already has a rule; an entity is drawn in one colour, keep one"),
                 ));
             }
-            let (min, max) = match r.range.get_ref()[..] {
-                [min, max] if min.is_finite() && max.is_finite() && min < max => (min, max),
-                _ => {
-                    return Err(self
-                        .err(r.range.span(), "color_by: range must be [MIN, MAX], two finite numbers with MIN < MAX"));
-                }
-            };
-            let ramp = match r.palette.as_ref().map(|p| p.get_ref().as_str()) {
-                None | Some("traffic") => ColorRamp::Traffic,
-                Some("viridis") => ColorRamp::Viridis,
-                Some("diverging") => ColorRamp::Diverging,
-                Some(other) => {
-                    let span = r.palette.as_ref().map_or(rs.span(), |p| p.span());
-                    return Err(self.err(
-                        span,
-                        format!("color_by: palette `{other}` is not \"traffic\", \"viridis\" or \"diverging\""),
-                    ));
-                }
-            };
+            let (min, max) = self.ramp_range(&r.range, "color_by")?;
+            let ramp = self.ramp(r.palette.as_ref(), ColorRamp::Traffic, "color_by")?;
             out.push(ColorRule { kind, property, min, max, ramp, reverse: r.reverse, label: r.label });
         }
         Ok(out)

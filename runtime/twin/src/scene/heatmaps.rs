@@ -63,25 +63,8 @@ impl Cx<'_> {
                     format!("heatmaps: `{plugin}` layer `{layer}` already has a rule; keep one"),
                 ));
             }
-            let (min, max) = match r.range.get_ref()[..] {
-                [min, max] if min.is_finite() && max.is_finite() && min < max => (min, max),
-                _ => {
-                    return Err(self
-                        .err(r.range.span(), "heatmaps: range must be [MIN, MAX], two finite numbers with MIN < MAX"));
-                }
-            };
-            let ramp = match r.palette.as_ref().map(|p| p.get_ref().as_str()) {
-                None | Some("viridis") => ColorRamp::Viridis,
-                Some("traffic") => ColorRamp::Traffic,
-                Some("diverging") => ColorRamp::Diverging,
-                Some(other) => {
-                    let span = r.palette.as_ref().map_or(r.layer.span(), |p| p.span());
-                    return Err(self.err(
-                        span,
-                        format!("heatmaps: palette `{other}` is not \"viridis\", \"traffic\" or \"diverging\""),
-                    ));
-                }
-            };
+            let (min, max) = self.ramp_range(&r.range, "heatmaps")?;
+            let ramp = self.ramp(r.palette.as_ref(), ColorRamp::Viridis, "heatmaps")?;
             let opacity = match &r.opacity {
                 None => 0.6,
                 Some(o) if (0.0..=1.0).contains(o.get_ref()) => *o.get_ref(),
