@@ -2,7 +2,11 @@
 //! that draws the same triangles with one instanced draw call and a minimal shader (same device,
 //! resolution, MSAA and depth format). Prints `ours / baseline` (goal: <= 1.3).
 //!
-//! Both measure render + wait for the GPU. Runs in well under a minute on lavapipe.
+//! Then the overlay's cost (issue 15): the same frame with 10,000 labels (one per tower) and a
+//! 1024 x 1024 heatmap over the grid, against the same frame without an overlay, in the same run.
+//! Prints `with / without`.
+//!
+//! Both measure render + wait for the GPU. Runs in about a minute on lavapipe.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,6 +16,7 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use glam::DVec3;
 use sangam_render::baseline::Baseline;
 use sangam_render::gpu::{RenderTarget, Renderer};
+use sangam_render::overlay::{HeatmapPalette, Overlay, OverlayHeatmap, OverlayLabel};
 use sangam_render::scene::{Environment, Fov, Placement, Scene, View};
 
 const WIDTH: u32 = 1280;
@@ -37,6 +42,45 @@ fn view() -> View {
         DVec3::Z,
         Fov::symmetric(60f32.to_radians(), WIDTH as f32 / HEIGHT as f32),
     )
+}
+
+/// 10,000 labels, one over each tower, and a 1024 x 1024 heatmap of a smooth field over the grid.
+fn overlay() -> Overlay {
+    let half = (GRID as f64 - 1.0) * 0.5;
+    let labels = (0..GRID * GRID)
+        .map(|i| OverlayLabel {
+            position: DVec3::new(((i % GRID) as f64 - half) * 6.0, ((i / GRID) as f64 - half) * 6.0, 14.0),
+            text: format!("T{i:04}"),
+            height_m: 1.5,
+            color: [1.0, 1.0, 1.0, 1.0],
+        })
+        .collect();
+    let side = 1024u32;
+    let values = (0..side * side)
+        .map(|i| {
+            let (x, y) = ((i % side) as f32 / side as f32, (i / side) as f32 / side as f32);
+            -120.0 + 60.0 * (0.5 + 0.5 * (6.0 * x).sin() * (4.0 * y).cos())
+        })
+        .collect();
+    let heatmap = OverlayHeatmap {
+        origin: DVec3::new(-half * 6.0 - 3.0, -half * 6.0 - 3.0, 0.5),
+        cell_size_m: (GRID as f32 * 6.0) / side as f32,
+        columns: side,
+        rows: side,
+        values,
+        min: -120.0,
+        max: -60.0,
+        palette: HeatmapPalette::Viridis,
+        opacity: 0.6,
+    };
+    Overlay { labels, heatmaps: vec![heatmap], ..Overlay::default() }
+}
+
+/// Median wall time of `iters` frames, per frame, over criterion's samples.
+fn median(v: &RefCell<Vec<Duration>>) -> Duration {
+    let mut v = v.borrow().clone();
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
 fn bench_frame(c: &mut Criterion) {
@@ -105,11 +149,6 @@ fn bench_frame(c: &mut Criterion) {
         });
     }
     group.finish();
-    let median = |v: &RefCell<Vec<Duration>>| {
-        let mut v = v.borrow().clone();
-        v.sort();
-        v.get(v.len() / 2).copied().unwrap_or_default()
-    };
     let (ours, base) = (median(&ours_times), median(&base_times));
     if !base.is_zero() {
         println!(
@@ -117,6 +156,42 @@ fn bench_frame(c: &mut Criterion) {
             ours.as_secs_f64() * 1e3,
             base.as_secs_f64() * 1e3,
             ours.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+
+    // The overlay's cost: the same frame with and without 10,000 labels and a 1024 x 1024 heatmap.
+    let overlay = overlay();
+    let plain = Overlay::default();
+    renderer.render_with_overlay(&gpu, &overlay, &[view], &target).expect("render with the overlay");
+    let _ = renderer.device().poll(wgpu::PollType::wait_indefinitely());
+    let with_times = Rc::new(RefCell::new(Vec::<Duration>::new()));
+    let without_times = Rc::new(RefCell::new(Vec::<Duration>::new()));
+    let mut group = c.benchmark_group("frame_overlay_cost_720p");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(5));
+    for (name, drawn, times) in [("with_overlay", &overlay, &with_times), ("without_overlay", &plain, &without_times)] {
+        let times = Rc::clone(times);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    renderer.render_with_overlay(&gpu, drawn, &[view], &target).expect("render");
+                    let _ = renderer.device().poll(wgpu::PollType::wait_indefinitely());
+                }
+                let d = start.elapsed();
+                times.borrow_mut().push(d / iters.max(1) as u32);
+                d
+            })
+        });
+    }
+    group.finish();
+    let (with, without) = (median(&with_times), median(&without_times));
+    if !without.is_zero() {
+        println!(
+            "overlay cost: with 10,000 labels and a 1024x1024 heatmap {:.2} ms, without {:.2} ms, ratio {:.3}",
+            with.as_secs_f64() * 1e3,
+            without.as_secs_f64() * 1e3,
+            with.as_secs_f64() / without.as_secs_f64()
         );
     }
 }
