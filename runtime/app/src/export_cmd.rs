@@ -114,7 +114,7 @@ fn export_map(
     let mut session = Session::load(&twin)?;
     let started = Instant::now();
     let mut previous = started;
-    let raster = loop {
+    let (id, r) = loop {
         let now = Instant::now();
         session.tick(now - previous);
         previous = now;
@@ -137,7 +137,6 @@ fn export_map(
         }
         std::thread::sleep(TICK);
     };
-    let (id, r) = raster;
     let description = match &chosen {
         Some(c) => format!("{map} of plugin {id}, {c}"),
         None => format!("{map} of plugin {id}, the scene as written"),

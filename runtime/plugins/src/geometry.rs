@@ -124,7 +124,7 @@ pub enum GeometryError {
 }
 
 /// The scene's buildings and roads, in the site frame.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SiteGeometry {
     buildings: Buildings,
     roads: Roads,
@@ -138,6 +138,13 @@ impl std::fmt::Debug for SiteGeometry {
             .field("roads", &self.roads.ids.len())
             .field("points", &self.points())
             .finish()
+    }
+}
+
+/// The empty geometry of [`SiteGeometry::new`] (its offset lists hold the leading 0).
+impl Default for SiteGeometry {
+    fn default() -> Self {
+        SiteGeometry::new()
     }
 }
 

@@ -375,18 +375,19 @@ impl PluginState {
         result.map_err(|cause| self.stop(cause))
     }
 
-    /// The scene's geometry for a 1.3 `geometry` call, charged one unit of work per point and id;
-    /// without the `site-geometry` grant the call stops the plugin.
-    fn geometry(&mut self, call: &'static str) -> wasmtime::Result<Arc<SiteGeometry>> {
+    /// The scene's geometry for a 1.3 `geometry` call, charged `units(geometry)` of work (one per
+    /// point and id of the list handed over); without the `site-geometry` grant the call stops the
+    /// plugin.
+    fn geometry(
+        &mut self,
+        call: &'static str,
+        units: fn(&SiteGeometry) -> usize,
+    ) -> wasmtime::Result<Arc<SiteGeometry>> {
         self.count()?;
         let Some(geometry) = self.geometry.clone() else {
             return Err(self.stop(FaultCause::Ungranted { call, capability: "site-geometry" }));
         };
-        let units = match call {
-            "geometry.buildings" => geometry.buildings().points.len() / 2 + geometry.buildings().ids.len(),
-            _ => geometry.roads().points.len() / 2 + geometry.roads().ids.len(),
-        };
-        self.charge(units as u64)?;
+        self.charge(units(&geometry) as u64)?;
         Ok(geometry)
     }
 
@@ -696,7 +697,8 @@ impl v1_3::output::Host for PluginState {
 
 impl v1_3::geometry::Host for PluginState {
     fn buildings(&mut self) -> wasmtime::Result<v1_3::geometry::SiteBuildings> {
-        let geometry = self.geometry("geometry.buildings")?;
+        let geometry =
+            self.geometry("geometry.buildings", |g| g.buildings().points.len() / 2 + g.buildings().ids.len())?;
         let b = geometry.buildings();
         Ok(v1_3::geometry::SiteBuildings {
             ids: b.ids.clone(),
@@ -709,7 +711,7 @@ impl v1_3::geometry::Host for PluginState {
 
     fn roads(&mut self) -> wasmtime::Result<v1_3::geometry::SiteRoads> {
         use crate::geometry::Oneway;
-        let geometry = self.geometry("geometry.roads")?;
+        let geometry = self.geometry("geometry.roads", |g| g.roads().points.len() / 2 + g.roads().ids.len())?;
         let r = geometry.roads();
         let oneway = r
             .oneway

@@ -219,14 +219,6 @@ impl Raster {
         let v = *self.values.get(row as usize * self.columns as usize + column as usize)?;
         (!v.is_nan()).then_some(v)
     }
-
-    /// The smallest and largest values with data, if any cell has data.
-    pub fn range(&self) -> Option<(f32, f32)> {
-        self.values.iter().filter(|v| !v.is_nan()).fold(None, |acc, &v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
-    }
 }
 
 /// An entity an adapter discovered.

@@ -88,14 +88,12 @@ pub fn buildings() -> Vec<Building> {
 pub fn roads() -> Vec<Road> {
     let raw = crate::host::roads();
     let centre_lines = lines(&raw.points, &raw.line_starts);
-    let n = raw.ids.len();
     let (classes, oneway, lanes, speeds, widths) = (raw.classes, raw.oneway, raw.lanes, raw.max_speeds, raw.widths);
     raw.ids
         .into_iter()
         .zip(centre_lines)
         .zip(classes)
         .enumerate()
-        .take(n)
         .map(|(i, ((id, points), class))| Road {
             id,
             points,

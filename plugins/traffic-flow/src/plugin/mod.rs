@@ -125,18 +125,20 @@ impl Simulation for TrafficFlow {
             .collect();
         let graph = graph::build(&roads, SNAP_M).map_err(|e| format!("the scene's roads: {e}"))?;
         let index: HashMap<&str, usize> = roads.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-        let links_of_road = |road: usize| -> Vec<usize> {
-            graph.link_roads.iter().enumerate().filter(|(_, r)| **r == road).map(|(l, _)| l).collect()
-        };
+        // Each road's links, in one pass over the links.
+        let mut road_links: Vec<Vec<usize>> = vec![Vec::new(); roads.len()];
+        for (l, &r) in graph.link_roads.iter().enumerate() {
+            road_links[r].push(l);
+        }
         let mut model = Model::new(graph.nodes.len(), graph.links.clone(), Vec::new(), Vec::new(), config.dt_s)
             .map_err(|e| format!("the road network: {e}"))?;
         let known = |id: &str| -> Result<usize, String> {
-            index.get(id).copied().filter(|&r| !links_of_road(r).is_empty()).ok_or_else(|| {
+            index.get(id).copied().filter(|&r| !road_links[r].is_empty()).ok_or_else(|| {
                 format!("`{id}` is not a road cars drive on in this scene (a road segment's entity id, or an OSM way)")
             })
         };
         for id in &config.closed {
-            for l in links_of_road(known(id).map_err(|e| format!("parameter `closed`: {e}"))?) {
+            for &l in &road_links[known(id).map_err(|e| format!("parameter `closed`: {e}"))?] {
                 model.set_closed(l, true);
             }
         }
@@ -153,13 +155,13 @@ impl Simulation for TrafficFlow {
         let links_of: Vec<Vec<usize>> = entities
             .ids
             .iter()
-            .map(|id| index.get(id.as_str()).map(|&r| links_of_road(r)).unwrap_or_default())
+            .map(|id| index.get(id.as_str()).map(|&r| road_links[r].clone()).unwrap_or_default())
             .collect();
         let ends_of = entities
             .ids
             .iter()
             .map(|id| {
-                index.get(id.as_str()).filter(|&&r| !links_of_road(r).is_empty()).and_then(|&r| ends(&graph, &roads[r]))
+                index.get(id.as_str()).filter(|&&r| !road_links[r].is_empty()).and_then(|&r| ends(&graph, &roads[r]))
             })
             .collect();
         let unmapped: Vec<&str> =
