@@ -11,9 +11,12 @@
 //!   with data, the share at or above the rule's midpoint, and the cells that changed; and, once a
 //!   second, how many of the twins' numeric properties differ, with the largest difference.
 //!
-//! The branch gets no data sources: live messages reach the plan only (a branch fed the same inputs is
-//! left for later). Cost: a second set of plugins; a difference map is made once per pair of maps; the
-//! twins are compared once a second (one pass over both stores).
+//! The branch is fed the same inputs: every message the plan accepts from its sources is copied into
+//! the branch's inbox before the branch's tick ([`sangam_session::follow`]), so both twins see the same
+//! live counts and KPIs and differ only by what the scenario's values do; copies a slow branch could
+//! not take in time are counted and said in the summary. Cost: a second set of plugins, one message
+//! clone per input; a difference map is made once per pair of maps; the twins are compared once a
+//! second (one pass over both stores).
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -82,15 +85,24 @@ fn summary(r: &Raster, threshold: f64) -> String {
 
 impl Comparison {
     /// Forks `plan` (running `twin`) into a branch with scenario `name`'s values.
-    pub fn start(twin: &TwinScene, plan: &Session, name: &str) -> Result<Comparison> {
+    /// The plan copies its inputs for the branch from now on ([`Comparison::tick`]).
+    pub fn start(twin: &TwinScene, plan: &mut Session, name: &str) -> Result<Comparison> {
         let overrides: Vec<ParamOverride> = ParamOverride::of_scenario(name, twin)?;
         let core = plan.fork(twin, name, &overrides).with_context(|| format!("--compare {name}"))?;
+        plan.copy_inputs();
         Ok(Comparison {
             scenario: name.to_string(),
             core,
             diffs: RefCell::default(),
             twins: RefCell::new((None, String::new())),
         })
+    }
+
+    /// One frame of the branch, after the plan's tick: what the plan accepted goes into the branch's
+    /// inbox, then the branch ticks with the same real time.
+    pub fn tick(&mut self, plan: &mut Session, dt: Duration) {
+        self.core.follow(plan);
+        self.core.tick(dt);
     }
 
     /// Whether rule `rule`'s map is shown as a difference (so the plan's own is not drawn).
@@ -139,6 +151,10 @@ impl Comparison {
             twins.0 = Some(Instant::now());
         }
         lines.push(twins.1.clone());
+        let dropped = session.core.input_copies_dropped();
+        if dropped > 0 {
+            lines.push(format!("the branch missed {dropped} inputs (its adapters fell behind the plan's)"));
+        }
         overlay.hud.push(HudText { text: lines.join("\n"), corner: HudCorner::BottomRight, color: SUMMARY });
     }
 
@@ -222,9 +238,9 @@ mod tests {
     fn the_demo_beside_its_tilt_scenario_shows_the_difference_map_and_both_summaries() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
         let mut session = SiteSession::load(&path).unwrap();
-        let e = Comparison::start(&session.site.twin, &session.core, "flood").err().unwrap();
+        let e = Comparison::start(&session.site.twin, &mut session.core, "flood").err().unwrap();
         assert!(format!("{e:#}").contains("no scenario `flood`"), "{e:#}");
-        session.comparison = Some(Comparison::start(&session.site.twin, &session.core, "tilt-plus-2").unwrap());
+        session.comparison = Some(Comparison::start(&session.site.twin, &mut session.core, "tilt-plus-2").unwrap());
         let rsrp = |s: &Session| {
             s.rasters().find(|(id, r)| *id == "coverage" && r.layer == "radio.rsrp").map(|(_, r)| r.clone())
         };
@@ -271,5 +287,48 @@ mod tests {
             overlay.hud.iter().any(|t| t.text == "difference of radio.rsrp [dB] (tilt-plus-2 - plan)"),
             "its legend"
         );
+    }
+
+    #[test]
+    fn the_branch_gets_the_plan_s_live_counts_and_its_closed_road_carries_none_of_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
+        let mut session = SiteSession::load(&path).unwrap();
+        session.comparison =
+            Some(Comparison::start(&session.site.twin, &mut session.core, "ring-road-closed").unwrap());
+        // The feed's counts for each segment, offered to the plan only (as its MQTT source does).
+        let segments: Vec<_> =
+            session.site.twin.entities.iter().filter(|e| e.kind == "road.segment").map(|e| e.id.to_string()).collect();
+        assert_eq!(segments.len(), 6);
+        for segment in &segments {
+            let payload = format!(r#"{{"segment":"{segment}","count":1200,"interval_s":3600,"lanes_open":2}}"#);
+            let message = sangam_session::Message {
+                source: format!("sangam/new-delhi-ina/traffic/{segment}"),
+                content_type: "application/json".into(),
+                received: session.core.time().clock().now(),
+                payload: payload.into_bytes(),
+            };
+            session.core.offer("traffic", message).unwrap();
+        }
+        let ring = sangam_twin::EntityId::new("road/ring-road-1");
+        let value = |s: &Session, property: &str| s.store().latest(&ring, property).and_then(|(_, v)| v.as_f64());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let input = crate::interaction::InputFrame { dt: Duration::from_millis(250), ..Default::default() };
+            session.frame(&input);
+            let branch = &session.comparison.as_ref().unwrap().core;
+            let plan_density = value(&session.core, "flow.density");
+            if value(branch, "traffic.flow").is_some()
+                && plan_density.is_some_and(|d| d > 0.0)
+                && let Some(closed) = value(branch, "flow.density")
+            {
+                // The same count reached both twins; in the branch the closed road stays empty.
+                assert_eq!(value(branch, "traffic.flow"), value(&session.core, "traffic.flow"));
+                assert_eq!(closed, 0.0, "a closed road carries nothing (plan: {plan_density:?} veh/km)");
+                break;
+            }
+            assert!(Instant::now() < deadline, "no counts and densities in both branches within 60 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(session.core.input_copies_dropped(), 0);
     }
 }

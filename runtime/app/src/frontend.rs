@@ -465,7 +465,7 @@ impl SiteSession {
                 let mut session = SiteSession::from_site(site)?;
                 session.scenario = scenario;
                 if let Some(name) = &args.compare {
-                    let comparison = crate::compare::Comparison::start(&session.site.twin, &session.core, name)?;
+                    let comparison = crate::compare::Comparison::start(&session.site.twin, &mut session.core, name)?;
                     println!("comparing with scenario {name}");
                     session.comparison = Some(comparison);
                 }
@@ -550,7 +550,7 @@ impl SiteSession {
         }
         let tick = self.core.tick(input.dt);
         if let Some(branch) = &mut self.comparison {
-            branch.core.tick(input.dt);
+            branch.tick(&mut self.core, input.dt);
         }
         // Entities an adapter created this tick (cells of a cell list) get their place on screen.
         self.live_colors.refresh(self.core.store());

@@ -20,7 +20,8 @@
 //! - [`time`]: the clock and the playhead, and the commands of every front end.
 //! - [`plugins`]: the scene's plugins under supervision and their schedule.
 //! - [`inbox`]: messages from sources waiting for their adapter, bounded, never dropped.
-//! - [`branch`]: what-if branches forked from a session, and their comparison.
+//! - [`branch`]: what-if branches forked from a session, and their comparison; [`follow`]: a branch
+//!   fed the same inputs as the session it was forked from.
 //! - [`record`]: recording to MCAP (every accepted message and every tick's changes, off the frame
 //!   thread) and reading a recording back; [`replay`]: a session that replays one;
 //!   [`Session::time_travel`]: one that shows a recording at one time, from its end snapshot.
@@ -33,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod branch;
+pub mod follow;
 pub mod inbox;
 pub mod plugins;
 pub mod record;
@@ -124,6 +126,8 @@ pub struct Session {
     recorded: Option<(String, record::WriterSummary)>,
     /// The scene's data sources, once started ([`Session::start_sources`]).
     sources: Option<sangam_data::Sources>,
+    /// Copies of the accepted messages for a branch that follows this session ([`follow`]).
+    copies: Option<follow::InputCopies>,
 }
 
 /// `Err` naming `recording` when `t` is outside it: before the clock's `start` or after its recorded
@@ -189,6 +193,7 @@ impl Session {
             inputs_withheld: 0,
             recorded: None,
             sources: None,
+            copies: None,
         })
     }
 
@@ -475,8 +480,13 @@ impl Session {
         // Recorded once accepted, before any plugin sees it (a refused one is offered again).
         let recording = self.recorder.as_ref().is_some_and(Recorder::is_recording);
         let copy = (recording && self.withhold_inputs.is_none()).then(|| message.clone());
+        // A branch that follows this session gets the same message (once the inbox took it).
+        let for_branch = self.copies.is_some().then(|| message.clone());
         if let Err(e) = self.inbox.offer(adapter, message) {
             return Err(Box::new((e, ack)));
+        }
+        if let (Some(copies), Some(message)) = (self.copies.as_mut(), for_branch) {
+            copies.push(adapter, message);
         }
         if recording && self.withhold_inputs.is_some() {
             self.inputs_withheld += 1;

@@ -136,3 +136,60 @@ fn a_scenario_and_set_values_run_the_plugins_with_their_parameters() {
     let e = format!("{:#}", Session::load(&twin).err().expect("refused"));
     assert!(e.contains("decay") && e.contains("decay-rate") && e.contains("below the minimum 0"), "{e}");
 }
+
+/// A counter fed by the first-party CSV adapter (`flow` per message).
+fn counter_scene() -> sangam_twin::Scene {
+    let manifest = crate::repo().join("plugins/csv-adapter/plugin.toml");
+    let body = format!(
+        "[[entities]]\nid = \"s1\"\nkind = \"traffic.counter\"\n\n[[plugins]]\nid = \"counts\"\nartifact = \
+         \"csv_adapter.wasm\"\nmanifest = \"{}\"\n",
+        manifest.display()
+    );
+    scene("follow", &body)
+}
+
+fn count(i: i64) -> sangam_session::Message {
+    sangam_session::Message {
+        source: "counts.csv".into(),
+        content_type: "text/csv".into(),
+        received: SimTime::from_secs(i),
+        payload: format!("id,time,flow[veh/h]\ns1,{i},{}\n", 1000 + i).into_bytes(),
+    }
+}
+
+fn flows(s: &Session) -> Vec<f64> {
+    let id = EntityId::new("s1");
+    s.store().series(&id, "flow").map(|v| v.iter().map(|(_, x)| x.as_f64().unwrap()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn a_branch_that_follows_gets_every_input_the_session_accepts_including_those_waiting_at_the_fork() {
+    let scene = counter_scene();
+    let mut plan = session(&scene);
+    // Accepted before the fork, still waiting in the inbox (no tick yet): not in the twin it copies.
+    for i in 0..3 {
+        plan.offer("counts", count(i)).unwrap();
+    }
+    let mut branch = plan.fork(&scene, "follower", &[]).unwrap();
+    let mut alone = plan.fork(&scene, "alone", &[]).unwrap();
+    plan.copy_inputs();
+    for i in 3..8 {
+        plan.offer("counts", count(i)).unwrap();
+    }
+    let expected: Vec<f64> = (0..8).map(|i| f64::from(1000 + i)).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while flows(&plan) != expected || flows(&branch) != expected {
+        assert!(std::time::Instant::now() < deadline, "plan {:?}, branch {:?}", flows(&plan), flows(&branch));
+        plan.tick(Duration::ZERO);
+        let followed = branch.follow(&mut plan);
+        assert_eq!(followed.waiting, 0, "an inbox of room takes every copy");
+        branch.tick(Duration::ZERO);
+        alone.tick(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(flows(&branch), expected, "every input, in order, in the branch's twin too");
+    assert!(flows(&alone).is_empty(), "a branch that does not follow gets none: {:?}", flows(&alone));
+    assert_eq!(branch.inbox().stats("counts").unwrap().accepted, 8);
+    assert_eq!((plan.input_copies_made(), plan.input_copies_dropped()), (8, 0));
+    assert_eq!(plan.inbox().stats("counts").unwrap().delivered, 8, "the plan's own inputs are untouched");
+}
