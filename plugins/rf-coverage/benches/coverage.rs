@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rf_coverage::antenna::Pointing;
+use rf_coverage::antenna::{Pattern, Pointing};
 use rf_coverage::buildings::{Building, Buildings};
 use rf_coverage::coverage::{self, Grid, PathLoss, Sector, Settings};
 use rf_coverage::plugin::sites::{self, Site, SiteValues};
@@ -57,6 +57,7 @@ fn main() {
                     azimuth_deg: (i % 3) as f64 * 120.0,
                     mechanical_tilt_deg: 2.0,
                     electrical_tilt_deg: 4.0,
+                    pattern: Pattern::ELEMENT,
                 },
                 tx_power_dbm: 46.0,
                 frequency_mhz: if i % 2 == 0 { 1800.0 } else { 2100.0 },

@@ -1,35 +1,71 @@
-//! The sector antenna of 3GPP TR 38.901 (V17.0.0), Table 7.3-1: one element's power pattern
+//! Sector antenna patterns of the 3GPP form (a parabolic main lobe in each cut, capped):
 //!
-//! - vertical cut `A_V(θ'') = -min(12 ((θ'' - 90°) / θ3dB)^2, SLA_V)`, θ3dB = 65°, SLA_V = 30 dB;
-//! - horizontal cut `A_H(φ'') = -min(12 (φ'' / φ3dB)^2, A_max)`, φ3dB = 65°, A_max = 30 dB;
-//! - together `A(θ'', φ'') = -min(-(A_V + A_H), A_max)`, and the gain `G_E,max + A`, G_E,max = 8 dBi;
+//! - vertical cut `A_V(θ'') = -min(12 ((θ'' - 90°) / θ3dB)^2, SLA_V)`;
+//! - horizontal cut `A_H(φ'') = -min(12 (φ'' / φ3dB)^2, A_max)`;
+//! - together `A(θ'', φ'') = -min(-(A_V + A_H), A_max)`, and the gain `G_max + A`;
 //!
-//! in the antenna's local frame (θ'' from the zenith, φ'' from boresight). The sector's azimuth
-//! (bearing, degrees clockwise from north) and mechanical downtilt turn the frame by §7.1.3
-//! (eq. 7.1-7 with α the bearing in the global frame and β the downtilt, γ = 0); an electrical tilt
-//! moves the vertical cut's peak below the horizon (`θ'' - 90° - tilt`), as a phase-tapered column
-//! does.
+//! in the antenna's local frame (θ'' from the zenith, φ'' from boresight), with two published sets of
+//! values ([`Pattern::ELEMENT`], [`Pattern::MACRO`]). The sector's azimuth (bearing, degrees clockwise
+//! from north) and mechanical downtilt turn the frame by TR 38.901 §7.1.3 (eq. 7.1-7 with α the bearing
+//! in the global frame and β the downtilt, γ = 0); an electrical tilt moves the vertical cut's peak
+//! below the horizon (`θ'' - 90° - tilt`), as a phase-tapered column does.
 //!
 //! Site frame: x east, y north, z up (metres).
 //!
 //! Cost: an `acos` and an `atan2` per direction.
 
-/// Half-power beamwidth of both cuts, degrees.
-pub const BEAMWIDTH_DEG: f64 = 65.0;
-/// Side-lobe level of the vertical cut, dB.
-pub const SIDE_LOBE_DB: f64 = 30.0;
-/// The largest attenuation, dB.
-pub const MAX_ATTENUATION_DB: f64 = 30.0;
-/// The element's gain on boresight, dBi.
-pub const MAX_GAIN_DBI: f64 = 8.0;
+/// One antenna pattern's values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pattern {
+    /// Half-power beamwidth of the vertical cut θ3dB, degrees.
+    pub vertical_beamwidth_deg: f64,
+    /// Side-lobe level of the vertical cut SLA_V, dB.
+    pub side_lobe_db: f64,
+    /// Half-power beamwidth of the horizontal cut φ3dB, degrees.
+    pub horizontal_beamwidth_deg: f64,
+    /// The largest attenuation A_max (front-to-back ratio), dB.
+    pub max_attenuation_db: f64,
+    /// The gain on boresight, dBi.
+    pub max_gain_dbi: f64,
+}
 
-/// The attenuation (dB, <= 0) of the element at zenith angle `theta_deg` (0-180) and azimuth
-/// `phi_deg` (-180-180) of its local frame, with the vertical peak `electrical_tilt_deg` below the
-/// horizon.
+impl Pattern {
+    /// One element of an array, 3GPP TR 38.901 (V17.0.0) Table 7.3-1: θ3dB = φ3dB = 65°, SLA_V =
+    /// A_max = 30 dB, G_E,max = 8 dBi. Its wide vertical lobe makes a tilt of a few degrees change
+    /// little (what a column of elements would narrow).
+    pub const ELEMENT: Pattern = Pattern {
+        vertical_beamwidth_deg: 65.0,
+        side_lobe_db: 30.0,
+        horizontal_beamwidth_deg: 65.0,
+        max_attenuation_db: 30.0,
+        max_gain_dbi: 8.0,
+    };
+
+    /// A macro-cell panel (a column of elements), 3GPP TR 36.814 (V9.0.0) Table A.2.1.1-2: θ3dB = 10°,
+    /// SLA_V = 20 dB, φ3dB = 70°, A_m = 25 dB, 14 dBi. The pattern planning tools tilt.
+    pub const MACRO: Pattern = Pattern {
+        vertical_beamwidth_deg: 10.0,
+        side_lobe_db: 20.0,
+        horizontal_beamwidth_deg: 70.0,
+        max_attenuation_db: 25.0,
+        max_gain_dbi: 14.0,
+    };
+
+    /// The attenuation (dB, <= 0) at zenith angle `theta_deg` (0-180) and azimuth `phi_deg`
+    /// (-180-180) of the antenna's local frame, with the vertical peak `electrical_tilt_deg` below
+    /// the horizon.
+    pub fn attenuation_db(&self, theta_deg: f64, phi_deg: f64, electrical_tilt_deg: f64) -> f64 {
+        let off = (theta_deg - 90.0 - electrical_tilt_deg) / self.vertical_beamwidth_deg;
+        let vertical = -(12.0 * off * off).min(self.side_lobe_db);
+        let across = phi_deg / self.horizontal_beamwidth_deg;
+        let horizontal = -(12.0 * across * across).min(self.max_attenuation_db);
+        -(-(vertical + horizontal)).min(self.max_attenuation_db)
+    }
+}
+
+/// The attenuation of [`Pattern::ELEMENT`] (see [`Pattern::attenuation_db`]).
 pub fn attenuation_db(theta_deg: f64, phi_deg: f64, electrical_tilt_deg: f64) -> f64 {
-    let vertical = -(12.0 * ((theta_deg - 90.0 - electrical_tilt_deg) / BEAMWIDTH_DEG).powi(2)).min(SIDE_LOBE_DB);
-    let horizontal = -(12.0 * (phi_deg / BEAMWIDTH_DEG).powi(2)).min(MAX_ATTENUATION_DB);
-    -(-(vertical + horizontal)).min(MAX_ATTENUATION_DB)
+    Pattern::ELEMENT.attenuation_db(theta_deg, phi_deg, electrical_tilt_deg)
 }
 
 /// A sector antenna's pointing.
@@ -41,13 +77,16 @@ pub struct Pointing {
     pub mechanical_tilt_deg: f64,
     /// Electrical downtilt, degrees (positive: below the horizon).
     pub electrical_tilt_deg: f64,
+    /// The antenna's pattern.
+    pub pattern: Pattern,
 }
 
 impl Pointing {
     /// The gain (dBi) toward `direction` (site frame; need not be unit length, must not be zero).
     pub fn gain_dbi(&self, direction: [f64; 3]) -> f64 {
         let (theta, phi) = self.local_angles(direction);
-        MAX_GAIN_DBI + attenuation_db(theta.to_degrees(), phi.to_degrees(), self.electrical_tilt_deg)
+        self.pattern.max_gain_dbi
+            + self.pattern.attenuation_db(theta.to_degrees(), phi.to_degrees(), self.electrical_tilt_deg)
     }
 
     /// The local zenith angle θ' and azimuth φ' (radians) of `direction` (TR 38.901 eq. 7.1-7, γ = 0).

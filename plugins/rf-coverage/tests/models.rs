@@ -5,7 +5,7 @@
 //! okumura-hata-test-suite.cc and three-gpp-propagation-loss-model-test-suite.cc). Where ns-3
 //! disagrees with the published formula, the test follows the formula and says why.
 
-use rf_coverage::antenna::{Pointing, attenuation_db};
+use rf_coverage::antenna::{Pattern, Pointing, attenuation_db};
 use rf_coverage::buildings::{Building, Buildings};
 use rf_coverage::cost231::{self, Area, Cost231};
 use rf_coverage::coverage::{self, Grid, PathLoss, Sector, Settings};
@@ -102,7 +102,8 @@ fn the_sector_antenna_follows_table_7_3_1_and_its_tilts() {
     close(attenuation_db(155.0, 65.0, 0.0), -24.0, "both cuts add: 12 + 12");
     close(attenuation_db(140.0, 90.0, 0.0), -30.0, "7.1 + 23.0 dB, capped at A_max");
     // Pointing: boresight east (azimuth 90) is 8 dBi east, 8 - 30 dBi west.
-    let east = Pointing { azimuth_deg: 90.0, mechanical_tilt_deg: 0.0, electrical_tilt_deg: 0.0 };
+    let east =
+        Pointing { azimuth_deg: 90.0, mechanical_tilt_deg: 0.0, electrical_tilt_deg: 0.0, pattern: Pattern::ELEMENT };
     close(east.gain_dbi([1.0, 0.0, 0.0]), 8.0, "boresight gain G_E,max");
     close(east.gain_dbi([-1.0, 0.0, 0.0]), -22.0, "back lobe");
     close(east.gain_dbi([0.0, 1.0, 0.0]), 8.0 - 23.0059, "north, 90 deg off");
@@ -119,6 +120,31 @@ fn the_sector_antenna_follows_table_7_3_1_and_its_tilts() {
     let electrical10 = Pointing { electrical_tilt_deg: 10.0, ..east };
     close(mechanical10.gain_dbi([0.0, 1.0, 0.0]), -15.0059, "side, mechanical tilt");
     close(electrical10.gain_dbi([0.0, 1.0, 0.0]), -15.2899, "side, electrical tilt");
+}
+
+/// The macro panel of TR 36.814 Table A.2.1.1-2 (θ3dB 10°, SLA_V 20 dB, φ3dB 70°, A_m 25 dB, 14 dBi),
+/// values worked by hand from the table's formulas.
+#[test]
+fn the_macro_panel_pattern_matches_values_worked_from_tr_36_814() {
+    let m = Pattern::MACRO;
+    close(m.attenuation_db(90.0, 0.0, 0.0), 0.0, "boresight");
+    close(m.attenuation_db(95.0, 0.0, 0.0), -3.0, "5 deg below: half the vertical beamwidth");
+    close(m.attenuation_db(100.0, 0.0, 0.0), -12.0, "10 deg below");
+    close(m.attenuation_db(105.0, 0.0, 0.0), -20.0, "15 deg below: 27 dB, capped at SLA_V");
+    close(m.attenuation_db(90.0, 35.0, 0.0), -3.0, "35 deg off: half the horizontal beamwidth");
+    close(m.attenuation_db(90.0, 180.0, 0.0), -25.0, "behind: 79.3 dB, capped at A_m");
+    close(m.attenuation_db(100.0, 70.0, 0.0), -24.0, "both cuts add: 12 + 12");
+    close(m.attenuation_db(105.0, 70.0, 0.0), -25.0, "20 + 12 dB, capped at A_m");
+    let east = Pointing { azimuth_deg: 90.0, mechanical_tilt_deg: 0.0, electrical_tilt_deg: 6.0, pattern: m };
+    close(east.gain_dbi([1.0, 0.0, -(6f64.to_radians().tan())]), 14.0, "electrical boresight: 14 dBi");
+    // Toward the horizon: 14 - 12 (6/10)^2 = 9.68 dBi; two more degrees of tilt, 14 - 12 (8/10)^2 =
+    // 6.32 dBi: 3.36 dB less where the element's 65 deg lobe would lose 0.07 dB.
+    close(east.gain_dbi([1.0, 0.0, 0.0]), 9.68, "the horizon under 6 deg");
+    let retilted = Pointing { electrical_tilt_deg: 8.0, ..east };
+    close(retilted.gain_dbi([1.0, 0.0, 0.0]), 6.32, "the horizon under 8 deg");
+    let element = Pointing { pattern: Pattern::ELEMENT, ..east };
+    let element_retilted = Pointing { pattern: Pattern::ELEMENT, ..retilted };
+    close(element.gain_dbi([1.0, 0.0, 0.0]) - element_retilted.gain_dbi([1.0, 0.0, 0.0]), 0.0682, "the element");
 }
 
 fn box_building(x0: f64, y0: f64, x1: f64, y1: f64, top: f64) -> Building {
@@ -192,7 +218,12 @@ fn sector(id: &str, x: f64, azimuth: f64) -> Sector {
     Sector {
         id: id.into(),
         position: [x, 0.0, 25.0],
-        pointing: Pointing { azimuth_deg: azimuth, mechanical_tilt_deg: 0.0, electrical_tilt_deg: 0.0 },
+        pointing: Pointing {
+            azimuth_deg: azimuth,
+            mechanical_tilt_deg: 0.0,
+            electrical_tilt_deg: 0.0,
+            pattern: Pattern::ELEMENT,
+        },
         tx_power_dbm: 46.0,
         frequency_mhz: 3500.0,
         bandwidth_mhz: 20.0,

@@ -3,8 +3,13 @@
 
 use sangam_sdk::{ParameterSpec, params};
 
+use crate::antenna::Pattern;
 use crate::cost231::Area;
 use crate::coverage::PathLoss;
+
+const ANTENNA: &str = "Sector antenna pattern: `element` (3GPP TR 38.901 Table 7.3-1: 65 deg both cuts, 8 dBi; \
+                       a tilt changes little) or `macro` (3GPP TR 36.814 Table A.2.1.1-2 panel: 10 deg vertical, 70 \
+                       deg horizontal, 14 dBi).";
 
 /// The parameters of this plugin.
 pub fn parameters() -> Vec<ParameterSpec> {
@@ -13,6 +18,7 @@ pub fn parameters() -> Vec<ParameterSpec> {
             "Path loss: `uma` (3GPP TR 38.901 Urban Macro, LOS or NLOS by the buildings; antennas at 25 m), \
              `cost231-metropolitan` or `cost231-suburban` (COST-231 Hata: 1500-2000 MHz, antennas 30-200 m, 1-20 km).",
         ),
+        ParameterSpec::text("antenna", "element").description(ANTENNA),
         ParameterSpec::number("frequency-mhz", 1800.0).unit("MHz").range(500.0, 100_000.0).description(
             "Carrier frequency of every sector (the model checks its own range: COST-231 1500-2000 MHz, UMa 0.5-100 GHz).",
         ),
@@ -71,6 +77,8 @@ pub fn parameters() -> Vec<ParameterSpec> {
 pub struct Config {
     /// Path loss.
     pub model: PathLoss,
+    /// The sectors' antenna pattern.
+    pub antenna: Pattern,
     /// Carrier, MHz.
     pub frequency_mhz: f64,
     /// Channel bandwidth, MHz.
@@ -158,6 +166,11 @@ pub fn from_params() -> Result<Config, String> {
             ));
         }
     };
+    let antenna = match params::text("antenna").as_deref().unwrap_or("element") {
+        "element" => Pattern::ELEMENT,
+        "macro" => Pattern::MACRO,
+        other => return Err(format!("parameter `antenna` = `{other}` is not `element` or `macro`")),
+    };
     let bandwidth_mhz = number("bandwidth-mhz", 10.0, (1.4, 20.0), "MHz")?;
     if crate::coverage::resource_blocks(bandwidth_mhz).is_none() {
         return Err(format!("parameter `bandwidth-mhz` = {bandwidth_mhz} MHz is not 1.4, 3, 5, 10, 15 or 20 MHz"));
@@ -168,6 +181,7 @@ pub fn from_params() -> Result<Config, String> {
     }
     Ok(Config {
         model,
+        antenna,
         frequency_mhz: number("frequency-mhz", 1800.0, (500.0, 100_000.0), "MHz")?,
         bandwidth_mhz,
         tx_power_dbm: number("tx-power-dbm", 46.0, (-30.0, 80.0), "dBm")?,
@@ -212,5 +226,8 @@ mod tests {
         assert!(from_params().unwrap_err().contains("`okumura`"));
         sangam_sdk::testing::reset();
         assert_eq!(from_params().unwrap().model, PathLoss::Uma);
+        assert_eq!(from_params().unwrap().antenna, Pattern::ELEMENT);
+        sangam_sdk::testing::with_host(|h| h.set_param("antenna", sangam_sdk::ParamValue::Text("yagi".into())));
+        assert_eq!(from_params().unwrap_err(), "parameter `antenna` = `yagi` is not `element` or `macro`");
     }
 }

@@ -107,6 +107,7 @@ pub fn sectors(sites: &[Site], values: &[SiteValues], config: &Config) -> OnAir 
                     azimuth_deg: azimuth,
                     mechanical_tilt_deg: or(v.tilt_mech_deg, config.mechanical_tilt_deg),
                     electrical_tilt_deg: electrical,
+                    pattern: config.antenna,
                 },
                 tx_power_dbm: or(v.tx_power_dbm, config.tx_power_dbm),
                 frequency_mhz: config.frequency_mhz,
