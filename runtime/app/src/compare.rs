@@ -1,13 +1,16 @@
 //! Two scenarios side by side in one session (`sangam run SCENE --compare NAME`): the plan (the
 //! scene as run, with its own `--scenario`) and a branch forked from it at the start with scenario
-//! NAME's values ([`sangam_session::Session::fork`]), ticked with the same frame times. On screen, in
-//! every front end:
+//! NAME's values ([`sangam_session::Session::fork`]), ticked with the same frame times. On screen
+//! ([`crate::panes`]): split, the plan left and the branch right, each with its own maps, colours and
+//! labels (window and headless); or one view of the differences, the plan or the branch (every front
+//! end; XR toggles). In the view of the differences:
 //!
 //! - each map a `[[heatmaps]]` rule draws becomes the **difference** branch minus plan, cell by cell
 //!   (NaN where either has no data), drawn where it changed (by more than [`UNCHANGED`]) on a
 //!   diverging ramp (blue lost, red gained) spanning the largest change either way, rounded up to 1, 2
 //!   or 5 of a power of ten, with its legend; the plan's own map is not drawn under it;
-//! - the **two summaries** next to each other (heads-up, bottom right): per map the mean of its cells
+//!
+//! In every view, the **two summaries** next to each other (heads-up, bottom right): per map the mean of its cells
 //!   with data, the share at or above the rule's midpoint, and the cells that changed; and, once a
 //!   second, how many of the twins' numeric properties differ, with the largest difference.
 //!
@@ -30,6 +33,7 @@ use sangam_session::branch::{self, ParamOverride};
 use sangam_twin::{ColorRamp, HeatmapRule, Scene as TwinScene};
 
 use crate::frontend::SiteSession;
+use crate::panes::CompareView;
 
 /// A cell that changed by at most this is drawn clear (and not counted as changed).
 pub const UNCHANGED: f32 = 1e-4;
@@ -50,6 +54,10 @@ pub struct Comparison {
     pub scenario: String,
     /// The branch.
     pub core: Session,
+    /// What the frame shows ([`crate::panes`]).
+    pub view: CompareView,
+    /// Whether the front end can split the frame (not XR).
+    pub can_split: bool,
     diffs: RefCell<Vec<DiffEntry>>,
     twins: RefCell<(Option<Instant>, String)>,
 }
@@ -93,6 +101,8 @@ impl Comparison {
         Ok(Comparison {
             scenario: name.to_string(),
             core,
+            view: CompareView::Split,
+            can_split: true,
             diffs: RefCell::default(),
             twins: RefCell::new((None, String::new())),
         })
@@ -111,17 +121,16 @@ impl Comparison {
         of(plan) && of(&self.core)
     }
 
-    /// Adds the difference maps, their legends and the two summaries.
-    pub fn add(&self, overlay: &mut Overlay, session: &SiteSession) {
+    /// Adds the difference maps and their legends.
+    pub fn add_differences(&self, overlay: &mut Overlay, session: &SiteSession) {
         let pose = *session.interaction.twin_pose();
-        let mut lines = vec![format!("plan | {}", self.scenario)];
         for rule in &session.site.twin.heatmaps {
             let find = |s: &Session| {
                 s.rasters().find(|(id, r)| *id == rule.plugin && r.layer == rule.layer).map(|(_, r)| r.clone())
             };
             let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
             let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
-            let Some((frame, summary)) = self.difference_frame(&key, &plan, &branch, rule) else { continue };
+            let Some((frame, _)) = self.difference_frame(&key, &plan, &branch, rule) else { continue };
             overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
             let span = frame.heatmaps.first().map_or(1.0, |h| f64::from(h.max));
             let legend = sangam_twin::ColorRule {
@@ -135,7 +144,21 @@ impl Comparison {
             };
             let unit = if plan.unit == "dBm" { "dB".to_string() } else { plan.unit.clone() };
             overlay.hud.extend(crate::live_colors::legend(&legend, &unit));
-            lines.push(summary);
+        }
+    }
+
+    /// Adds the two summaries, side by side in one block: per map, plan | branch.
+    pub fn add_summaries(&self, overlay: &mut Overlay, session: &SiteSession) {
+        let mut lines = vec![format!("plan | {}", self.scenario)];
+        for rule in &session.site.twin.heatmaps {
+            let find = |s: &Session| {
+                s.rasters().find(|(id, r)| *id == rule.plugin && r.layer == rule.layer).map(|(_, r)| r.clone())
+            };
+            let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
+            let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
+            if let Some((_, summary)) = self.difference_frame(&key, &plan, &branch, rule) {
+                lines.push(summary);
+            }
         }
         let mut twins = self.twins.borrow_mut();
         if twins.0.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
@@ -205,7 +228,7 @@ impl Comparison {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn raster(values: Vec<f32>) -> Raster {
@@ -234,27 +257,36 @@ mod tests {
         assert_eq!([nice(0.07), nice(0.3), nice(1.0), nice(7.5), nice(12.0)], [0.1, 0.5, 1.0, 10.0, 20.0]);
     }
 
-    #[test]
-    fn the_demo_beside_its_tilt_scenario_shows_the_difference_map_and_both_summaries() {
+    /// The demo beside scenario `name`, run until both have their RSRP map; with both maps.
+    pub(crate) fn demo_beside(name: &str) -> (SiteSession, Arc<Raster>, Arc<Raster>) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
         let mut session = SiteSession::load(&path).unwrap();
-        let e = Comparison::start(&session.site.twin, &mut session.core, "flood").err().unwrap();
-        assert!(format!("{e:#}").contains("no scenario `flood`"), "{e:#}");
-        session.comparison = Some(Comparison::start(&session.site.twin, &mut session.core, "tilt-plus-2").unwrap());
+        session.comparison = Some(Comparison::start(&session.site.twin, &mut session.core, name).unwrap());
         let rsrp = |s: &Session| {
             s.rasters().find(|(id, r)| *id == "coverage" && r.layer == "radio.rsrp").map(|(_, r)| r.clone())
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        let (plan, branch) = loop {
+        loop {
             let input = crate::interaction::InputFrame { dt: Duration::from_millis(50), ..Default::default() };
             session.frame(&input);
             let branch = session.comparison.as_ref().and_then(|c| rsrp(&c.core));
             if let (Some(a), Some(b)) = (rsrp(&session.core), branch) {
-                break (a, b);
+                return (session, a, b);
             }
             assert!(Instant::now() < deadline, "no maps from both branches within 60 s");
             std::thread::sleep(Duration::from_millis(5));
-        };
+        }
+    }
+
+    #[test]
+    fn the_demo_beside_its_tilt_scenario_shows_the_difference_map_and_both_summaries() {
+        let (mut session, plan, branch) = demo_beside("tilt-plus-2");
+        let e = Comparison::start(&session.site.twin, &mut session.core, "flood").err().unwrap();
+        assert!(format!("{e:#}").contains("no scenario `flood`"), "{e:#}");
+        // V (the window) or the right stick click (XR): from the split to the differences.
+        let input = crate::interaction::InputFrame { next_compare_view: true, ..Default::default() };
+        session.frame(&input);
+        assert_eq!(session.comparison.as_ref().unwrap().view, CompareView::Difference);
         let overlay = crate::overlay_compose::compose(&session, None);
         let heatmaps: Vec<_> = overlay.layers.iter().flat_map(|l| &l.heatmaps).collect();
         assert_eq!(heatmaps.len(), 1, "the difference, not the plan's map under it");

@@ -551,6 +551,10 @@ impl SiteSession {
         let tick = self.core.tick(input.dt);
         if let Some(branch) = &mut self.comparison {
             branch.tick(&mut self.core, input.dt);
+            if input.next_compare_view {
+                branch.view = branch.view.next(branch.can_split);
+                println!("showing {}", branch.view.describe(&branch.scenario));
+            }
         }
         // Entities an adapter created this tick (cells of a cell list) get their place on screen.
         self.live_colors.refresh(self.core.store());
@@ -827,7 +831,6 @@ pub fn run_headless_until(
         if update.outcome.placements_changed {
             gpu.set_placements(session.interaction.placements(&session.site.scene.placements));
         }
-        let view = session.interaction.camera.view(args.size.aspect());
         let gpu_ms =
             last_gpu.map_or_else(|| "n/a".to_string(), |g: Duration| format!("{:.1} ms", g.as_secs_f64() * 1e3));
         let hud = format!(
@@ -835,12 +838,11 @@ pub fn run_headless_until(
             session.site.twin.name,
             clock_line(&session.core, &update.tick)
         );
-        let overlay = crate::overlay_compose::compose(&session, Some(&hud));
         if update_times.len() == TIMER_WINDOW {
             update_times.pop_front();
         }
         update_times.push_back(update_start.elapsed());
-        let stats = renderer.render_with_overlay(&gpu, &overlay, &[view], &target)?;
+        let stats = crate::panes::draw(&mut renderer, &gpu, &session, Some(&hud), &target)?;
         renderer
             .device()
             .poll(wgpu::PollType::wait_indefinitely())
@@ -851,11 +853,8 @@ pub fn run_headless_until(
         last = stats;
     }
     if let Some(path) = args.screenshot.as_ref().filter(|_| !xr_back) {
-        let view = session.interaction.camera.view(args.size.aspect());
-        let overlay = crate::overlay_compose::compose(&session, Some(&session.site.twin.name));
-        let images =
-            renderer.render_to_images_with_overlay(&gpu, &overlay, &[view], args.size.width, args.size.height)?;
-        let image = images.into_iter().next().context("the renderer returned no image")?;
+        crate::panes::draw(&mut renderer, &gpu, &session, Some(&session.site.twin.name), &target)?;
+        let image = renderer.read_back(&target)?.into_iter().next().context("the renderer returned no image")?;
         image.save(path).with_context(|| format!("could not write the screenshot {}", path.display()))?;
         println!("headless: last frame saved to {}", path.display());
     }

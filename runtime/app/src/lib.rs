@@ -10,6 +10,8 @@
 //!   applied to the scene before it loads.
 //! - [`interaction`]: selection, inspector, camera, tabletop and layers, shared by every front end.
 //! - [`overlay_compose`]: the per-frame overlay: plugin frames, the inspector panel, heads-up lines.
+//! - [`compare`], [`panes`]: a second scenario beside the plan (`--compare`): its branch, the
+//!   difference maps and summaries, and what each part of the frame shows (split, or one view).
 //! - [`frontend`]: `sangam run`: choosing XR, window or headless, the one per-frame update every front
 //!   end calls ([`frontend::SiteSession::frame`]: time requests, `sangam_session::Session::tick`,
 //!   interaction), and the headless frame loop.
@@ -23,6 +25,7 @@ pub mod headless;
 pub mod interaction;
 pub mod live_colors;
 pub mod overlay_compose;
+pub mod panes;
 pub mod scaffold;
 pub mod scenario;
 pub mod site;

@@ -76,32 +76,67 @@ impl ConvertedFrames {
     }
 }
 
-/// Composes the overlay for one frame. `stats` is the heads-up timing line (shown when `Some`).
+/// Composes the overlay of a frame drawn as one view (XR, a shot): the first of the frame's panes
+/// ([`crate::panes::panes`]; beside a second scenario in the split view, the plan's half). `stats` is
+/// the heads-up timing line (shown when `Some`).
 pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
+    compose_pane(session, crate::panes::panes(session)[0], stats)
+}
+
+/// Composes the overlay of one pane of a frame: the overlays, maps, live colours, inspector, faults
+/// and alerts of the twin it shows (the plan, or the branch beside it), the difference maps when it
+/// shows differences, the comparison's summaries when it carries them. `stats` is the heads-up timing
+/// line (shown when `Some`).
+pub fn compose_pane(session: &SiteSession, pane: crate::panes::Pane, stats: Option<&str>) -> Overlay {
+    use crate::panes::Twin;
     let pose = *session.interaction.twin_pose();
+    let comparison = session.comparison.as_ref();
+    // A branch's frames and maps are cached under keys of their own beside the plan's.
+    let (core, prefix) = match (pane.twin, comparison) {
+        (Twin::Branch, Some(c)) => (&c.core, "branch\u{1f}"),
+        _ => (&session.core, ""),
+    };
     let mut overlay = Overlay::default();
-    for (id, frame) in session.core.overlays() {
-        overlay.layers.push(session.overlay_frames.get(id, frame, &pose));
+    for (id, frame) in core.overlays() {
+        let key = if prefix.is_empty() { id.to_string() } else { format!("{prefix}{id}") };
+        overlay.layers.push(session.overlay_frames.get(&key, frame, &pose));
     }
-    session.site_maps.add(&mut overlay, session);
-    if let Some(comparison) = &session.comparison {
-        comparison.add(&mut overlay, session);
+    session.site_maps.add(&mut overlay, session, core, prefix, pane.difference);
+    if let Some(c) = comparison {
+        if pane.difference {
+            c.add_differences(&mut overlay, session);
+        }
+        if pane.summaries {
+            c.add_summaries(&mut overlay, session);
+        }
     }
-    session.live_colors.add(&mut overlay, session.store(), session.core.display_time(), &pose);
-    add_inspector(&mut overlay, session);
+    session.live_colors.add(&mut overlay, core.store(), core.display_time(), &pose);
+    add_inspector(&mut overlay, session, core);
 
     let mut top_left = Vec::new();
     if let Some(s) = stats {
         top_left.push(s.to_string());
     }
-    if let Some(scenario) = &session.scenario {
+    if let Some(c) = comparison {
+        let showing = match (pane.half, pane.twin) {
+            (Some(_), Twin::Plan) => "plan".to_string(),
+            (Some(_), Twin::Branch) => format!("scenario {}", c.scenario),
+            (None, _) => c.view.describe(&c.scenario),
+        };
+        top_left.push(format!("{showing} (V / right stick click: next view)"));
+    }
+    if pane.twin == Twin::Plan
+        && let Some(scenario) = &session.scenario
+    {
         top_left.push(scenario.clone());
     }
     if !top_left.is_empty() {
         overlay.hud.push(HudText { text: top_left.join("\n"), corner: HudCorner::TopLeft, color: WHITE });
     }
-    // Each data source's state: one that lost its broker or failed is said in colour.
-    for status in session.core.sources().map(sangam_data::Sources::statuses).unwrap_or_default() {
+    // Each data source's state (the branch is fed by the plan's): one that lost its broker or failed
+    // is said in colour.
+    let sources = if pane.first { session.core.sources().map(sangam_data::Sources::statuses) } else { None };
+    for status in sources.unwrap_or_default() {
         let color = match status.state {
             sangam_data::SourceState::Reconnecting { .. } | sangam_data::SourceState::Starting => AMBER,
             sangam_data::SourceState::Failed(_) => RED,
@@ -114,11 +149,10 @@ pub fn compose(session: &SiteSession, stats: Option<&str>) -> Overlay {
         });
     }
     // Faults first: a faulty plugin is reported on screen, with its id and cause.
-    for fault in session.core.plugins().recent_faults() {
+    for fault in core.plugins().recent_faults() {
         overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });
     }
-    let mut alerts: Vec<_> =
-        session.core.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
+    let mut alerts: Vec<_> = core.overlays().flat_map(|(id, f)| f.alerts.iter().map(move |a| (id, a))).collect();
     alerts.sort_by_key(|a| std::cmp::Reverse(a.1.severity));
     for (id, alert) in alerts.into_iter().take(MAX_HUD_ALERTS) {
         let (tag, color) = match alert.severity {
@@ -198,13 +232,11 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
     }
 }
 
-/// The selected entity's panel: name, kind, time and properties as a world-space label above the
+/// The selected entity's panel (from the pane's twin): name, kind, time and properties as a world-space label above the
 /// selection point, and its history chart as a line beside it (facing the viewer's heading).
-fn add_inspector(overlay: &mut Overlay, session: &SiteSession) {
+fn add_inspector(overlay: &mut Overlay, session: &SiteSession, core: &sangam_session::Session) {
     let ia = &session.interaction;
-    let (Some(selection), Some(inspector)) =
-        (ia.selection(), ia.inspector(session.store(), session.core.display_time()))
-    else {
+    let (Some(selection), Some(inspector)) = (ia.selection(), ia.inspector(core.store(), core.display_time())) else {
         return;
     };
     let distance = (selection.point - ia.camera.eye).length().max(1.0);

@@ -13,6 +13,8 @@ use sangam_plugins::{Heatmap, OverlayFrame, Palette, Raster};
 use sangam_render::overlay::Overlay;
 use sangam_twin::{ColorRamp, ColorRule, HeatmapRule};
 
+use sangam_session::Session;
+
 use crate::frontend::SiteSession;
 
 /// The maps shown, each converted once.
@@ -80,21 +82,22 @@ impl SiteMaps {
         }
     }
 
-    /// Adds every map a rule names, and its legend.
-    pub fn add(&self, overlay: &mut Overlay, session: &SiteSession) {
+    /// Adds every map of `core` (the plan's or a branch's twin, its cache keys starting with
+    /// `prefix`) that a rule names, and its legend; with `differenced`, not those drawn as a
+    /// difference instead ([`crate::compare`]).
+    pub fn add(&self, overlay: &mut Overlay, session: &SiteSession, core: &Session, prefix: &str, differenced: bool) {
         let rules = &session.site.twin.heatmaps;
         if rules.is_empty() {
             return;
         }
         let pose = *session.interaction.twin_pose();
-        for (plugin, raster) in session.core.rasters() {
+        for (plugin, raster) in core.rasters() {
             let Some(rule) = rules.iter().find(|r| r.plugin == plugin && r.layer == raster.layer) else { continue };
-            // Beside a second scenario the difference is drawn instead ([`crate::compare`]).
-            if session.comparison.as_ref().is_some_and(|c| c.shows(&session.core, rule)) {
+            if differenced && session.comparison.as_ref().is_some_and(|c| c.shows(&session.core, rule)) {
                 continue;
             }
             // Under a key of its own (a plugin's map is not one of its overlay frames).
-            let key = format!("{plugin}\u{1f}map\u{1f}{}", raster.layer);
+            let key = format!("{prefix}{plugin}\u{1f}map\u{1f}{}", raster.layer);
             let frame = self.frame(&key, raster, rule);
             overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
             overlay.hud.extend(crate::live_colors::legend(&legend_rule(rule), &raster.unit));

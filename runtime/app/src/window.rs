@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use sangam_render::gpu::{DEPTH_FORMAT, FrameStats, GpuScene, RenderTarget, Renderer, RendererOptions};
-use sangam_render::overlay::Overlay;
 use winit::application::ApplicationHandler;
 use winit::dpi::PhysicalSize;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
@@ -243,7 +242,8 @@ impl WindowApp<'_> {
         let now = Instant::now();
         let dt = self.last_frame.map_or(Duration::ZERO, |t| now - t);
         let (w, h) = (gfx.config.width, gfx.config.height);
-        let input = self.input.take_frame(dt, &self.session.interaction.camera, w, h);
+        let split = crate::panes::panes(&self.session).len() > 1;
+        let input = self.input.take_frame_split(dt, &self.session.interaction.camera, w, h, split);
         let FrameUpdate { outcome, tick } = self.session.frame(&input);
         self.last_tick = tick;
         if outcome.placements_changed {
@@ -292,8 +292,7 @@ impl WindowApp<'_> {
                 return Err(anyhow!("wgpu rejected acquiring the window's next image: {errors}"));
             }
         };
-        let overlay = crate::overlay_compose::compose(&self.session, Some(&self.status));
-        let stats = draw(gfx, &self.session, &overlay, texture)?;
+        let stats = draw(gfx, &self.session, &self.status, texture)?;
         if suboptimal {
             gfx.surface.configure(gfx.renderer.device(), &gfx.config);
             self.reconfigured += 1;
@@ -361,12 +360,11 @@ impl WindowApp<'_> {
     }
 }
 
-/// Renders the camera's view with the overlay into the surface image and presents it.
-fn draw(gfx: &mut Gfx, session: &SiteSession, overlay: &Overlay, texture: wgpu::SurfaceTexture) -> Result<FrameStats> {
+/// Renders the camera's view of the frame's panes ([`crate::panes`]: one, or a split comparison) with
+/// their overlays into the surface image and presents it.
+fn draw(gfx: &mut Gfx, session: &SiteSession, status: &str, texture: wgpu::SurfaceTexture) -> Result<FrameStats> {
     let target = RenderTarget::from_texture(texture.texture.clone())?;
-    let aspect = f64::from(gfx.config.width) / f64::from(gfx.config.height.max(1));
-    let view = session.interaction.camera.view(aspect);
-    let stats = gfx.renderer.render_with_overlay(&gfx.scene, overlay, &[view], &target)?;
+    let stats = crate::panes::draw(&mut gfx.renderer, &gfx.scene, session, Some(status), &target)?;
     gfx.window.pre_present_notify();
     gfx.renderer.queue().present(texture);
     let errors = gfx.renderer.take_uncaptured_errors();
@@ -415,6 +413,7 @@ fn map_key(code: KeyCode) -> Option<Key> {
         KeyCode::KeyT => Key::T,
         KeyCode::KeyL => Key::L,
         KeyCode::KeyK => Key::K,
+        KeyCode::KeyV => Key::V,
         KeyCode::Digit1 => Key::Digit(1),
         KeyCode::Digit2 => Key::Digit(2),
         KeyCode::Digit3 => Key::Digit(3),

@@ -13,7 +13,9 @@
 //! with face buttons and thumbsticks: right A plays/pauses time, right B switches walk-through and
 //! tabletop, the right thumbstick scrubs time; left X jumps back to live time, left Y picks the next
 //! layer and a left thumbstick click shows or hides it (the HUD names the layer). On the simple
-//! controller the menu button plays/pauses (right) or goes live (left). A see-through runtime (AR on
+//! controller the menu button plays/pauses (right) or goes live (left). Beside a second scenario
+//! (`--compare`) the right thumbstick click goes to the next view: the differences, the plan, the
+//! branch (both eyes always see the same one; no split). A see-through runtime (AR on
 //! site) hides sky and ground so the twin sits over the real world.
 
 use std::collections::VecDeque;
@@ -211,7 +213,15 @@ impl StagePlacement {
 
 impl SiteXrApp {
     /// An app for a loaded site; the stage starts below the site's first camera, facing its view.
-    pub fn new(session: SiteSession) -> SiteXrApp {
+    pub fn new(mut session: SiteSession) -> SiteXrApp {
+        if let Some(c) = session.comparison.as_mut() {
+            // Both eyes see one world: a comparison toggles between whole views, starting with the
+            // differences.
+            c.can_split = false;
+            if c.view == crate::panes::CompareView::Split {
+                c.view = crate::panes::CompareView::Difference;
+            }
+        }
         let camera = &session.interaction.camera;
         // The twin's ground is z = 0 (the site origin's altitude).
         let ground = 0.0;
@@ -271,6 +281,7 @@ impl SiteXrApp {
         frame.play_pause = right.primary_pressed;
         frame.go_live = left.primary_pressed;
         frame.toggle_tabletop = right.secondary_pressed;
+        frame.next_compare_view = right.thumbstick_pressed;
         let stick = right.thumbstick.x;
         if stick.abs() > STICK_DEAD_ZONE {
             // Past the dead zone the rate grows from 0 to full, so small deflections scrub finely.

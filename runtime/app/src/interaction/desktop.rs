@@ -5,7 +5,8 @@
 //! (press and release without dragging) selects; W/A/S/D fly, Q/E down/up (shift: 4x faster); T teleports
 //! to the point under the cursor; 1-9 jump to bookmarks; space plays/pauses; `[` / `]` scrub 5 s (shift:
 //! 60 s); backspace goes live; Tab switches walk-through / tabletop; L shows/hides the current layer and
-//! K picks the next layer.
+//! K picks the next layer; V goes to the next view of a comparison (`--compare`: split, differences,
+//! plan, branch). In a split frame a click picks through the half it is in.
 
 use std::time::Duration;
 
@@ -56,6 +57,8 @@ pub enum Key {
     L,
     /// Next layer.
     K,
+    /// Next view of a comparison.
+    V,
     /// Bookmark 1-9 (the digit).
     Digit(u8),
     /// Play/pause.
@@ -186,6 +189,7 @@ impl DesktopInput {
             Key::BracketRight => self.frame.scrub_seconds += scrub,
             Key::Backspace => self.frame.go_live = true,
             Key::Tab => self.frame.toggle_tabletop = !self.frame.toggle_tabletop,
+            Key::V => self.frame.next_compare_view = !self.frame.next_compare_view,
             _ => {}
         }
     }
@@ -197,6 +201,19 @@ impl DesktopInput {
 
     /// Everything since the last call, as one frame for a `width` x `height` view from `camera`.
     pub fn take_frame(&mut self, dt: Duration, camera: &Camera, width: u32, height: u32) -> InputFrame {
+        self.take_frame_split(dt, camera, width, height, false)
+    }
+
+    /// [`DesktopInput::take_frame`] for a frame that is `split` in two halves side by side, each a view
+    /// from `camera`: a click or teleport casts its ray through the half it is in.
+    pub fn take_frame_split(
+        &mut self,
+        dt: Duration,
+        camera: &Camera,
+        width: u32,
+        height: u32,
+        split: bool,
+    ) -> InputFrame {
         let mut frame = std::mem::take(&mut self.frame);
         frame.dt = dt;
         let h = f64::from(height.max(1));
@@ -207,8 +224,16 @@ impl DesktopInput {
         let axis = |pos: usize, neg: usize| f64::from(u8::from(self.held[pos])) - f64::from(u8::from(self.held[neg]));
         let boost = if self.shift { 4.0 } else { 1.0 };
         frame.fly = DVec3::new(axis(2, 3), axis(0, 1), axis(4, 5)) * boost;
-        let view = camera.view(f64::from(width.max(1)) / h);
-        let ray_at = |p: DVec2| ray_through_pixel(&view, width, height, p.x, p.y);
+        let left = width / 2;
+        let ray_at = |p: DVec2| {
+            let (x, w) = match split {
+                false => (p.x, width),
+                true if p.x < f64::from(left) => (p.x, left),
+                true => (p.x - f64::from(left), width - left),
+            };
+            let view = camera.view(f64::from(w.max(1)) / h);
+            ray_through_pixel(&view, w, height, x, p.y)
+        };
         if let Some(p) = self.click_at.take() {
             frame.pointer = ray_at(p);
             frame.select = frame.pointer.is_some();

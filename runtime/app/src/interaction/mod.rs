@@ -84,6 +84,8 @@ pub struct InputFrame {
     pub set_rate: Option<f64>,
     /// Jump to a camera bookmark (index into [`Interaction::bookmarks`]).
     pub bookmark: Option<usize>,
+    /// Go to the next view of a comparison ([`crate::panes::CompareView`]).
+    pub next_compare_view: bool,
 }
 
 /// Something that produces input frames (a window's event accumulator, an XR action set, a script).

@@ -9,7 +9,7 @@ use bytemuck::{Pod, Zeroable};
 use glam::{DMat4, DVec3, DVec4, Mat4, Vec3};
 
 use super::upload::{GpuScene, PipelineClass, relative_matrix};
-use super::{DEPTH_FORMAT, FrameStats, Layouts, MAX_VIEWS, PipelineKey, RenderError, RenderTarget, Renderer};
+use super::{DEPTH_FORMAT, FrameStats, Layouts, MAX_VIEWS, PipelineKey, Region, RenderError, RenderTarget, Renderer};
 use crate::model::Aabb;
 use crate::overlay::{Overlay, OverlayFrame};
 use crate::scene::View;
@@ -190,7 +190,39 @@ impl Renderer {
         views: &[View],
         target: &RenderTarget,
     ) -> Result<FrameStats, RenderError> {
+        self.render_region_with_overlay(scene, overlay, views, target, Region::whole(target))
+    }
+
+    /// [`Renderer::render_with_overlay`] into `region` of `target` only (one half of a split view):
+    /// the draws are confined to it (viewport and scissor), the overlay's heads-up text sits in its
+    /// corners, and unless [`Region::clear_target`] what the target holds outside it stays. Draw a
+    /// frame's regions one after another, the first with `clear_target`. A region outside the target
+    /// is an error. Cost: with multisampling, a region that is not the whole target keeps the
+    /// multisampled colour between passes (one more store per pass).
+    pub fn render_region_with_overlay(
+        &mut self,
+        scene: &GpuScene,
+        overlay: &Overlay,
+        views: &[View],
+        target: &RenderTarget,
+        region: Region,
+    ) -> Result<FrameStats, RenderError> {
         let start = Instant::now();
+        let inside = region.width > 0
+            && region.height > 0
+            && u64::from(region.x) + u64::from(region.width) <= u64::from(target.width())
+            && u64::from(region.y) + u64::from(region.height) <= u64::from(target.height());
+        if !inside {
+            return Err(RenderError::InvalidRequest(format!(
+                "region {}x{} at ({}, {}) is not inside the {}x{} target",
+                region.width,
+                region.height,
+                region.x,
+                region.y,
+                target.width(),
+                target.height()
+            )));
+        }
         let n = views.len();
         if n == 0 || n > MAX_VIEWS {
             return Err(RenderError::InvalidRequest(format!(
@@ -257,7 +289,7 @@ impl Renderer {
         let draw_overlay = !overlay.is_empty();
         if draw_overlay {
             self.overlay.ensure_pipelines(&self.device, key);
-            let oframe = OverlayFrame { views, reference, width: target.width(), height: target.height() };
+            let oframe = OverlayFrame { views, reference, width: region.width, height: region.height };
             stats.overlay_primitives = self.overlay.prepare(&self.device, &self.queue, overlay, &oframe);
         }
 
@@ -379,6 +411,7 @@ impl Renderer {
             (Some(t), Some(_)) => Some(t.pass_writes(index, count)),
             _ => None,
         };
+        let confine = Confine { region, whole: region.is_whole(target) };
         let mut encoder =
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("sangam frame") });
         if multiview {
@@ -386,7 +419,9 @@ impl Renderer {
                 Some(msaa) => (msaa, Some(&target.array_view)),
                 None => (&target.array_view, None),
             };
-            let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, mv_mask, timestamps(0, 1));
+            let mut pass =
+                begin_pass(&mut encoder, view, resolve, &att.depth, clear, mv_mask, timestamps(0, 1), &confine);
+            confine.apply(&mut pass);
             pass.set_bind_group(0, &fr.bind_group, &[0]);
             stats.draw_calls += ctx.record(&mut pass);
             if draw_overlay {
@@ -405,7 +440,9 @@ impl Renderer {
                     (None, _) => (layer, None),
                 };
                 {
-                    let mut pass = begin_pass(&mut encoder, view, resolve, &att.depth, clear, None, timestamps(i, n));
+                    let mut pass =
+                        begin_pass(&mut encoder, view, resolve, &att.depth, clear, None, timestamps(i, n), &confine);
+                    confine.apply(&mut pass);
                     pass.set_bind_group(0, &fr.bind_group, &[i as u32 * fr.pass_stride]);
                     stats.draw_calls += ctx.record(&mut pass);
                     if draw_overlay {
@@ -442,6 +479,24 @@ impl Renderer {
     }
 }
 
+/// Where in the target a pass draws: the whole of it, or a region (viewport and scissor).
+struct Confine {
+    region: Region,
+    whole: bool,
+}
+
+impl Confine {
+    fn apply(&self, pass: &mut wgpu::RenderPass<'_>) {
+        if self.whole {
+            return;
+        }
+        let r = self.region;
+        pass.set_viewport(r.x as f32, r.y as f32, r.width as f32, r.height as f32, 0.0, 1.0);
+        pass.set_scissor_rect(r.x, r.y, r.width, r.height);
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one pass's attachments and options, each different
 fn begin_pass<'e>(
     encoder: &'e mut wgpu::CommandEncoder,
     view: &wgpu::TextureView,
@@ -450,17 +505,19 @@ fn begin_pass<'e>(
     clear: wgpu::Color,
     multiview_mask: Option<NonZeroU32>,
     timestamp_writes: Option<wgpu::RenderPassTimestampWrites<'_>>,
+    confine: &Confine,
 ) -> wgpu::RenderPass<'e> {
+    // A region keeps what the target holds outside it: loaded, and a multisampled colour kept for the
+    // next region's pass (its resolve writes the whole target).
+    let load = if confine.region.clear_target { wgpu::LoadOp::Clear(clear) } else { wgpu::LoadOp::Load };
+    let keep = resolve.is_none() || !confine.whole;
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some("sangam main pass"),
         color_attachments: &[Some(wgpu::RenderPassColorAttachment {
             view,
             depth_slice: None,
             resolve_target: resolve,
-            ops: wgpu::Operations {
-                load: wgpu::LoadOp::Clear(clear),
-                store: if resolve.is_some() { wgpu::StoreOp::Discard } else { wgpu::StoreOp::Store },
-            },
+            ops: wgpu::Operations { load, store: if keep { wgpu::StoreOp::Store } else { wgpu::StoreOp::Discard } },
         })],
         depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
             view: depth,

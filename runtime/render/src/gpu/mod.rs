@@ -237,6 +237,48 @@ impl RenderTarget {
     }
 }
 
+/// A rectangle of a render target that a frame is drawn into, in pixels from its top left: one half
+/// of a split view ([`Renderer::render_region_with_overlay`]). The views' aspect should be the
+/// region's; the overlay's heads-up text is placed in the region's corners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width, at least 1.
+    pub width: u32,
+    /// Height, at least 1.
+    pub height: u32,
+    /// Whether the whole target is cleared first (the first region drawn into a target this frame);
+    /// otherwise what earlier regions drew stays outside this one.
+    pub clear_target: bool,
+}
+
+impl Region {
+    /// The whole of `target`, cleared.
+    pub fn whole(target: &RenderTarget) -> Region {
+        Region { x: 0, y: 0, width: target.width(), height: target.height(), clear_target: true }
+    }
+
+    /// The left (`index` 0) or right (1) half of `target`, side by side; the left one clears.
+    pub fn half(target: &RenderTarget, index: u32) -> Region {
+        let left = target.width() / 2;
+        let (x, width) = if index == 0 { (0, left.max(1)) } else { (left, (target.width() - left).max(1)) };
+        Region { x, y: 0, width, height: target.height(), clear_target: index == 0 }
+    }
+
+    /// Whether it covers all of `target`.
+    pub fn is_whole(&self, target: &RenderTarget) -> bool {
+        self.x == 0 && self.y == 0 && self.width == target.width() && self.height == target.height()
+    }
+
+    /// Width over height.
+    pub fn aspect(&self) -> f64 {
+        f64::from(self.width) / f64::from(self.height.max(1))
+    }
+}
+
 /// Bind group layouts shared by pipelines and uploads.
 #[derive(Debug)]
 pub(crate) struct Layouts {
@@ -510,7 +552,8 @@ impl Renderer {
         result
     }
 
-    fn read_back(&self, target: &RenderTarget) -> Result<Vec<image::RgbaImage>, RenderError> {
+    /// Reads `target` back: one RGBA image per layer (top row first). Waits for the GPU.
+    pub fn read_back(&self, target: &RenderTarget) -> Result<Vec<image::RgbaImage>, RenderError> {
         let (w, h, layers) = (target.width(), target.height(), target.layers());
         let unpadded = u64::from(w) * 4;
         let align = u64::from(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);

@@ -694,3 +694,47 @@ fn stereo_ground_and_sky_appear_in_both_eyes() {
     let (a, b) = (px(&images[0], w / 2, h - 2), px(&images[1], w / 2, h - 2));
     assert!((0..3).all(|c| a[c].abs_diff(b[c]) < 8), "the eyes see different ground colours: {a:?} vs {b:?}");
 }
+
+/// A split view: two regions side by side, each drawn from its own camera, the second keeping what
+/// the first drew; with and without multisampling. A region outside the target is refused.
+#[test]
+fn two_regions_side_by_side_each_keep_their_own_picture() {
+    for msaa_samples in [1, 4] {
+        let Some(mut r) = renderer_with(RendererOptions { msaa_samples, ..Default::default() }) else { return };
+        let (w, h) = (128, 64);
+        let scene = Scene {
+            models: vec![cube(1.0, unlit([1.0, 0.0, 0.0, 1.0]))],
+            placements: vec![Placement::at(0, DVec3::ZERO)],
+            environment: Environment::default(),
+        };
+        let gpu = r.upload(&scene).expect("upload");
+        let target = RenderTarget::new(&r, w, h, 1).expect("target");
+        let (left, right) =
+            (sangam_render::gpu::Region::half(&target, 0), sangam_render::gpu::Region::half(&target, 1));
+        assert_eq!((left.x, left.width, right.x, right.width), (0, 64, 64, 64));
+        let facing = camera(DVec3::ZERO, 3.0, left.width, left.height);
+        let away = View::look_at(DVec3::new(0.0, -3.0, 0.0), DVec3::new(0.0, -10.0, 0.0), DVec3::Z, facing.fov);
+        let overlay = sangam_render::overlay::Overlay::default();
+        r.render_region_with_overlay(&gpu, &overlay, &[facing], &target, left).expect("left");
+        r.render_region_with_overlay(&gpu, &overlay, &[away], &target, right).expect("right");
+        let img = r.read_back(&target).expect("read back").remove(0);
+        save_on_failure(&format!("split_{msaa_samples}x"), &img);
+        assert!(r.take_uncaptured_errors().is_empty());
+        assert!(is_red(px(&img, w / 4, h / 2)), "the cube in the left half's centre: {:?}", px(&img, w / 4, h / 2));
+        let sky = px(&img, 3 * w / 4, h / 2);
+        assert!(!is_red(sky) && sky[2] > sky[0], "the right half looks away, at the sky: {sky:?}");
+        // The cube is drawn in the left half's own projection (half the width, same height).
+        let ((x0, _, x1, _), _, _) = region(&img, is_red).expect("red pixels");
+        let (ax, _) = project(&facing, DVec3::new(-0.5, -0.5, 0.5), left.width, left.height);
+        let (bx, _) = project(&facing, DVec3::new(0.5, -0.5, 0.5), left.width, left.height);
+        assert!((x0 as f64 - ax).abs() <= 1.5 && (x1 as f64 + 1.0 - bx).abs() <= 1.5, "{x0}..{x1} vs {ax}..{bx}");
+        // The same frames the other way round: the right half draws the cube, the left keeps the sky.
+        r.render_region_with_overlay(&gpu, &overlay, &[away], &target, left).expect("left");
+        r.render_region_with_overlay(&gpu, &overlay, &[facing], &target, right).expect("right");
+        let img = r.read_back(&target).expect("read back").remove(0);
+        assert!(is_red(px(&img, 3 * w / 4, h / 2)) && !is_red(px(&img, w / 4, h / 2)));
+        let outside = sangam_render::gpu::Region { x: 100, width: 64, ..right };
+        let e = r.render_region_with_overlay(&gpu, &overlay, &[facing], &target, outside).unwrap_err();
+        assert!(e.to_string().contains("not inside the 128x64 target"), "{e}");
+    }
+}
