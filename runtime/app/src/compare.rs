@@ -50,8 +50,12 @@ const SUMMARY: [f32; 4] = [0.9, 0.95, 1.0, 1.0];
 
 /// The branch beside the plan.
 pub struct Comparison {
-    /// The scenario the branch runs.
+    /// The branch's name on screen: the scenario it runs, and the parameter panel's changes.
     pub scenario: String,
+    /// The scenario's name (`--compare`; the panel's own branch: `what-if`).
+    pub name: String,
+    /// The scenario's values (the panel's changes go on top of them).
+    pub overrides: Vec<ParamOverride>,
     /// The branch.
     pub core: Session,
     /// What the frame shows ([`crate::panes`]).
@@ -98,14 +102,30 @@ impl Comparison {
         let overrides: Vec<ParamOverride> = ParamOverride::of_scenario(name, twin)?;
         let core = plan.fork(twin, name, &overrides).with_context(|| format!("--compare {name}"))?;
         plan.copy_inputs();
-        Ok(Comparison {
-            scenario: name.to_string(),
+        Ok(Comparison::of(name, name, overrides, core))
+    }
+
+    /// A comparison with branch `core` (forked from the plan, which copies its inputs for it),
+    /// running scenario `name`'s `overrides`, shown as `label`.
+    pub fn of(label: &str, name: &str, overrides: Vec<ParamOverride>, core: Session) -> Comparison {
+        Comparison {
+            scenario: label.to_string(),
+            name: name.to_string(),
+            overrides,
             core,
             view: CompareView::Split,
             can_split: true,
             diffs: RefCell::default(),
             twins: RefCell::new((None, String::new())),
-        })
+        }
+    }
+
+    /// The branch forked again (the parameter panel's change): `core` runs from now, shown as `label`.
+    pub fn replace(&mut self, label: &str, core: Session) {
+        self.scenario = label.to_string();
+        self.core = core;
+        self.diffs.borrow_mut().clear();
+        *self.twins.borrow_mut() = (None, String::new());
     }
 
     /// One frame of the branch, after the plan's tick: what the plan accepted goes into the branch's
@@ -261,7 +281,7 @@ pub(crate) mod tests {
     pub(crate) fn demo_beside(name: &str) -> (SiteSession, Arc<Raster>, Arc<Raster>) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sites/new-delhi-ina/scene.toml");
         let mut session = SiteSession::load(&path).unwrap();
-        session.comparison = Some(Comparison::start(&session.site.twin, &mut session.core, name).unwrap());
+        session.compare(name).unwrap();
         let rsrp = |s: &Session| {
             s.rasters().find(|(id, r)| *id == "coverage" && r.layer == "radio.rsrp").map(|(_, r)| r.clone())
         };

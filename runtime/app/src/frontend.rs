@@ -420,8 +420,10 @@ pub struct SiteSession {
     pub site_maps: crate::site_maps::SiteMaps,
     /// The scenario it runs (`--scenario`, `--set`), as the heads-up display says it.
     pub scenario: Option<String>,
-    /// A second scenario beside it (`--compare NAME`), ticked with it.
+    /// A second scenario beside it (`--compare NAME`, or the parameter panel's), ticked with it.
     pub comparison: Option<crate::compare::Comparison>,
+    /// The parameter panel: changes go to the branch beside the plan.
+    pub panel: crate::param_panel::ParamPanel,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -465,9 +467,8 @@ impl SiteSession {
                 let mut session = SiteSession::from_site(site)?;
                 session.scenario = scenario;
                 if let Some(name) = &args.compare {
-                    let comparison = crate::compare::Comparison::start(&session.site.twin, &mut session.core, name)?;
+                    session.compare(name)?;
                     println!("comparing with scenario {name}");
-                    session.comparison = Some(comparison);
                 }
                 session.core.start_sources(&session.site.twin, &sources)?;
                 Ok(session)
@@ -520,6 +521,7 @@ impl SiteSession {
         let camera = bookmarks.first().map(|b| b.camera).unwrap_or_else(|| overview_camera(&layout));
         let interaction = Interaction::new(layout, camera, bookmarks);
         let live_colors = crate::live_colors::LiveColors::new(&site.twin);
+        let panel = crate::param_panel::ParamPanel::new(&site.twin, &core, &[]);
         Ok(SiteSession {
             site,
             core,
@@ -529,7 +531,50 @@ impl SiteSession {
             site_maps: Default::default(),
             scenario: None,
             comparison: None,
+            panel,
         })
+    }
+
+    /// Runs scenario `name` beside the plan from now ([`crate::compare::Comparison::start`]); the
+    /// parameter panel then shows and changes the branch's values.
+    pub fn compare(&mut self, name: &str) -> Result<()> {
+        let comparison = crate::compare::Comparison::start(&self.site.twin, &mut self.core, name)?;
+        self.panel = crate::param_panel::ParamPanel::new(&self.site.twin, &self.core, &comparison.overrides);
+        self.comparison = Some(comparison);
+        Ok(())
+    }
+
+    /// The parameter panel's part of a frame: its input, and a branch whose plugins it has loaded
+    /// forked from the plan now (replacing the branch beside it, or starting one).
+    fn panel_frame(&mut self, input: crate::param_panel::PanelInput) {
+        if input.is_empty() && !self.panel.is_busy() {
+            return;
+        }
+        let (base, name) = match &self.comparison {
+            Some(c) => (c.overrides.clone(), c.name.clone()),
+            None => (Vec::new(), crate::param_panel::WHAT_IF.to_string()),
+        };
+        let Some(ready) = self.panel.update(input, &self.site.twin, &base, &name) else { return };
+        let core = match self.core.fork_with(ready.plugins) {
+            Ok(core) => core,
+            Err(e) => {
+                tracing::warn!("the parameter panel's branch `{}` cannot start: {e:#}", ready.label);
+                return;
+            }
+        };
+        self.core.copy_inputs();
+        println!("what-if branch: {}", ready.label);
+        match &mut self.comparison {
+            Some(c) => c.replace(&ready.label, core),
+            None => {
+                let mut c = crate::compare::Comparison::of(&ready.label, &name, base, core);
+                c.can_split = self.panel.can_split;
+                if !c.can_split {
+                    c.view = crate::panes::CompareView::Difference;
+                }
+                self.comparison = Some(c);
+            }
+        }
     }
 
     /// One frame's update, the same for every front end: the input's time requests to the session,
@@ -556,6 +601,7 @@ impl SiteSession {
                 println!("showing {}", branch.view.describe(&branch.scenario));
             }
         }
+        self.panel_frame(input.panel);
         // Entities an adapter created this tick (cells of a cell list) get their place on screen.
         self.live_colors.refresh(self.core.store());
         let mut outcome = self.interaction.update(input);

@@ -11,7 +11,8 @@
 //! - [`interaction`]: selection, inspector, camera, tabletop and layers, shared by every front end.
 //! - [`overlay_compose`]: the per-frame overlay: plugin frames, the inspector panel, heads-up lines.
 //! - [`compare`], [`panes`]: a second scenario beside the plan (`--compare`): its branch, the
-//!   difference maps and summaries, and what each part of the frame shows (split, or one view).
+//!   difference maps and summaries, and what each part of the frame shows (split, or one view);
+//!   [`param_panel`]: the what-if branch's parameters changed live.
 //! - [`frontend`]: `sangam run`: choosing XR, window or headless, the one per-frame update every front
 //!   end calls ([`frontend::SiteSession::frame`]: time requests, `sangam_session::Session::tick`,
 //!   interaction), and the headless frame loop.
@@ -26,6 +27,7 @@ pub mod interaction;
 pub mod live_colors;
 pub mod overlay_compose;
 pub mod panes;
+pub mod param_panel;
 pub mod scaffold;
 pub mod scenario;
 pub mod site;

@@ -148,6 +148,9 @@ pub fn compose_pane(session: &SiteSession, pane: crate::panes::Pane, stats: Opti
             color,
         });
     }
+    if pane.first {
+        session.panel.add(&mut overlay);
+    }
     // Faults first: a faulty plugin is reported on screen, with its id and cause.
     for fault in core.plugins().recent_faults() {
         overlay.hud.push(HudText { text: fault.to_string(), corner: HudCorner::BottomLeft, color: RED });

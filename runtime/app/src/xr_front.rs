@@ -15,7 +15,8 @@
 //! layer and a left thumbstick click shows or hides it (the HUD names the layer). On the simple
 //! controller the menu button plays/pauses (right) or goes live (left). Beside a second scenario
 //! (`--compare`) the right thumbstick click goes to the next view: the differences, the plan, the
-//! branch (both eyes always see the same one; no split). A see-through runtime (AR on
+//! branch (both eyes always see the same one; no split). The left thumbstick works the parameter panel
+//! (up and down choose a parameter, left and right change it; [`crate::param_panel`]). A see-through runtime (AR on
 //! site) hides sky and ground so the twin sits over the real world.
 
 use std::collections::VecDeque;
@@ -119,6 +120,8 @@ pub struct SiteXrApp {
     layer_cursor: usize,
     /// Until when the HUD names that layer (after it was picked or toggled).
     layer_hint_until: Option<Instant>,
+    /// The left thumbstick came back to the centre since its last push (one push, one panel step).
+    left_stick_centred: bool,
 }
 
 /// Thumbstick deflection below this is ignored (sticks rest slightly off centre).
@@ -211,6 +214,11 @@ impl StagePlacement {
     }
 }
 
+/// A left-stick deflection past this is a push (a panel step).
+const STICK_PUSH: f64 = 0.7;
+/// Under this the left stick is back at the centre.
+const STICK_CENTRED: f64 = 0.3;
+
 impl SiteXrApp {
     /// An app for a loaded site; the stage starts below the site's first camera, facing its view.
     pub fn new(mut session: SiteSession) -> SiteXrApp {
@@ -222,6 +230,7 @@ impl SiteXrApp {
                 c.view = crate::panes::CompareView::Difference;
             }
         }
+        session.panel.can_split = false;
         let camera = &session.interaction.camera;
         // The twin's ground is z = 0 (the site origin's altitude).
         let ground = 0.0;
@@ -238,6 +247,7 @@ impl SiteXrApp {
             grab: HandGrab::default(),
             layer_cursor: 0,
             layer_hint_until: None,
+            left_stick_centred: true,
         }
     }
 
@@ -287,6 +297,20 @@ impl SiteXrApp {
             // Past the dead zone the rate grows from 0 to full, so small deflections scrub finely.
             let over = (stick.abs() - STICK_DEAD_ZONE) / (1.0 - STICK_DEAD_ZONE);
             frame.scrub_seconds = stick.signum() * over * over * SCRUB_RATE * dt.as_secs_f64();
+        }
+        // The parameter panel: each push of the left stick past 0.7 is one step (up and down choose,
+        // left and right change); it must come back under 0.3 before the next.
+        let push = left.thumbstick;
+        if self.left_stick_centred && push.abs().max_element() > STICK_PUSH {
+            self.left_stick_centred = false;
+            frame.panel.reveal = true;
+            if push.y.abs() >= push.x.abs() {
+                frame.panel.choose = if push.y > 0.0 { -1 } else { 1 };
+            } else {
+                frame.panel.change = if push.x > 0.0 { 1 } else { -1 };
+            }
+        } else if push.abs().max_element() < STICK_CENTRED {
+            self.left_stick_centred = true;
         }
         // Layers.
         let layers = self.session.interaction.layers().count();

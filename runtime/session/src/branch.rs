@@ -65,11 +65,15 @@ impl Session {
     /// plugins get `overrides`; `Err` names a plugin or parameter the scene does not have, or a value
     /// the plugin's manifest refuses. The branch does not record.
     pub fn fork(&self, scene: &TwinScene, name: &str, overrides: &[ParamOverride]) -> Result<Session> {
+        let prepared = BranchPlugins::load(scene, name, overrides)?;
+        self.fork_with(prepared)
+    }
+
+    /// [`Session::fork`] with the branch's plugins already loaded ([`BranchPlugins::load`], which may
+    /// run on another thread: it reads and compiles; this copies the store and the clock).
+    pub fn fork_with(&self, prepared: BranchPlugins) -> Result<Session> {
+        let BranchPlugins { name, scene: branched, mut plugins } = prepared;
         anyhow::ensure!(self.replaying().is_none(), "branch `{name}`: fork the live session, not a replay");
-        let mut branched = scene.clone();
-        apply_overrides(&mut branched, &format!("branch `{name}`"), overrides)?;
-        let mut plugins =
-            LivePlugins::load(&branched).with_context(|| format!("branch `{name}`: loading its plugins"))?;
         // Each simulation steps on from where the session's did: none runs a step twice or skips one.
         plugins.resume_from(self.plugins());
         // The recorded feeds were read when the session started: a branch does not get them again.
@@ -80,6 +84,25 @@ impl Session {
         branch.time = self.time.clone();
         branch.evicted_seen = branch.store.events_evicted();
         Ok(branch)
+    }
+}
+
+/// A branch's plugins, loaded with its parameter values and not yet started on a twin: the part of a
+/// fork that reads the disk and compiles, done where it does not hold up a frame.
+pub struct BranchPlugins {
+    name: String,
+    scene: TwinScene,
+    plugins: LivePlugins,
+}
+
+impl BranchPlugins {
+    /// Loads `scene`'s plugins with `overrides` for branch `name`; `Err` names a plugin or parameter
+    /// the scene does not have, or a value the plugin's manifest refuses.
+    pub fn load(scene: &TwinScene, name: &str, overrides: &[ParamOverride]) -> Result<BranchPlugins> {
+        let mut branched = scene.clone();
+        apply_overrides(&mut branched, &format!("branch `{name}`"), overrides)?;
+        let plugins = LivePlugins::load(&branched).with_context(|| format!("branch `{name}`: loading its plugins"))?;
+        Ok(BranchPlugins { name: name.to_string(), scene: branched, plugins })
     }
 }
 
@@ -179,3 +202,9 @@ pub fn compare(a: &TwinStore, b: &TwinStore) -> BranchDiff {
     }
     diff
 }
+
+/// A branch's plugins load on a thread of their own (the parameter panel's re-fork).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<BranchPlugins>();
+};

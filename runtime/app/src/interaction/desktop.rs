@@ -6,7 +6,8 @@
 //! to the point under the cursor; 1-9 jump to bookmarks; space plays/pauses; `[` / `]` scrub 5 s (shift:
 //! 60 s); backspace goes live; Tab switches walk-through / tabletop; L shows/hides the current layer and
 //! K picks the next layer; V goes to the next view of a comparison (`--compare`: split, differences,
-//! plan, branch). In a split frame a click picks through the half it is in.
+//! plan, branch). In a split frame a click picks through the half it is in. P shows or hides the
+//! parameter panel; the up and down arrows choose a parameter in it, left and right change it.
 
 use std::time::Duration;
 
@@ -59,6 +60,16 @@ pub enum Key {
     K,
     /// Next view of a comparison.
     V,
+    /// Show or hide the parameter panel.
+    P,
+    /// Arrow up: the panel's previous parameter.
+    Up,
+    /// Arrow down: the panel's next parameter.
+    Down,
+    /// Arrow left: the chosen parameter one step down.
+    Left,
+    /// Arrow right: the chosen parameter one step up.
+    Right,
     /// Bookmark 1-9 (the digit).
     Digit(u8),
     /// Play/pause.
@@ -190,6 +201,11 @@ impl DesktopInput {
             Key::Backspace => self.frame.go_live = true,
             Key::Tab => self.frame.toggle_tabletop = !self.frame.toggle_tabletop,
             Key::V => self.frame.next_compare_view = !self.frame.next_compare_view,
+            Key::P => self.frame.panel.toggle = !self.frame.panel.toggle,
+            Key::Up => self.frame.panel.choose -= 1,
+            Key::Down => self.frame.panel.choose += 1,
+            Key::Left => self.frame.panel.change -= 1,
+            Key::Right => self.frame.panel.change += 1,
             _ => {}
         }
     }

@@ -86,6 +86,8 @@ pub struct InputFrame {
     pub bookmark: Option<usize>,
     /// Go to the next view of a comparison ([`crate::panes::CompareView`]).
     pub next_compare_view: bool,
+    /// The parameter panel's requests ([`crate::param_panel`]).
+    pub panel: crate::param_panel::PanelInput,
 }
 
 /// Something that produces input frames (a window's event accumulator, an XR action set, a script).

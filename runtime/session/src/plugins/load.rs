@@ -142,6 +142,7 @@ pub(super) fn start_plugin(
         pending: Default::default(),
         idle: true,
         adapter_output: None,
+        parameters: manifest.parameters.clone(),
     };
     Ok((plugin, feed))
 }

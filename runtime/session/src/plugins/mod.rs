@@ -87,6 +87,8 @@ struct LivePlugin {
     pending: VecDeque<apply::PendingOutput>,
     /// A simulation was idle when its outputs were last taken (this tick).
     idle: bool,
+    /// The parameters its manifest declares (what a parameter panel offers).
+    parameters: Vec<sangam_plugins::manifest::ParameterSpec>,
     /// An adapter's output being applied (the next ones wait in the supervisor, where they count
     /// against the messages it accepts).
     adapter_output: Option<apply::PendingAdapter>,
@@ -301,6 +303,12 @@ impl LivePlugins {
     /// The adapters' ids (each has an inbox).
     pub fn adapter_ids(&self) -> impl Iterator<Item = &str> + '_ {
         self.plugins.iter().filter(|p| p.role == Role::Adapter).map(|p| p.id.as_str())
+    }
+
+    /// Each plugin's id and the parameters its manifest declares (name, type, unit, range, default), in
+    /// scene order.
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &[sangam_plugins::manifest::ParameterSpec])> + '_ {
+        self.plugins.iter().map(|p| (p.id.as_str(), p.parameters.as_slice()))
     }
 
     /// The recorded feeds read at load, each for its adapter (taken once, by the session).
