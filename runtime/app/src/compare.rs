@@ -383,4 +383,30 @@ pub(crate) mod tests {
         }
         assert_eq!(session.core.input_copies_dropped(), 0);
     }
+
+    #[test]
+    fn the_selected_site_s_chart_draws_both_scenarios_histories_in_one_axes() {
+        let (mut session, _, _) = demo_beside("tilt-plus-2");
+        let site = session.site.twin.placement("tower-ground-1").unwrap().position;
+        let ray = crate::interaction::pick::Ray::new(site + glam::DVec3::new(0.0, 0.0, 200.0), -glam::DVec3::Z);
+        let pick = crate::interaction::InputFrame { pointer: ray, select: true, ..Default::default() };
+        session.frame(&pick);
+        let picked = session.interaction.selection().and_then(|s| s.entity.clone());
+        assert_eq!(picked.as_ref().map(|e| e.as_str()), Some("site-tower-ground-1"));
+        // A few more steps, so both twins hold some history.
+        for _ in 0..40 {
+            session.frame(&crate::interaction::InputFrame { dt: Duration::from_millis(50), ..Default::default() });
+        }
+        let orange = [1.0, 0.6, 0.15, 1.0];
+        for view in [CompareView::Plan, CompareView::Branch] {
+            session.comparison.as_mut().unwrap().view = view;
+            let overlay = crate::overlay_compose::compose(&session, None);
+            let theirs = overlay.lines.iter().filter(|l| l.color == orange).count();
+            assert_eq!(theirs, 1, "{view:?}: the other twin's history beside this one's");
+            let (own, other) =
+                if view == CompareView::Plan { ("plan", "tilt-plus-2") } else { ("tilt-plus-2", "plan") };
+            let title = format!("{own}: cyan, {other}: orange");
+            assert!(overlay.labels.iter().any(|l| l.text.ends_with(&title)), "{view:?}: the chart says which is which");
+        }
+    }
 }

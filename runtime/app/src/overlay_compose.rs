@@ -29,6 +29,8 @@ const AMBER: [f32; 4] = [1.0, 0.75, 0.2, 1.0];
 const RED: [f32; 4] = [1.0, 0.3, 0.25, 1.0];
 const PANEL_TEXT: [f32; 4] = [0.95, 0.95, 0.9, 1.0];
 const CHART_LINE: [f32; 4] = [0.3, 0.85, 1.0, 1.0];
+/// The other scenario's history in the same chart.
+const OTHER_LINE: [f32; 4] = [1.0, 0.6, 0.15, 1.0];
 
 /// Plugin frames converted for the renderer: each frame is converted once, when it is new (or the
 /// twin pose moved), and shared by every frame drawn until then ([`Overlay::layers`]). Cost: one
@@ -235,8 +237,10 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
     }
 }
 
-/// The selected entity's panel (from the pane's twin): name, kind, time and properties as a world-space label above the
-/// selection point, and its history chart as a line beside it (facing the viewer's heading).
+/// The selected entity's panel (from the pane's twin): name, kind, time and properties as a
+/// world-space label above the selection point, and its history chart as a line beside it (facing the
+/// viewer's heading); beside a second scenario, the other twin's history of the same property in the
+/// same chart.
 fn add_inspector(overlay: &mut Overlay, session: &SiteSession, core: &sangam_session::Session) {
     let ia = &session.interaction;
     let (Some(selection), Some(inspector)) = (ia.selection(), ia.inspector(core.store(), core.display_time())) else {
@@ -261,25 +265,55 @@ fn add_inspector(overlay: &mut Overlay, session: &SiteSession, core: &sangam_ses
     let right = ia.camera.right();
     let (w, h) = (f64::from(line_h) * 12.0, f64::from(line_h) * 6.0);
     let origin = anchor + right * (f64::from(line_h) * 8.0);
-    let span = (chart.max - chart.min).max(1e-9);
-    let points = chart
-        .points
-        .iter()
-        .map(|(t, v)| {
-            origin + right * ((t - chart.t0) / (chart.t1 - chart.t0) * w) + DVec3::Z * ((v - chart.min) / span * h)
-        })
-        .collect();
+    // Beside a second scenario the same property of the other twin is drawn in the same axes, so the
+    // two scenarios' histories compare at a glance.
+    let other = session.comparison.as_ref().and_then(|c| {
+        let (twin, name, own) = if std::ptr::eq(core, &session.core) {
+            (&c.core, c.scenario.as_str(), "plan")
+        } else {
+            (&session.core, "plan", c.scenario.as_str())
+        };
+        let id = selection.entity.as_ref()?;
+        let theirs = crate::interaction::inspector::inspect(
+            twin.store(),
+            id,
+            twin.display_time(),
+            Some(&chart.property),
+            crate::interaction::CHART_WINDOW,
+        )?
+        .chart?;
+        (theirs.points.len() >= 2).then_some((theirs, name.to_string(), own.to_string()))
+    });
+    let (lo, hi) =
+        other.as_ref().map_or((chart.min, chart.max), |(o, _, _)| (chart.min.min(o.min), chart.max.max(o.max)));
+    let span = (hi - lo).max(1e-9);
+    let line = |c: &crate::interaction::inspector::Chart| -> Vec<DVec3> {
+        c.points
+            .iter()
+            .map(|(t, v)| {
+                let x = ((t - chart.t0) / (chart.t1 - chart.t0)).clamp(0.0, 1.0);
+                origin + right * (x * w) + DVec3::Z * ((v - lo) / span * h)
+            })
+            .collect()
+    };
     let width = line_h * 0.15;
-    overlay.lines.push(OverlayLine { points, color: CHART_LINE, width_m: width });
+    if let Some((theirs, _, _)) = &other {
+        overlay.lines.push(OverlayLine { points: line(theirs), color: OTHER_LINE, width_m: width });
+    }
+    overlay.lines.push(OverlayLine { points: line(chart), color: CHART_LINE, width_m: width });
     // Axes.
     overlay.lines.push(OverlayLine {
         points: vec![origin + DVec3::Z * h, origin, origin + right * w],
         color: [0.8, 0.8, 0.8, 0.8],
         width_m: width * 0.6,
     });
+    let mut title = format!("{} [{}] {lo:.1}..{hi:.1}", chart.property, chart.unit);
+    if let Some((_, theirs, own)) = &other {
+        title.push_str(&format!("\n{own}: cyan, {theirs}: orange"));
+    }
     overlay.labels.push(OverlayLabel {
         position: origin + right * (w * 0.5) + DVec3::Z * (h + f64::from(line_h) * 0.5),
-        text: format!("{} [{}] {:.1}..{:.1}", chart.property, chart.unit, chart.min, chart.max),
+        text: title,
         height_m: line_h * 0.8,
         color: CHART_LINE,
     });

@@ -60,8 +60,9 @@ pub struct Inspector {
 }
 
 /// Builds the inspector of `entity` at time `at` with a chart of `chart_property` (or, when `None`, the
-/// first numeric property with history) over the `window` before `at`. `None` when the store has no
-/// such entity.
+/// numeric property with the most samples in the window, the first by name of equals) over the `window`
+/// before `at`. `None` when the store has no such entity. Cost: one pass over each numeric property's
+/// samples in the window.
 pub fn inspect(
     store: &TwinStore,
     entity: &EntityId,
@@ -103,7 +104,13 @@ pub fn inspect(
     };
     let chart = match chart_property {
         Some(name) => chart_for(name),
-        None => rows.iter().filter(|r| r.numeric.is_some()).find_map(|r| chart_for(&r.property)),
+        // The live one: most samples in the window (a scene's constant has one); the first by name of
+        // those with as many.
+        None => rows
+            .iter()
+            .filter(|r| r.numeric.is_some())
+            .filter_map(|r| chart_for(&r.property))
+            .reduce(|best, c| if c.points.len() > best.points.len() { c } else { best }),
     };
     Some(Inspector {
         entity: entity.clone(),
