@@ -424,6 +424,8 @@ pub struct SiteSession {
     pub comparison: Option<crate::compare::Comparison>,
     /// The parameter panel: changes go to the branch beside the plan.
     pub panel: crate::param_panel::ParamPanel,
+    /// How fast the clock really ran lately (the heads-up's clock line).
+    pub pace: crate::clock_pace::ClockPace,
 }
 
 /// What one frame's update did: the interaction's outcome (time events first) and the session's tick.
@@ -532,7 +534,14 @@ impl SiteSession {
             scenario: None,
             comparison: None,
             panel,
+            pace: Default::default(),
         })
+    }
+
+    /// The clock for the screen ([`crate::clock_pace::ClockPace::line`]), e.g. `t 12.3 s x10 | clock
+    /// slowed to x3.2: held by sim`.
+    pub fn clock_line(&self) -> String {
+        self.pace.line(&self.core)
     }
 
     /// Runs scenario `name` beside the plan from now ([`crate::compare::Comparison::start`]); the
@@ -594,6 +603,7 @@ impl SiteSession {
             }
         }
         let tick = self.core.tick(input.dt);
+        self.pace.record(input.dt, &tick, self.core.time().clock().fixed_dt());
         if let Some(branch) = &mut self.comparison {
             branch.tick(&mut self.core, input.dt);
             if input.next_compare_view {
@@ -637,26 +647,6 @@ pub fn print_recording(rec: &sangam_session::Recording) {
     for w in &rec.warnings {
         println!("recording: warning: {w}");
     }
-}
-
-/// The clock for the screen: displayed time, rate, paused, replaying, and whether (and why) the last
-/// tick ran slower than the rate, e.g. `t 12.3 s x10 (replay) | clock slowed: held by sim`.
-pub fn clock_line(core: &Session, tick: &TickReport) -> String {
-    let time = core.time();
-    let mut line = format!(
-        "t {:.1} s x{}{}{}",
-        time.display_time().as_secs_f64(),
-        time.clock().rate(),
-        if time.is_paused() { " paused" } else { "" },
-        if time.is_scrubbed() { " (replay)" } else { "" }
-    );
-    if !tick.slowed.is_zero() {
-        match &tick.held_by {
-            Some(id) => line.push_str(&format!(" | clock slowed: held by {id}")),
-            None => line.push_str(" | clock slowed: over its catch-up budget"),
-        }
-    }
-    line
 }
 
 /// The time requests of one input frame, in the order they apply.
@@ -879,11 +869,7 @@ pub fn run_headless_until(
         }
         let gpu_ms =
             last_gpu.map_or_else(|| "n/a".to_string(), |g: Duration| format!("{:.1} ms", g.as_secs_f64() * 1e3));
-        let hud = format!(
-            "{} | frame {frame} | gpu {gpu_ms} | {}",
-            session.site.twin.name,
-            clock_line(&session.core, &update.tick)
-        );
+        let hud = format!("{} | frame {frame} | gpu {gpu_ms} | {}", session.site.twin.name, session.clock_line());
         if update_times.len() == TIMER_WINDOW {
             update_times.pop_front();
         }

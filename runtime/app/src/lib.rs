@@ -10,6 +10,7 @@
 //!   applied to the scene before it loads.
 //! - [`interaction`]: selection, inspector, camera, tabletop and layers, shared by every front end.
 //! - [`overlay_compose`]: the per-frame overlay: plugin frames, the inspector panel, heads-up lines.
+//! - [`clock_pace`]: how fast the clock really ran lately, and what held it, for the screen.
 //! - [`compare`], [`panes`]: a second scenario beside the plan (`--compare`): its branch, the
 //!   difference maps and summaries, and what each part of the frame shows (split, or one view);
 //!   [`param_panel`]: the what-if branch's parameters changed live.
@@ -19,6 +20,7 @@
 //! - [`window`]: the desktop window front end (winit).
 //! - [`xr_front`]: the OpenXR front end (the site in a headset session through `sangam-xr`).
 
+pub mod clock_pace;
 pub mod compare;
 pub mod framing;
 pub mod frontend;

@@ -324,7 +324,7 @@ impl WindowApp<'_> {
         let f = self.timer.frame_stats();
         let e = self.timer.encode_stats();
         let fps = if f.mean.is_zero() { 0.0 } else { 1.0 / f.mean.as_secs_f64() };
-        let clock = crate::frontend::clock_line(&self.session.core, &self.last_tick);
+        let clock = self.session.clock_line();
         let mode = match ia.mode() {
             TwinMode::WalkThrough => "1:1",
             TwinMode::Tabletop => "tabletop",

@@ -405,7 +405,7 @@ impl XrApp for SiteXrApp {
             frame.previous_cpu_time.as_secs_f64() * 1e3,
             frame.previous_gpu_time.map_or_else(|| "n/a".to_string(), |g| format!("{:.1} ms", g.as_secs_f64() * 1e3)),
             frame.missed_frames,
-            crate::frontend::clock_line(&self.session.core, &self.last_tick)
+            self.session.clock_line()
         );
         if let Some(hint) = self.layer_hint() {
             stats.push_str(" | ");
