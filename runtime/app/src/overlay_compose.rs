@@ -221,6 +221,8 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
                 Palette::Diverging => HeatmapPalette::Diverging,
             },
             opacity: h.opacity,
+            // Converted once per plugin frame (see [`ConvertedFrames`]): the same values until then.
+            revision: sangam_render::overlay::next_revision(),
         });
     }
     for v in &frame.volumes {

@@ -72,6 +72,8 @@ fn overlay() -> Overlay {
         max: -60.0,
         palette: HeatmapPalette::Viridis,
         opacity: 0.6,
+        // The same map every frame (a simulation's map between its updates): coloured and uploaded once.
+        revision: sangam_render::overlay::next_revision(),
     };
     Overlay { labels, heatmaps: vec![heatmap], ..Overlay::default() }
 }

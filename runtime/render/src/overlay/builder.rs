@@ -30,6 +30,8 @@ pub(super) struct Builder {
     pub(super) tess: Vec<([DVec3; 4], DVec3)>,
     pub(super) layout: TextLayout,
     pub(super) warnings: WarnThrottle,
+    /// Builds so far (the current one's number, from 1): what a heatmap slot was last drawn in.
+    pub(super) pass: u64,
 }
 
 impl Builder {
@@ -76,11 +78,12 @@ pub(super) fn build(
     atlas: &GlyphAtlas,
     max_heatmap_side: u32,
     b: &mut Builder,
-    heat_texels: &mut Vec<(u32, u32, Vec<u8>)>,
+    heat_texels: &mut Vec<super::heatmaps::HeatTexels>,
 ) {
     b.quads.clear();
     b.draws.clear();
     b.primitives = 0;
+    b.pass += 1;
     let reference = frame.reference;
     // The overlay and its shared layers, each kind of primitive in one pass (caps count them all).
     let parts: Vec<&Overlay> = std::iter::once(overlay).chain(overlay.layers.iter().map(|l| &**l)).collect();

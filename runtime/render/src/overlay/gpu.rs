@@ -2,8 +2,9 @@
 //! buffer and the per-view uniform, the two pipelines (depth-tested and on top) per target key, and
 //! recording the frame's draws. Everything is created once and reused: the instance buffer grows
 //! by doubling, a heatmap texture is recreated only when its size changes. Cost per frame: one
-//! uniform write, one instance upload (80 bytes a quad), one texel upload per heatmap, and one draw
-//! call per draw range.
+//! uniform write, one instance upload (80 bytes a quad), one texel upload per heatmap whose values
+//! are new (see [`OverlayHeatmap::revision`](super::OverlayHeatmap::revision)), and one draw call per
+//! draw range.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -51,7 +52,7 @@ pub(crate) struct OverlayGpu {
     atlas_bind_group: wgpu::BindGroup,
     heat_sampler: wgpu::Sampler,
     heat_textures: Vec<HeatTexture>,
-    heat_texels: Vec<(u32, u32, Vec<u8>)>,
+    heat_texels: Vec<super::heatmaps::HeatTexels>,
     instances: Option<wgpu::Buffer>,
     modules: HashMap<bool, wgpu::ShaderModule>,
     pipelines: HashMap<crate::gpu::PipelineKey, OverlayPipelines>,
@@ -236,14 +237,19 @@ impl OverlayGpu {
         if let Some(buf) = &self.instances {
             queue.write_buffer(buf, 0, bytemuck::cast_slice(&b.quads));
         }
-        // Heatmap textures, reused while their size stays the same.
-        let used = b.draws.iter().filter(|d| matches!(d.texture, DrawTexture::Heatmap(_))).count();
-        for (i, (cw, rh, texels)) in self.heat_texels.iter().take(used).enumerate() {
-            let reuse = self.heat_textures.get(i).is_some_and(|t| t.size == (*cw, *rh));
+        // Heatmap textures, one per slot, reused while their size stays the same; only the slots
+        // coloured in this pass are uploaded, and their texels then dropped (the texture holds them).
+        for (i, slot) in self.heat_texels.iter_mut().enumerate() {
+            if !slot.fresh || slot.last_used != b.pass {
+                continue;
+            }
+            slot.fresh = false;
+            let (cw, rh) = slot.size;
+            let reuse = self.heat_textures.get(i).is_some_and(|t| t.size == (cw, rh));
             if !reuse {
                 let texture = device.create_texture(&wgpu::TextureDescriptor {
                     label: Some("sangam heatmap"),
-                    size: wgpu::Extent3d { width: *cw, height: *rh, depth_or_array_layers: 1 },
+                    size: wgpu::Extent3d { width: cw, height: rh, depth_or_array_layers: 1 },
                     mip_level_count: 1,
                     sample_count: 1,
                     dimension: wgpu::TextureDimension::D2,
@@ -264,7 +270,9 @@ impl OverlayGpu {
                         },
                     ],
                 });
-                let t = HeatTexture { size: (*cw, *rh), texture, bind_group };
+                let t = HeatTexture { size: (cw, rh), texture, bind_group };
+                // Slots are made one at a time and uploaded in the pass that made them: a new slot's
+                // index is the next texture's.
                 if i < self.heat_textures.len() {
                     self.heat_textures[i] = t;
                 } else {
@@ -279,10 +287,11 @@ impl OverlayGpu {
                     origin: wgpu::Origin3d::ZERO,
                     aspect: wgpu::TextureAspect::All,
                 },
-                texels,
-                wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * cw), rows_per_image: Some(*rh) },
-                wgpu::Extent3d { width: *cw, height: *rh, depth_or_array_layers: 1 },
+                &slot.texels,
+                wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * cw), rows_per_image: Some(rh) },
+                wgpu::Extent3d { width: cw, height: rh, depth_or_array_layers: 1 },
             );
+            slot.texels = Vec::new();
         }
         b.primitives
     }

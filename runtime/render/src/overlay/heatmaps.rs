@@ -1,6 +1,7 @@
 //! Heatmaps: each one a nearest-filtered textured quad [`HEATMAP_LIFT_M`] above its origin, its
 //! texels coloured by the palette. Cost: per cell one palette look-up and 4 bytes of texels (in
-//! buffers kept across frames), for at most [`MAX_HEATMAPS`] heatmaps of at most
+//! buffers kept across frames) when its values are new (a new [`OverlayHeatmap::revision`], or none),
+//! nothing when they are the ones drawn there last frame; for at most [`MAX_HEATMAPS`] heatmaps of at most
 //! [`MAX_HEATMAP_SIDE`](super::MAX_HEATMAP_SIDE) cells a side.
 
 use glam::DVec3;
@@ -9,6 +10,21 @@ use super::builder::Builder;
 use super::color::{clamp01, palette_srgb};
 use super::quads::{DrawTexture, STYLE_TEXTURE, rel};
 use super::{HEATMAP_LIFT_M, MAX_HEATMAPS, OverlayHeatmap};
+
+/// A heatmap texture's slot: what it holds, kept across passes (at most [`MAX_HEATMAPS`] slots).
+#[derive(Debug, Default)]
+pub(super) struct HeatTexels {
+    /// Columns, rows.
+    pub size: (u32, u32),
+    /// The heatmap's [`OverlayHeatmap::revision`] they were coloured from.
+    pub revision: u64,
+    /// RGBA8 (sRGB), row 0 first.
+    pub texels: Vec<u8>,
+    /// Coloured this pass: the texture needs them (and they are dropped once uploaded).
+    pub fresh: bool,
+    /// The builder's pass that last drew it ([`Builder::pass`]).
+    pub last_used: u64,
+}
 
 /// The RGBA8 (sRGB) texels of a heatmap, row 0 first; NaN or missing values are transparent.
 fn heatmap_texels(h: &OverlayHeatmap, out: &mut Vec<u8>) {
@@ -35,14 +51,14 @@ fn heatmap_texels(h: &OverlayHeatmap, out: &mut Vec<u8>) {
 }
 
 impl Builder {
-    /// The heatmaps' quads, depth-tested; their texels go to `heat_texels`, one entry per heatmap
-    /// drawn, reusing the entries' buffers.
+    /// The heatmaps' quads, depth-tested; each draws from a slot of `heat_texels`: the one holding its
+    /// revision already, or the least recently used, coloured again.
     pub(super) fn heatmaps(
         &mut self,
         heatmaps: &[&OverlayHeatmap],
         reference: DVec3,
         max_heatmap_side: u32,
-        heat_texels: &mut Vec<(u32, u32, Vec<u8>)>,
+        heat_texels: &mut Vec<HeatTexels>,
     ) {
         let mut heat_count = 0usize;
         for h in heatmaps {
@@ -72,16 +88,42 @@ impl Builder {
             else {
                 continue;
             };
-            if heat_texels.len() <= heat_count {
-                heat_texels.push((0, 0, Vec::new()));
+            // The slot that holds these values already (drawn under the same revision in an earlier
+            // frame or pass, e.g. the other half of a split view), else the one unused the longest.
+            let same = |t: &HeatTexels| h.revision != 0 && t.revision == h.revision && t.size == (h.columns, h.rows);
+            let kept = heat_texels.iter().position(|t| t.last_used != self.pass && same(t));
+            // A slot no pass of the last two drew from (a frame draws up to two: a split view's
+            // halves) is free for new values; else a new slot while under the cap.
+            let stale = heat_texels
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.last_used + 2 < self.pass)
+                .min_by_key(|(_, t)| t.last_used)
+                .map(|(i, _)| i);
+            let index = match kept.or(stale) {
+                Some(i) => i,
+                None if heat_texels.len() < MAX_HEATMAPS => {
+                    heat_texels.push(HeatTexels::default());
+                    heat_texels.len() - 1
+                }
+                None => heat_texels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.last_used != self.pass)
+                    .min_by_key(|(_, t)| t.last_used)
+                    .map_or(0, |(i, _)| i),
+            };
+            let slot = &mut heat_texels[index];
+            slot.last_used = self.pass;
+            slot.fresh = kept.is_none();
+            if slot.fresh {
+                slot.size = (h.columns, h.rows);
+                slot.revision = h.revision;
+                heatmap_texels(h, &mut slot.texels);
             }
-            let slot = &mut heat_texels[heat_count];
-            slot.0 = h.columns;
-            slot.1 = h.rows;
-            heatmap_texels(h, &mut slot.2);
             let start = self.quads.len();
             self.world_quad([a, bx, c, d], STYLE_TEXTURE, [1.0, 1.0, 1.0, clamp01(h.opacity)]);
-            self.push_draw(false, DrawTexture::Heatmap(heat_count), start);
+            self.push_draw(false, DrawTexture::Heatmap(index), start);
             heat_count += 1;
             self.primitives += 1;
         }

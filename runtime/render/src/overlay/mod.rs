@@ -179,6 +179,17 @@ pub struct OverlayHeatmap {
     pub palette: HeatmapPalette,
     /// Opacity in `0..=1` of every (non-NaN) cell.
     pub opacity: f32,
+    /// Names these values: a nonzero revision drawn again in the same place of the overlay's heatmaps
+    /// promises the same values, size, range and palette, so the renderer keeps its texture (no
+    /// colouring, no upload); 0 is colored and uploaded every frame. [`next_revision`] hands out fresh
+    /// ones.
+    pub revision: u64,
+}
+
+/// A revision no heatmap had before (for [`OverlayHeatmap::revision`]).
+pub fn next_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Colour ramps for heatmaps, from `min` to `max`.

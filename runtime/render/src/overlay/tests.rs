@@ -108,6 +108,7 @@ fn hostile_overlay_builds_bounded() {
             max: 1.0,
             palette: HeatmapPalette::Viridis,
             opacity: 1.0,
+            revision: 0,
         }],
         volumes: vec![OverlayVolume {
             shape: VolumeShape::Box,
@@ -124,9 +125,9 @@ fn hostile_overlay_builds_bounded() {
     let glyphs = b.quads.iter().filter(|q| q.p0[3] == mode(KIND_BILLBOARD, STYLE_GLYPH)).count();
     assert_eq!(glyphs, MAX_GLYPHS - 1);
     assert_eq!(texels.len(), 1);
-    assert_eq!(texels[0].2.len(), 3 * 2 * 4);
-    assert_eq!(texels[0].2[3], 255);
-    assert_eq!(texels[0].2[7], 0, "missing values are transparent");
+    assert_eq!(texels[0].texels.len(), 3 * 2 * 4);
+    assert_eq!(texels[0].texels[3], 255);
+    assert_eq!(texels[0].texels[7], 0, "missing values are transparent");
     assert!(b.quads.iter().all(|q| q.p0.iter().chain(&q.p1).all(|x| x.is_finite())));
 }
 
@@ -155,6 +156,7 @@ fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them()
             max: 2.0,
             palette: HeatmapPalette::Viridis,
             opacity: 1.0,
+            revision: 0,
         }],
         volumes: vec![OverlayVolume {
             shape: VolumeShape::Box,
@@ -177,6 +179,7 @@ fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them()
     let built = |overlay: &Overlay| {
         let (mut b, mut texels) = (Builder::default(), Vec::new());
         build(overlay, &frame, &atlas, 4096, &mut b, &mut texels);
+        let texels: Vec<Vec<u8>> = texels.into_iter().map(|t| t.texels).collect();
         (bytemuck::cast_slice::<_, u8>(&b.quads).to_vec(), b.draws.len(), texels)
     };
     let (quads, draws, texels) = built(&inline);
@@ -186,4 +189,42 @@ fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them()
         !layered.is_empty()
             && Overlay { layers: vec![std::sync::Arc::new(Overlay::default())], ..Default::default() }.is_empty()
     );
+}
+
+#[test]
+fn a_heatmap_drawn_again_with_its_revision_is_not_coloured_again_and_a_new_one_is() {
+    let views = [View::look_at(DVec3::new(0.0, -10.0, 10.0), DVec3::ZERO, DVec3::Z, Fov::symmetric(1.0, 1.0))];
+    let frame = OverlayFrame { views: &views, reference: DVec3::ZERO, width: 64, height: 64 };
+    let atlas = GlyphAtlas::new();
+    let heat = |revision: u64, value: f32| Overlay {
+        heatmaps: vec![OverlayHeatmap {
+            origin: DVec3::ZERO,
+            cell_size_m: 1.0,
+            columns: 2,
+            rows: 1,
+            values: vec![value, 1.0],
+            min: 0.0,
+            max: 1.0,
+            palette: HeatmapPalette::Viridis,
+            opacity: 1.0,
+            revision,
+        }],
+        ..Default::default()
+    };
+    let (mut b, mut texels) = (Builder::default(), Vec::new());
+    // The slot the heatmap was drawn from: whether it was coloured now, and its texels.
+    let mut draw = |overlay: &Overlay| {
+        build(overlay, &frame, &atlas, 4096, &mut b, &mut texels);
+        let slot = texels.iter().max_by_key(|t| t.last_used).unwrap();
+        (slot.fresh, slot.texels.clone())
+    };
+    let (fresh, first) = draw(&heat(7, 0.0));
+    assert!(fresh, "new values are coloured");
+    assert_eq!(draw(&heat(7, 0.0)), (false, first.clone()), "the same revision again: kept as it is");
+    let (fresh, other) = draw(&heat(8, 1.0));
+    assert!(fresh && other != first, "a new revision is coloured again");
+    // Two maps taking turns (the halves of a split view) each keep their slot.
+    assert!(!draw(&heat(7, 0.0)).0 && !draw(&heat(8, 1.0)).0 && !draw(&heat(7, 0.0)).0);
+    assert!(draw(&heat(0, 1.0)).0 && draw(&heat(0, 1.0)).0, "no revision: coloured every frame");
+    assert!(texels.len() <= 4, "a stale slot is reused, not a new one made per frame: {}", texels.len());
 }

@@ -296,6 +296,43 @@ fn label_text_appears_at_anchor_and_grows_with_length() {
 }
 
 /// (3) A heatmap shows the palette ends in the right cells and the scene through NaN cells.
+/// A heatmap drawn again under its revision keeps its texture; a new revision is coloured and
+/// uploaded again, on the GPU too.
+#[test]
+fn a_heatmap_s_texture_follows_its_revision() {
+    let mut r = renderer();
+    let scene = Scene {
+        models: vec![ground(200.0, unlit([0.5, 0.5, 0.5, 1.0]))],
+        placements: vec![Placement::at(0, DVec3::ZERO)],
+        environment: Environment::default(),
+    };
+    let gpu = upload(&r, &scene);
+    let view = top_down(DVec3::ZERO, 20.0);
+    let heat = |value: f32, revision: u64| Overlay {
+        heatmaps: vec![OverlayHeatmap {
+            origin: DVec3::new(-4.0, -4.0, 0.0),
+            cell_size_m: 8.0,
+            columns: 1,
+            rows: 1,
+            values: vec![value],
+            min: 0.0,
+            max: 10.0,
+            palette: HeatmapPalette::Traffic,
+            opacity: 1.0,
+            revision,
+        }],
+        ..Default::default()
+    };
+    let at = project(&view, DVec3::ZERO);
+    let (green, red) = ([0, 179, 0], [217, 0, 0]);
+    let mut colour = |overlay: &Overlay| px(&render(&mut r, &gpu, overlay, &[view]).0[0], at);
+    assert!(near(colour(&heat(0.0, 41)), green, 4));
+    // The same revision promises the same values: what the texture holds is drawn.
+    assert!(near(colour(&heat(10.0, 41)), green, 4), "kept under its revision");
+    assert!(near(colour(&heat(10.0, 42)), red, 4), "a new revision is uploaded");
+    assert!(near(colour(&heat(0.0, 0)), green, 4) && near(colour(&heat(10.0, 0)), red, 4), "none: every frame");
+}
+
 #[test]
 fn heatmap_cells_use_palette_and_nan_is_transparent() {
     let mut r = renderer();
@@ -321,6 +358,7 @@ fn heatmap_cells_use_palette_and_nan_is_transparent() {
             max: 10.0,
             palette: HeatmapPalette::Traffic,
             opacity: 1.0,
+            revision: 0,
         }],
         ..Default::default()
     };
@@ -480,6 +518,7 @@ fn hostile_overlay_input_is_survived() {
         max: f32::INFINITY,
         palette: HeatmapPalette::Diverging,
         opacity: f32::NAN,
+        revision: 0,
     };
     let bad_colour = [f32::NAN, f32::INFINITY, -3.0, 7.0];
     let mut overlay = Overlay {
@@ -629,6 +668,7 @@ fn overlay_scene_matches_golden_image() {
             max: 23.0,
             palette: HeatmapPalette::Viridis,
             opacity: 0.7,
+            revision: 0,
         }],
         volumes: vec![
             OverlayVolume {
