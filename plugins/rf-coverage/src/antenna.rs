@@ -12,7 +12,7 @@
 //!
 //! Site frame: x east, y north, z up (metres).
 //!
-//! Cost: an `acos` and an `atan2` per direction.
+//! Cost: an `acos` and an `atan2` per direction ([`PointingFrame`]).
 
 /// One antenna pattern's values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,25 +84,52 @@ pub struct Pointing {
 impl Pointing {
     /// The gain (dBi) toward `direction` (site frame; need not be unit length, must not be zero).
     pub fn gain_dbi(&self, direction: [f64; 3]) -> f64 {
-        let (theta, phi) = self.local_angles(direction);
-        self.pattern.max_gain_dbi
-            + self.pattern.attenuation_db(theta.to_degrees(), phi.to_degrees(), self.electrical_tilt_deg)
+        self.frame().gain_dbi(direction)
     }
 
     /// The local zenith angle θ' and azimuth φ' (radians) of `direction` (TR 38.901 eq. 7.1-7, γ = 0).
     pub fn local_angles(&self, direction: [f64; 3]) -> (f64, f64) {
+        self.frame().local_angles(direction)
+    }
+
+    /// The pointing with its rotation's sines and cosines worked out once (for a map's many links).
+    pub fn frame(&self) -> PointingFrame {
+        // The global frame's bearing α is counter-clockwise from east.
+        let (sin_alpha, cos_alpha) = (90.0 - self.azimuth_deg).to_radians().sin_cos();
+        let (sin_beta, cos_beta) = self.mechanical_tilt_deg.to_radians().sin_cos();
+        PointingFrame { pointing: *self, sin_alpha, cos_alpha, sin_beta, cos_beta }
+    }
+}
+
+/// A [`Pointing`] ready for many directions: eq. 7.1-7 written on the direction's components
+/// (`sin θ cos(φ - α) = (x cos α + y sin α) / r`, `sin θ sin(φ - α) = (y cos α - x sin α) / r`,
+/// `cos θ = z / r`), so a direction costs one `acos` and one `atan2`, no sines or cosines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointingFrame {
+    pointing: Pointing,
+    sin_alpha: f64,
+    cos_alpha: f64,
+    sin_beta: f64,
+    cos_beta: f64,
+}
+
+impl PointingFrame {
+    /// The local zenith angle θ' and azimuth φ' (radians) of `direction` (must not be zero).
+    pub fn local_angles(&self, direction: [f64; 3]) -> (f64, f64) {
         let [x, y, z] = direction;
         let r = (x * x + y * y + z * z).sqrt();
-        let theta = (z / r).clamp(-1.0, 1.0).acos();
-        let phi = y.atan2(x);
-        // The global frame's bearing α is counter-clockwise from east.
-        let alpha = (90.0 - self.azimuth_deg).to_radians();
-        let beta = self.mechanical_tilt_deg.to_radians();
-        let (st, ct) = theta.sin_cos();
-        let (sb, cb) = beta.sin_cos();
-        let (sp, cp) = (phi - alpha).sin_cos();
-        let local_theta = (cb * ct + sb * cp * st).clamp(-1.0, 1.0).acos();
-        let local_phi = (sp * st).atan2(cb * st * cp - sb * ct);
+        let along = (x * self.cos_alpha + y * self.sin_alpha) / r;
+        let across = (y * self.cos_alpha - x * self.sin_alpha) / r;
+        let up = z / r;
+        let local_theta = (self.cos_beta * up + self.sin_beta * along).clamp(-1.0, 1.0).acos();
+        let local_phi = across.atan2(self.cos_beta * along - self.sin_beta * up);
         (local_theta, local_phi)
+    }
+
+    /// The gain (dBi) toward `direction`.
+    pub fn gain_dbi(&self, direction: [f64; 3]) -> f64 {
+        let (theta, phi) = self.local_angles(direction);
+        let p = &self.pointing;
+        p.pattern.max_gain_dbi + p.pattern.attenuation_db(theta.to_degrees(), phi.to_degrees(), p.electrical_tilt_deg)
     }
 }

@@ -228,6 +228,7 @@ pub fn compute(
         return Err(CoverageError::Size(format!("{} sectors is over the {MAX_SECTORS} one map takes", sectors.len())));
     }
     let prepared = sectors.iter().map(|s| prepare(s, settings.model)).collect::<Result<Vec<_>, _>>()?;
+    let frames: Vec<_> = sectors.iter().map(|s| s.pointing.frame()).collect();
     let roofs = roof_heights(grid, buildings);
     let noise_mw =
         10f64.powf((THERMAL_NOISE_DBM_PER_HZ + 10.0 * SUBCARRIER_HZ.log10() + settings.noise_figure_db) / 10.0);
@@ -256,11 +257,11 @@ pub fn compute(
             let h_rx = roofs[i] + grid.receiver_height_m;
             maps.receiver_height_m[i] = h_rx as f32;
             let receiver = [x, y, h_rx];
-            for (k, (sector, p)) in sectors.iter().zip(&prepared).enumerate() {
+            for (k, ((sector, p), frame)) in sectors.iter().zip(&prepared).zip(&frames).enumerate() {
                 rsrp[k] = match link_loss(sector, p, receiver, buildings, &mut maps.summary) {
                     Some(loss) => {
                         let direction = [x - sector.position[0], y - sector.position[1], h_rx - sector.position[2]];
-                        p.rs_epre_dbm + sector.pointing.gain_dbi(direction) - loss
+                        p.rs_epre_dbm + frame.gain_dbi(direction) - loss
                     }
                     None => f64::NAN,
                 };
@@ -277,7 +278,8 @@ pub fn compute(
                 .iter()
                 .enumerate()
                 .filter(|&(k, v)| k != b && v.is_finite() && sectors[k].frequency_mhz == sectors[b].frequency_mhz)
-                .map(|(_, v)| 10f64.powf(v / 10.0))
+                // 10^(v/10) as an exponential (cheaper than a power where libm is software, as in wasm).
+                .map(|(_, v)| (v * (std::f64::consts::LN_10 / 10.0)).exp())
                 .sum();
             maps.sinr_db[i] = (best_rsrp - 10.0 * (interference + noise_mw).log10()) as f32;
             for (n, t) in settings.thresholds_dbm.iter().enumerate() {
@@ -321,8 +323,14 @@ fn link_loss(s: &Sector, p: &Prepared, rx: [f64; 3], buildings: &Buildings, summ
     let loss = match &p.loss {
         SectorModel::Cost231(m) => m.loss_db(d2d, s.position[2], rx[2]),
         SectorModel::Uma(m) => {
+            // A link outside the model's range (a receiver on a roof above its UT heights) is no data:
+            // known before its line of sight is walked.
+            if Uma::check_link(d2d, s.position[2], rx[2]).is_err() {
+                summary.out_of_range_links += 1;
+                return None;
+            }
             let los = !buildings.blocks(s.position, rx);
-            let loss = m.loss_db(d2d, s.position[2], rx[2], los);
+            let loss = Ok::<_, OutOfRange>(m.formula_db(d2d, s.position[2], rx[2], los));
             if loss.is_ok() {
                 if los {
                     summary.los_links += 1;

@@ -35,13 +35,15 @@ pub const FREQUENCY_GHZ: (f64, f64) = (0.5, 100.0);
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Uma {
     frequency_ghz: f64,
+    /// `20 log10(fc)`, the same for every link.
+    log_fc_db: f64,
 }
 
 impl Uma {
     /// The model at `frequency_ghz` (0.5-100 GHz).
     pub fn new(frequency_ghz: f64) -> Result<Uma, OutOfRange> {
         within(MODEL, "frequency", frequency_ghz, FREQUENCY_GHZ, "GHz")?;
-        Ok(Uma { frequency_ghz })
+        Ok(Uma { frequency_ghz, log_fc_db: 20.0 * frequency_ghz.log10() })
     }
 
     /// Checks the base station's antenna height (m) once for a sector: the scenario's 25 m.
@@ -52,26 +54,34 @@ impl Uma {
     /// The path loss (dB) over `distance_2d_m` from a base station `h_bs_m` to a UT `h_ue_m` above
     /// ground, in line of sight or not.
     pub fn loss_db(&self, distance_2d_m: f64, h_bs_m: f64, h_ue_m: f64, los: bool) -> Result<f64, OutOfRange> {
+        Uma::check_link(distance_2d_m, h_bs_m, h_ue_m)?;
+        Ok(self.formula_db(distance_2d_m, h_bs_m, h_ue_m, los))
+    }
+
+    /// Whether a link is within the model's ranges (what [`Uma::loss_db`] checks), before its line of
+    /// sight is known.
+    pub fn check_link(distance_2d_m: f64, h_bs_m: f64, h_ue_m: f64) -> Result<(), OutOfRange> {
         Uma::check_bs_height(h_bs_m)?;
         within(MODEL, "UT height", h_ue_m, UE_HEIGHT_M, "m")?;
         within(MODEL, "2D distance", distance_2d_m, DISTANCE_M, "m")?;
-        Ok(self.formula_db(distance_2d_m, h_bs_m, h_ue_m, los))
+        Ok(())
     }
 
     /// The formulas without their range checks.
     pub fn formula_db(&self, d2d: f64, h_bs: f64, h_ue: f64, los: bool) -> f64 {
-        let d3d = (d2d * d2d + (h_bs - h_ue).powi(2)).sqrt();
-        let log_fc = 20.0 * self.frequency_ghz.log10();
+        // One logarithm of the distance per link: a map takes millions.
+        let log_d3d = (d2d * d2d + (h_bs - h_ue).powi(2)).log10() * 0.5;
+        let log_fc = self.log_fc_db;
         let d_bp = self.breakpoint_m(d2d, h_bs, h_ue);
         let pl_los = if d2d <= d_bp {
-            28.0 + 22.0 * d3d.log10() + log_fc
+            28.0 + 22.0 * log_d3d + log_fc
         } else {
-            28.0 + 40.0 * d3d.log10() + log_fc - 9.0 * (d_bp * d_bp + (h_bs - h_ue).powi(2)).log10()
+            28.0 + 40.0 * log_d3d + log_fc - 9.0 * (d_bp * d_bp + (h_bs - h_ue).powi(2)).log10()
         };
         if los {
             return pl_los;
         }
-        let pl_nlos = 13.54 + 39.08 * d3d.log10() + log_fc - 0.6 * (h_ue - 1.5);
+        let pl_nlos = 13.54 + 39.08 * log_d3d + log_fc - 0.6 * (h_ue - 1.5);
         pl_los.max(pl_nlos)
     }
 
@@ -85,12 +95,17 @@ impl Uma {
         let g = if d2d <= 18.0 { 0.0 } else { 1.25 * (d2d / 100.0).powi(3) * (-d2d / 150.0).exp() };
         let c = ((h_ue - 13.0) / 10.0).powf(1.5) * g;
         let p_one = 1.0 / (1.0 + c);
-        // 12, 15, ..., hUT - 1.5: empty below hUT = 13.5 m, where hE is 1 m.
-        let others: Vec<f64> = (0..).map(|k| 12.0 + 3.0 * k as f64).take_while(|&h| h <= h_ue - 1.5).collect();
-        if others.is_empty() {
+        // 12, 15, ..., hUT - 1.5: none below hUT = 13.5 m, where hE is 1 m.
+        let (mut sum, mut n) = (0.0, 0u32);
+        let mut h = 12.0;
+        while h <= h_ue - 1.5 {
+            sum += at(h);
+            n += 1;
+            h += 3.0;
+        }
+        if n == 0 {
             return at(1.0);
         }
-        let mean_others = others.iter().map(|&h| at(h)).sum::<f64>() / others.len() as f64;
-        p_one * at(1.0) + (1.0 - p_one) * mean_others
+        p_one * at(1.0) + (1.0 - p_one) * sum / f64::from(n)
     }
 }
