@@ -150,7 +150,8 @@ impl Comparison {
             };
             let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
             let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
-            let Some((frame, _)) = self.difference_frame(&key, &plan, &branch, rule) else { continue };
+            let heights = crate::site_maps::heights_of(&session.core, rule);
+            let Some((frame, _)) = self.difference_frame(&key, &plan, &branch, rule, heights) else { continue };
             overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
             let span = frame.heatmaps.first().map_or(1.0, |h| f64::from(h.max));
             let legend = sangam_twin::ColorRule {
@@ -176,7 +177,8 @@ impl Comparison {
             };
             let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
             let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
-            if let Some((_, summary)) = self.difference_frame(&key, &plan, &branch, rule) {
+            let heights = crate::site_maps::heights_of(&session.core, rule);
+            if let Some((_, summary)) = self.difference_frame(&key, &plan, &branch, rule, heights) {
                 lines.push(summary);
             }
         }
@@ -209,6 +211,7 @@ impl Comparison {
         plan: &Arc<Raster>,
         branch: &Arc<Raster>,
         rule: &HeatmapRule,
+        heights: Option<Arc<Raster>>,
     ) -> Option<(Arc<sangam_plugins::OverlayFrame>, String)> {
         let mut diffs = self.diffs.borrow_mut();
         if let Some(e) = diffs.iter().find(|e| e.key == key)
@@ -227,7 +230,7 @@ impl Comparison {
             values: delta.values.iter().map(|&v| if v.abs() > UNCHANGED { v } else { f32::NAN }).collect(),
             ..delta
         };
-        let frame = Arc::new(crate::site_maps::heatmap_frame(&shown, &diverging));
+        let frame = Arc::new(crate::site_maps::heatmap_frame(&shown, &diverging, heights.as_deref()));
         let midpoint = (rule.min + rule.max) / 2.0;
         let summary = format!(
             "{}: {} | {}; {changed} cells changed",

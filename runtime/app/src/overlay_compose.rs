@@ -223,6 +223,12 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
             opacity: h.opacity,
             // Converted once per plugin frame (see [`ConvertedFrames`]): the same values until then.
             revision: sangam_render::overlay::next_revision(),
+            // Twin heights to the world's: about the twin's plane, scaled with it.
+            heights: h
+                .heights
+                .iter()
+                .map(|&z| (world(pose, [h.origin[0], h.origin[1], f64::from(z)]).z) as f32)
+                .collect(),
         });
     }
     for v in &frame.volumes {

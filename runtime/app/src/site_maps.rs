@@ -26,6 +26,7 @@ pub struct SiteMaps {
 struct Entry {
     key: String,
     raster: Arc<Raster>,
+    heights: Option<Arc<Raster>>,
     frame: Arc<OverlayFrame>,
 }
 
@@ -42,12 +43,20 @@ pub fn legend_rule(rule: &HeatmapRule) -> ColorRule {
     }
 }
 
-/// `raster` as an overlay frame holding one heatmap in `rule`'s colours.
-pub fn heatmap_frame(raster: &Raster, rule: &HeatmapRule) -> OverlayFrame {
+/// `raster` as an overlay frame holding one heatmap in `rule`'s colours, draped on the surface
+/// heights of `heights` (the rule's `heights` layer) when it is given and on the same grid.
+pub fn heatmap_frame(raster: &Raster, rule: &HeatmapRule, heights: Option<&Raster>) -> OverlayFrame {
     let palette = match rule.ramp {
         ColorRamp::Viridis => Palette::Viridis,
         ColorRamp::Traffic => Palette::Traffic,
         ColorRamp::Diverging => Palette::Diverging,
+    };
+    let same_grid = |h: &&Raster| {
+        h.columns == raster.columns
+            && h.rows == raster.rows
+            && h.cell_size == raster.cell_size
+            && h.origin[..2] == raster.origin[..2]
+            && h.values.len() == raster.values.len()
     };
     let heatmap = Heatmap {
         origin: raster.origin,
@@ -59,24 +68,47 @@ pub fn heatmap_frame(raster: &Raster, rule: &HeatmapRule) -> OverlayFrame {
         max: rule.max as f32,
         palette,
         opacity: rule.opacity as f32,
+        heights: heights.filter(same_grid).map(|h| h.values.clone()).unwrap_or_default(),
     };
     OverlayFrame { time: raster.time, heatmaps: vec![heatmap], ..OverlayFrame::default() }
 }
 
+/// The surface heights `rule` drapes its map on: its `heights` layer of the same plugin, if `core`
+/// has one.
+pub fn heights_of(core: &Session, rule: &HeatmapRule) -> Option<Arc<Raster>> {
+    let layer = rule.heights.as_deref()?;
+    core.rasters().find(|(id, r)| *id == rule.plugin && r.layer == layer).map(|(_, r)| r.clone())
+}
+
 impl SiteMaps {
-    /// The frame of `raster` under `key`, made now only if the map is new.
-    fn frame(&self, key: &str, raster: &Arc<Raster>, rule: &HeatmapRule) -> Arc<OverlayFrame> {
+    /// The frame of `raster` (on `heights`) under `key`, made now only if either map is new.
+    fn frame(
+        &self,
+        key: &str,
+        raster: &Arc<Raster>,
+        heights: Option<Arc<Raster>>,
+        rule: &HeatmapRule,
+    ) -> Arc<OverlayFrame> {
         let mut entries = self.entries.borrow_mut();
+        let same = |e: &Entry| {
+            Arc::ptr_eq(&e.raster, raster)
+                && match (&e.heights, &heights) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        };
         match entries.iter_mut().find(|e| e.key == key) {
-            Some(e) if Arc::ptr_eq(&e.raster, raster) => e.frame.clone(),
+            Some(e) if same(e) => e.frame.clone(),
             Some(e) => {
+                e.frame = Arc::new(heatmap_frame(raster, rule, heights.as_deref()));
                 e.raster = raster.clone();
-                e.frame = Arc::new(heatmap_frame(raster, rule));
+                e.heights = heights;
                 e.frame.clone()
             }
             None => {
-                let frame = Arc::new(heatmap_frame(raster, rule));
-                entries.push(Entry { key: key.to_string(), raster: raster.clone(), frame: frame.clone() });
+                let frame = Arc::new(heatmap_frame(raster, rule, heights.as_deref()));
+                entries.push(Entry { key: key.to_string(), raster: raster.clone(), heights, frame: frame.clone() });
                 frame
             }
         }
@@ -98,7 +130,7 @@ impl SiteMaps {
             }
             // Under a key of its own (a plugin's map is not one of its overlay frames).
             let key = format!("{prefix}{plugin}\u{1f}map\u{1f}{}", raster.layer);
-            let frame = self.frame(&key, raster, rule);
+            let frame = self.frame(&key, raster, heights_of(core, rule), rule);
             overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
             overlay.hud.extend(crate::live_colors::legend(&legend_rule(rule), &raster.unit));
         }
@@ -135,6 +167,13 @@ mod tests {
         let same = h.values.iter().zip(&raster.values).all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
         assert!(same && h.values.len() == raster.values.len(), "the map's own values, no data as NaN");
         assert!(overlay.hud.iter().any(|t| t.text == "radio.rsrp [dBm] (coverage map)"), "with its legend");
+        // Draped on the roofs: the plugin's surface heights, one per cell; cells on a roof are raised.
+        let surface = session.core.rasters().find(|(_, r)| r.layer == "surface.height").map(|(_, r)| r.clone());
+        let surface = surface.expect("the coverage plugin hands over its surface heights with its first map");
+        assert_eq!(h.heights.len(), h.values.len());
+        let on_roofs = h.heights.iter().filter(|&&z| z > h.origin.z as f32 + 0.5).count();
+        let roofs = surface.values.iter().filter(|&&z| z > 2.0).count();
+        assert!(on_roofs > 100 && on_roofs == roofs, "{on_roofs} cells raised, {roofs} on roofs");
         // The next frame with the same map converts nothing.
         let before = session.overlay_frames.conversions();
         let _ = crate::overlay_compose::compose(&session, None);

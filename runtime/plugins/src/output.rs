@@ -317,6 +317,11 @@ pub struct Heatmap {
     pub palette: Palette,
     /// Opacity 0..=1.
     pub opacity: f32,
+    /// The surface height (site frame) under each cell, row-major like `values`: set by the runtime
+    /// for a scene's map draped on roofs (`[[heatmaps]] heights`); empty for plugins' own heatmaps
+    /// (the SDK has none) and absent from recordings that hold none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heights: Vec<f32>,
 }
 
 /// A volume shape.
@@ -834,6 +839,7 @@ impl Checker {
                     wit_overlay::Palette::Diverging => Palette::Diverging,
                 },
                 opacity: map.opacity,
+                heights: Vec::new(),
             });
         }
 
@@ -989,6 +995,7 @@ mod tests {
             max: -60.0,
             palette: Palette::Viridis,
             opacity: 0.7,
+            heights: Vec::new(),
         };
         let frame = OverlayFrame {
             time: 1_234_567,

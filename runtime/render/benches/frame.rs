@@ -74,6 +74,7 @@ fn overlay() -> Overlay {
         opacity: 0.6,
         // The same map every frame (a simulation's map between its updates): coloured and uploaded once.
         revision: sangam_render::overlay::next_revision(),
+        heights: Vec::new(),
     };
     Overlay { labels, heatmaps: vec![heatmap], ..Overlay::default() }
 }

@@ -8,7 +8,8 @@
 //!   air differ from those of the last map (a first step, a retilt, a site's power or cells down
 //!   changed), the maps are made again and handed over as three layers: `radio.rsrp` (dBm),
 //!   `radio.sinr` (dB) and `radio.best_site` (the best server's site, as its index in the entity
-//!   table); with them, per site, `coverage.best_share` (% of the mapped area it serves best) and
+//!   table), and with the first map `surface.height` (m: the ground or roof each receiver stands on,
+//!   for draping the maps on roofs); with them, per site, `coverage.best_share` (% of the mapped area it serves best) and
 //!   `coverage.sectors` (sectors mapped), and to every site the map's summary,
 //!   `coverage.area_at_least_-100dBm` and `coverage.area_at_least_-110dBm` (% of the map).
 //! - A sector outside its model's range (UMa takes antennas at 25 m only; COST-231 at 30 to 200 m) is
@@ -139,6 +140,12 @@ impl Coverage {
             .map(|&b| usize::try_from(b).ok().and_then(|b| mapped.site_of.get(b)).map_or(f32::NAN, |&s| s as f32))
             .collect();
         output::raster("radio.best_site", "", grid(), &best_site);
+        if self.mapped.is_none() {
+            // The surface each receiver stands on (the ground, or a roof): the same for every map, so
+            // handed over with the first; a scene drapes the maps on it (`[[heatmaps]] heights`).
+            let surface: Vec<f32> = maps.receiver_height_m.iter().map(|h| h - g.receiver_height_m as f32).collect();
+            output::raster("surface.height", "m", grid(), &surface);
+        }
     }
 }
 

@@ -157,7 +157,8 @@ pub struct OverlayLabel {
 }
 
 /// Values on a regular horizontal grid, drawn as one nearest-filtered textured quad
-/// [`HEATMAP_LIFT_M`] above `origin.z`.
+/// [`HEATMAP_LIFT_M`] above `origin.z`, and the cells on raised surfaces (roofs, [`OverlayHeatmap::heights`])
+/// on them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OverlayHeatmap {
     /// South-west corner of cell (row 0, column 0), in site metres.
@@ -179,12 +180,23 @@ pub struct OverlayHeatmap {
     pub palette: HeatmapPalette,
     /// Opacity in `0..=1` of every (non-NaN) cell.
     pub opacity: f32,
-    /// Names these values: a nonzero revision drawn again in the same place of the overlay's heatmaps
-    /// promises the same values, size, range and palette, so the renderer keeps its texture (no
-    /// colouring, no upload); 0 is colored and uploaded every frame. [`next_revision`] hands out fresh
-    /// ones.
+    /// Names these values: a nonzero revision drawn again promises the same values, heights, size,
+    /// range and palette, so the renderer keeps its texture (no colouring, no upload); 0 is coloured
+    /// and uploaded every frame. [`next_revision`] hands out fresh ones.
     pub revision: u64,
+    /// The height (site metres, as `origin.z`) of the surface under each cell, row-major like
+    /// `values`; empty: every cell on the plane at `origin.z`. A cell whose surface stands more than
+    /// [`RAISED_M`] above the plane (a roof) is drawn on it, [`HEATMAP_LIFT_M`] up, as a quad of its
+    /// own (at most [`MAX_RAISED_CELLS`] a frame), and left clear on the plane.
+    pub heights: Vec<f32>,
 }
+
+/// A heatmap cell whose surface is this much above the heatmap's plane is drawn on that surface.
+pub const RAISED_M: f32 = 0.5;
+
+/// Raised heatmap cells (on roofs) drawn at most per frame, over all heatmaps; the rest are dropped
+/// with a warning.
+pub const MAX_RAISED_CELLS: usize = 262_144;
 
 /// A revision no heatmap had before (for [`OverlayHeatmap::revision`]).
 pub fn next_revision() -> u64 {

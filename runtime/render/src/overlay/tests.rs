@@ -109,6 +109,7 @@ fn hostile_overlay_builds_bounded() {
             palette: HeatmapPalette::Viridis,
             opacity: 1.0,
             revision: 0,
+            heights: Vec::new(),
         }],
         volumes: vec![OverlayVolume {
             shape: VolumeShape::Box,
@@ -157,6 +158,7 @@ fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them()
             palette: HeatmapPalette::Viridis,
             opacity: 1.0,
             revision: 0,
+            heights: Vec::new(),
         }],
         volumes: vec![OverlayVolume {
             shape: VolumeShape::Box,
@@ -208,6 +210,7 @@ fn a_heatmap_drawn_again_with_its_revision_is_not_coloured_again_and_a_new_one_i
             palette: HeatmapPalette::Viridis,
             opacity: 1.0,
             revision,
+            heights: Vec::new(),
         }],
         ..Default::default()
     };
@@ -227,4 +230,43 @@ fn a_heatmap_drawn_again_with_its_revision_is_not_coloured_again_and_a_new_one_i
     assert!(!draw(&heat(7, 0.0)).0 && !draw(&heat(8, 1.0)).0 && !draw(&heat(7, 0.0)).0);
     assert!(draw(&heat(0, 1.0)).0 && draw(&heat(0, 1.0)).0, "no revision: coloured every frame");
     assert!(texels.len() <= 4, "a stale slot is reused, not a new one made per frame: {}", texels.len());
+}
+
+#[test]
+fn cells_on_roofs_are_drawn_on_them_and_left_clear_on_the_ground_within_a_cap() {
+    let views = [View::look_at(DVec3::new(0.0, -10.0, 10.0), DVec3::ZERO, DVec3::Z, Fov::symmetric(1.0, 1.0))];
+    let frame = OverlayFrame { views: &views, reference: DVec3::ZERO, width: 64, height: 64 };
+    let atlas = GlyphAtlas::new();
+    // Three cells of 2 m on a plane at 1.5 m: the ground, a 10 m roof, a height unknown.
+    let heat = |columns: u32, heights: Vec<f32>| OverlayHeatmap {
+        origin: DVec3::new(0.0, 0.0, 1.5),
+        cell_size_m: 2.0,
+        columns,
+        rows: 1,
+        values: vec![0.5; columns as usize],
+        min: 0.0,
+        max: 1.0,
+        palette: HeatmapPalette::Viridis,
+        opacity: 0.8,
+        revision: 0,
+        heights,
+    };
+    let overlay = Overlay { heatmaps: vec![heat(3, vec![0.0, 10.0, f32::NAN])], ..Default::default() };
+    let (mut b, mut texels) = (Builder::default(), Vec::new());
+    build(&overlay, &frame, &atlas, 4096, &mut b, &mut texels);
+    let solid = mode(quads::KIND_WORLD_QUAD, quads::STYLE_SOLID);
+    let roofs: Vec<_> = b.quads.iter().filter(|q| q.p0[3] == solid).collect();
+    assert_eq!(roofs.len(), 1, "the roof cell, on its own quad");
+    let r = roofs[0];
+    assert_eq!([r.p0[0], r.p0[1], r.p0[2]], [2.0, 0.0, 10.0 + HEATMAP_LIFT_M as f32], "on the roof, its cell's corner");
+    assert_eq!([r.p2[0], r.p2[1]], [4.0, 2.0]);
+    assert!((r.color[3] - 0.8).abs() < 1e-6, "the heatmap's opacity");
+    let t = &texels[0].texels;
+    assert!(t[3] == 255 && t[7] == 0 && t[11] == 255, "clear on the ground under the roof only: {t:?}");
+    // Past the cap the rest are not drawn (and a warning says so).
+    let many = (MAX_RAISED_CELLS + 10) as u32;
+    let overlay = Overlay { heatmaps: vec![heat(many, vec![10.0; many as usize])], ..Default::default() };
+    build(&overlay, &frame, &atlas, u32::MAX, &mut b, &mut texels);
+    assert_eq!(b.quads.iter().filter(|q| q.p0[3] == solid).count(), MAX_RAISED_CELLS);
+    assert!(b.warnings.kinds.iter().any(|(k, _, _)| *k == "raised heatmap cells"), "and said");
 }

@@ -320,6 +320,7 @@ fn a_heatmap_s_texture_follows_its_revision() {
             palette: HeatmapPalette::Traffic,
             opacity: 1.0,
             revision,
+            heights: Vec::new(),
         }],
         ..Default::default()
     };
@@ -359,6 +360,7 @@ fn heatmap_cells_use_palette_and_nan_is_transparent() {
             palette: HeatmapPalette::Traffic,
             opacity: 1.0,
             revision: 0,
+            heights: Vec::new(),
         }],
         ..Default::default()
     };
@@ -519,6 +521,7 @@ fn hostile_overlay_input_is_survived() {
         palette: HeatmapPalette::Diverging,
         opacity: f32::NAN,
         revision: 0,
+        heights: Vec::new(),
     };
     let bad_colour = [f32::NAN, f32::INFINITY, -3.0, 7.0];
     let mut overlay = Overlay {
@@ -669,6 +672,7 @@ fn overlay_scene_matches_golden_image() {
             palette: HeatmapPalette::Viridis,
             opacity: 0.7,
             revision: 0,
+            heights: Vec::new(),
         }],
         volumes: vec![
             OverlayVolume {

@@ -25,6 +25,9 @@ pub struct HeatmapRule {
     pub ramp: ColorRamp,
     /// Opacity of the cells with data, 0 to 1 (default 0.6).
     pub opacity: f64,
+    /// The same plugin's layer holding the surface height under each cell (metres, site frame): cells
+    /// on a roof are drawn on it, the rest on the ground (`heights = "surface.height"`).
+    pub heights: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +38,7 @@ pub(super) struct RawHeatmap {
     range: Spanned<Vec<f64>>,
     palette: Option<Spanned<String>>,
     opacity: Option<Spanned<f64>>,
+    heights: Option<Spanned<String>>,
 }
 
 impl Cx<'_> {
@@ -70,7 +74,19 @@ impl Cx<'_> {
                 Some(o) if (0.0..=1.0).contains(o.get_ref()) => *o.get_ref(),
                 Some(o) => return Err(self.err(o.span(), "heatmaps: opacity must be 0 to 1")),
             };
-            out.push(HeatmapRule { plugin, layer, min, max, ramp, opacity });
+            let heights = match &r.heights {
+                None => None,
+                Some(h) if !h.get_ref().trim().is_empty() && !h.get_ref().chars().any(char::is_control) => {
+                    Some(h.get_ref().trim().to_string())
+                }
+                Some(h) => {
+                    return Err(self.err(
+                        h.span(),
+                        "heatmaps: heights must name the plugin's layer of surface heights, e.g. \"surface.height\"",
+                    ));
+                }
+            };
+            out.push(HeatmapRule { plugin, layer, min, max, ramp, opacity, heights });
         }
         Ok(out)
     }
