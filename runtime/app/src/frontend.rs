@@ -524,11 +524,12 @@ impl SiteSession {
         let interaction = Interaction::new(layout, camera, bookmarks);
         let live_colors = crate::live_colors::LiveColors::new(&site.twin);
         let panel = crate::param_panel::ParamPanel::new(&site.twin, &core, &[]);
+        let overlay_frames = crate::overlay_compose::ConvertedFrames::with_label_px(site.twin.labels.screen_px);
         Ok(SiteSession {
             site,
             core,
             interaction,
-            overlay_frames: Default::default(),
+            overlay_frames,
             live_colors,
             site_maps: Default::default(),
             scenario: None,

@@ -70,6 +70,8 @@ pub struct LiveColors {
     entities_seen: usize,
     /// The scene's building footprints (without their properties), for the roofs under locations.
     roofs: Vec<sangam_twin::BuildingFootprint>,
+    /// Labels at a constant screen size (`[labels] screen_px`), in pixels.
+    label_px: Option<f32>,
 }
 
 /// The marker of the `nth` entity (from 0) at `g`: around its place (the sectors of one mast side
@@ -148,7 +150,14 @@ impl LiveColors {
                 }
             }
         }
-        LiveColors { rules: twin.color_by.clone(), items, frame: Some(twin.frame), entities_seen: 0, roofs }
+        LiveColors {
+            rules: twin.color_by.clone(),
+            items,
+            frame: Some(twin.frame),
+            entities_seen: 0,
+            roofs,
+            label_px: twin.labels.screen_px,
+        }
     }
 
     /// Takes in the entities of a rule's kind that appeared in `store` at a WGS84 location since
@@ -212,6 +221,7 @@ impl LiveColors {
                     text,
                     height_m: LABEL_HEIGHT_M * s,
                     color,
+                    screen_px: self.label_px,
                 });
             }
             units[item.rule].get_or_insert(unit);

@@ -39,6 +39,8 @@ const OTHER_LINE: [f32; 4] = [1.0, 0.6, 0.15, 1.0];
 pub struct ConvertedFrames {
     entries: RefCell<Vec<Converted>>,
     conversions: Cell<u64>,
+    /// Plugins' labels at a constant screen size (the scene's `[labels] screen_px`), in pixels.
+    label_px: Option<f32>,
 }
 
 struct Converted {
@@ -49,6 +51,11 @@ struct Converted {
 }
 
 impl ConvertedFrames {
+    /// No frames yet; plugins' labels to be drawn `label_px` pixels tall (`None`: their own size).
+    pub fn with_label_px(label_px: Option<f32>) -> ConvertedFrames {
+        ConvertedFrames { label_px, ..Default::default() }
+    }
+
     /// Plugin `plugin`'s `frame` placed by `pose`, converted now only if it was not already.
     pub fn get(&self, plugin: &str, frame: &Arc<OverlayFrame>, pose: &TwinPose) -> Arc<Overlay> {
         let mut entries = self.entries.borrow_mut();
@@ -60,7 +67,7 @@ impl ConvertedFrames {
             return e.overlay.clone();
         }
         let mut converted = Overlay::default();
-        add_plugin_frame(&mut converted, frame, pose);
+        add_plugin_frame(&mut converted, frame, pose, self.label_px);
         self.conversions.set(self.conversions.get() + 1);
         let entry =
             Converted { plugin: plugin.to_string(), frame: frame.clone(), pose: *pose, overlay: Arc::new(converted) };
@@ -183,8 +190,9 @@ fn world(pose: &TwinPose, p: [f64; 3]) -> DVec3 {
     pose.to_world(DVec3::from_array(p))
 }
 
-/// Adds one plugin frame (twin-space positions) in world space.
-pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &TwinPose) {
+/// Adds one plugin frame (twin-space positions) in world space; its labels `label_px` pixels tall
+/// when given (constant screen size), else their own size in metres.
+pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &TwinPose, label_px: Option<f32>) {
     let s = scale_of(pose);
     let l = &frame.labels;
     for (((p, text), color), size) in l.positions.iter().zip(&l.texts).zip(&l.colors).zip(&l.sizes) {
@@ -193,6 +201,7 @@ pub fn add_plugin_frame(overlay: &mut Overlay, frame: &OverlayFrame, pose: &Twin
             text: text.clone(),
             height_m: size * s,
             color: *color,
+            screen_px: label_px,
         });
     }
     let m = &frame.markers;
@@ -263,7 +272,13 @@ fn add_inspector(overlay: &mut Overlay, session: &SiteSession, core: &sangam_ses
     }
     let lines = text.lines().count() as f64;
     let anchor = selection.point + DVec3::Z * (distance * 0.05);
-    overlay.labels.push(OverlayLabel { position: anchor, text, height_m: line_h * lines as f32, color: PANEL_TEXT });
+    overlay.labels.push(OverlayLabel {
+        position: anchor,
+        text,
+        height_m: line_h * lines as f32,
+        color: PANEL_TEXT,
+        screen_px: None,
+    });
     let Some(chart) = &inspector.chart else { return };
     if chart.points.len() < 2 || chart.t1 <= chart.t0 {
         return;
@@ -324,6 +339,7 @@ fn add_inspector(overlay: &mut Overlay, session: &SiteSession, core: &sangam_ses
         text: title,
         height_m: line_h * 0.8,
         color: CHART_LINE,
+        screen_px: None,
     });
 }
 
@@ -349,13 +365,13 @@ mod tests {
     #[test]
     fn plugin_frames_follow_the_twin_onto_the_table() {
         let mut walk = Overlay::default();
-        add_plugin_frame(&mut walk, &frame(), &TwinPose::IDENTITY);
+        add_plugin_frame(&mut walk, &frame(), &TwinPose::IDENTITY, None);
         assert_eq!(walk.labels[0].position, DVec3::new(10.0, 0.0, 5.0));
         assert_eq!((walk.labels[0].height_m, walk.markers[0].radius_m, walk.lines[0].width_m), (4.0, 2.0, 1.0));
 
         let table = TwinPose::tabletop(DVec3::ZERO, DVec3::new(1.0, 2.0, 0.8), 1.0 / 500.0, 0.0);
         let mut on_table = Overlay::default();
-        add_plugin_frame(&mut on_table, &frame(), &table);
+        add_plugin_frame(&mut on_table, &frame(), &table, None);
         let p = on_table.labels[0].position;
         assert!((p - DVec3::new(1.02, 2.0, 0.81)).length() < 1e-9, "{p}");
         assert!((on_table.labels[0].height_m - 4.0 / 500.0).abs() < 1e-9);
@@ -379,5 +395,8 @@ mod tests {
         frames.get("other", &newer, &table);
         assert_eq!(frames.conversions(), 4, "one per (plugin, frame, pose)");
         assert!(Arc::ptr_eq(&moved, &frames.get("labels", &newer, &table)), "each plugin keeps its own");
+        assert_eq!(a.labels[0].screen_px, None, "sized in metres unless the scene says otherwise");
+        let fixed = ConvertedFrames::with_label_px(Some(18.0)).get("labels", &first, &TwinPose::IDENTITY);
+        assert_eq!(fixed.labels[0].screen_px, Some(18.0), "[labels] screen_px: at a constant screen size");
     }
 }

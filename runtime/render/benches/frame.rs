@@ -53,6 +53,7 @@ fn overlay() -> Overlay {
             text: format!("T{i:04}"),
             height_m: 1.5,
             color: [1.0, 1.0, 1.0, 1.0],
+            screen_px: None,
         })
         .collect();
     let side = 1024u32;

@@ -150,11 +150,18 @@ pub struct OverlayLabel {
     pub position: DVec3,
     /// The text; characters outside printable ASCII and Latin-1 draw as `?`.
     pub text: String,
-    /// Height of one line of text in metres (ascender to descender; must be finite and > 0).
+    /// Height of one line of text in metres (ascender to descender; must be finite and > 0), unless
+    /// `screen_px` is given.
     pub height_m: f32,
     /// Text colour, sRGB RGBA in `0..=1`.
     pub color: [f32; 4],
+    /// Draw one line this many pixels tall at any distance instead (constant screen size, at most
+    /// [`MAX_LABEL_PX`]); `None`: `height_m` in the world, smaller with distance.
+    pub screen_px: Option<f32>,
 }
+
+/// The tallest line of constant-size label text, in pixels.
+pub const MAX_LABEL_PX: f32 = 256.0;
 
 /// Values on a regular horizontal grid, drawn as one nearest-filtered textured quad
 /// [`HEATMAP_LIFT_M`] above `origin.z`, and the cells on raised surfaces (roofs, [`OverlayHeatmap::heights`])

@@ -31,6 +31,7 @@ const KIND_WORLD_QUAD: u32 = 0u; // corners p0..p3 (xyz)
 const KIND_BILLBOARD: u32 = 1u;  // anchor p0.xyz, rect p1 in metres along the view's right/up, uv rect p2
 const KIND_RIBBON: u32 = 2u;     // start p0.xyz, p1.xyz = end - start, p1.w = half width
 const KIND_SCREEN: u32 = 3u;     // rect p1 in target pixels (y down), uv rect p2
+const KIND_PIXELS: u32 = 4u;     // anchor p0.xyz, rect p1 in target pixels (y up) about its projection, uv rect p2
 const KIND_HEAD: u32 = 5u;       // like BILLBOARD, but along view 0's right/up for every view
 
 // Styles (mode >> 4).
@@ -78,6 +79,16 @@ fn vs_main(@builtin(vertex_index) vertex: u32, q: QuadIn VIEW_INDEX_PARAM) -> Ve
         out.uv = vec2<f32>(mix(q.p2.x, q.p2.z, cu), mix(q.p2.y, q.p2.w, cv));
         return out;
     }
+    if (kind == KIND_PIXELS) {
+        // Constant screen size: the anchor projected, the rect added in pixels (times w, so it
+        // survives the perspective divide).
+        let c = vd.view_proj * vec4<f32>(q.p0.xyz, 1.0);
+        let x = mix(q.p1.x, q.p1.z, cu) * 2.0 * ov.viewport.z;
+        let y = mix(q.p1.y, q.p1.w, cv) * 2.0 * ov.viewport.w;
+        out.clip = vec4<f32>(c.xy + vec2<f32>(x, y) * c.w, c.z, c.w);
+        out.uv = vec2<f32>(mix(q.p2.x, q.p2.z, cu), mix(q.p2.y, q.p2.w, cv));
+        return out;
+    }
     var world: vec3<f32>;
     if (kind == KIND_WORLD_QUAD) {
         world = select(select(select(q.p3.xyz, q.p2.xyz, k == 2u), q.p1.xyz, k == 1u), q.p0.xyz, k == 0u);
@@ -110,12 +121,16 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let r = length(in.uv);
     let fw = max(fwidth(r), 1e-4);
     let disc = clamp((1.0 - r) / fw + 0.5, 0.0, 1.0);
+    // Glyphs: the atlas holds distance to the outline (0.5 on it); the edge is cut over one pixel of
+    // the screen whatever the magnification.
+    let edge = max(fwidth(t.r), 1e-4);
+    let ink = clamp((t.r - 0.5) / edge + 0.5, 0.0, 1.0);
     var rgb = in.color.rgb;
     var a = in.color.a;
     if (in.style == STYLE_DISC) {
         a = a * disc;
     } else if (in.style == STYLE_GLYPH) {
-        a = a * t.r;
+        a = a * ink;
     } else if (in.style == STYLE_TEXTURE) {
         rgb = rgb * t.rgb;
         a = a * t.a;

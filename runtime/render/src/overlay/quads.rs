@@ -12,6 +12,8 @@ pub(super) const KIND_WORLD_QUAD: u32 = 0;
 pub(super) const KIND_BILLBOARD: u32 = 1;
 pub(super) const KIND_RIBBON: u32 = 2;
 pub(super) const KIND_SCREEN: u32 = 3;
+/// Like [`KIND_BILLBOARD`], its rect in target pixels about the projected anchor (constant screen size).
+pub(super) const KIND_PIXELS: u32 = 4;
 pub(super) const KIND_HEAD: u32 = 5;
 pub(super) const STYLE_SOLID: u32 = 0;
 pub(super) const STYLE_DISC: u32 = 1;

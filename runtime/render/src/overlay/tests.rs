@@ -97,7 +97,13 @@ fn hostile_overlay_builds_bounded() {
     let overlay = Overlay {
         lines: vec![OverlayLine { points: vec![DVec3::NAN, DVec3::ZERO, DVec3::ONE], color: [1.0; 4], width_m: 1.0 }],
         markers: vec![OverlayMarker { position: DVec3::INFINITY, radius_m: 1.0, color: [1.0; 4] }],
-        labels: vec![OverlayLabel { position: DVec3::ONE, text: "x".repeat(200_000), height_m: 1.0, color: [1.0; 4] }],
+        labels: vec![OverlayLabel {
+            position: DVec3::ONE,
+            text: "x".repeat(200_000),
+            height_m: 1.0,
+            color: [1.0; 4],
+            screen_px: None,
+        }],
         heatmaps: vec![OverlayHeatmap {
             origin: DVec3::ZERO,
             cell_size_m: 1.0,
@@ -146,6 +152,7 @@ fn a_shared_layer_draws_as_if_its_primitives_were_the_overlay_s_own_after_them()
             text: format!("cell {k}"),
             height_m: 1.0,
             color: [1.0; 4],
+            screen_px: None,
         }],
         heatmaps: vec![OverlayHeatmap {
             origin: DVec3::splat(k),
@@ -269,4 +276,28 @@ fn cells_on_roofs_are_drawn_on_them_and_left_clear_on_the_ground_within_a_cap() 
     build(&overlay, &frame, &atlas, u32::MAX, &mut b, &mut texels);
     assert_eq!(b.quads.iter().filter(|q| q.p0[3] == solid).count(), MAX_RAISED_CELLS);
     assert!(b.warnings.kinds.iter().any(|(k, _, _)| *k == "raised heatmap cells"), "and said");
+}
+
+#[test]
+fn the_glyph_distance_field_is_the_distance_to_the_outline() {
+    // A 6 x 6 square of full coverage in a 12 x 12 bitmap (columns and rows 3..9), one edge pixel half
+    // covered.
+    let (w, h) = (12, 12);
+    let mut c = vec![0.0f32; w * h];
+    for y in 3..9 {
+        for x in 3..9 {
+            c[y * w + x] = 1.0;
+        }
+    }
+    c[5 * w + 9] = 0.5;
+    let d = text::distance_field(&c, w, h);
+    let at = |x: usize, y: usize| d[y * w + x];
+    assert_eq!(at(3, 6), 0.5, "an edge pixel inside: half a pixel in");
+    assert_eq!(at(2, 6), -0.5, "its neighbour outside: half a pixel out");
+    assert_eq!(at(5, 5), 2.5, "deeper inside");
+    assert_eq!(at(0, 6), -2.5, "further out");
+    assert!((at(0, 0) + (18f32.sqrt() - 0.5)).abs() < 1e-5, "diagonally out: Euclidean");
+    assert_eq!(at(9, 5), 0.0, "a half-covered pixel: on the outline");
+    let none = text::distance_field(&[0.0; 4], 2, 2);
+    assert!(none.iter().all(|v| v.is_infinite() && *v < 0.0), "no ink: everywhere far outside");
 }

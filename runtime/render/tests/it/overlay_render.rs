@@ -152,7 +152,7 @@ fn save(name: &str, img: &RgbaImage) {
 }
 
 fn white(text: &str, position: DVec3, height_m: f32, color: [f32; 4]) -> OverlayLabel {
-    OverlayLabel { position, text: text.into(), height_m, color }
+    OverlayLabel { position, text: text.into(), height_m, color, screen_px: None }
 }
 
 /// Distance from `p` to the segment `a`-`b` (pixels).
@@ -295,7 +295,6 @@ fn label_text_appears_at_anchor_and_grows_with_length() {
     assert!(boxes[1] > boxes[0] * 3, "longer text is not wider: {boxes:?}");
 }
 
-/// (3) A heatmap shows the palette ends in the right cells and the scene through NaN cells.
 /// A heatmap drawn again under its revision keeps its texture; a new revision is coloured and
 /// uploaded again, on the GPU too.
 #[test]
@@ -334,6 +333,61 @@ fn a_heatmap_s_texture_follows_its_revision() {
     assert!(near(colour(&heat(0.0, 0)), green, 4) && near(colour(&heat(10.0, 0)), red, 4), "none: every frame");
 }
 
+/// A label with a screen size is as many pixels tall near and far; one sized in metres shrinks
+/// with distance.
+#[test]
+fn a_constant_size_label_keeps_its_pixel_height_at_any_distance() {
+    let mut r = renderer();
+    let gpu = upload(&r, &Scene::default());
+    let yellow = [1.0, 1.0, 0.0, 1.0];
+    let mut height = |distance: f64, screen_px: Option<f32>| {
+        let view = camera(DVec3::ZERO, distance);
+        let label = OverlayLabel { screen_px, ..white("HH", DVec3::ZERO, 1.0, yellow) };
+        let overlay = Overlay { labels: vec![label], ..Default::default() };
+        let (images, _) = render(&mut r, &gpu, &overlay, &[view]);
+        let ((_, y0, _, y1), _) = region(&images[0], is_yellow).expect("text pixels");
+        i64::from(y1 - y0 + 1)
+    };
+    let (near, far) = (height(10.0, Some(24.0)), height(40.0, Some(24.0)));
+    assert!((near - far).abs() <= 1, "{near} px at 10 m, {far} px at 40 m");
+    // 'H' has ink over about 73 % of DejaVu Sans' line (ascender to descender).
+    assert!((15..=20).contains(&near), "a 24 px line's capitals: {near} px");
+    let (near_m, far_m) = (height(10.0, None), height(40.0, None));
+    assert!(near_m > 3 * far_m, "sized in metres it shrinks: {near_m} px at 10 m, {far_m} px at 40 m");
+}
+
+/// Text seen from close up stays crisp: glyph edges are cut by their distance field over about a
+/// pixel of the screen, however far the glyphs are magnified (a coverage bitmap stretched this far
+/// blurs each edge over the magnification, here about 12 pixels).
+#[test]
+fn a_label_seen_from_close_up_has_sharp_edges() {
+    let mut r = renderer();
+    let gpu = upload(&r, &Scene::default());
+    // A 2 m label 3 m away: its 32-pixel atlas glyphs drawn about 12 times larger.
+    let view = camera(DVec3::ZERO, 3.0);
+    let yellow = [1.0, 1.0, 0.0, 1.0];
+    let overlay = Overlay { labels: vec![white("Ab", DVec3::new(0.0, 0.0, -1.0), 2.0, yellow)], ..Default::default() };
+    let (images, _) = render(&mut r, &gpu, &overlay, &[view]);
+    let img = &images[0];
+    save("label_close_up", img);
+    let ((x0, y0, x1, y1), ink) = region(img, is_yellow).expect("text pixels");
+    // Within the text's box, how yellow each pixel is (min(R, G) - B: 255 for the ink, about 0 for the
+    // backing box over sky or ground); an edge's blend lies between.
+    let mut partial = 0;
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let p = img.get_pixel(x, y).0;
+            let yellowness = i32::from(p[0].min(p[1])) - i32::from(p[2]);
+            partial += usize::from((60..200).contains(&yellowness));
+        }
+    }
+    let ratio = partial as f64 / ink as f64;
+    assert!(ink > 2000, "the glyphs are large: {ink} ink pixels");
+    // About 0.14 with the distance field; the coverage atlas it replaced gave 0.62 here.
+    assert!(ratio < 0.25, "{partial} edge pixels for {ink} ink pixels ({ratio:.3}): the edges are blurred");
+}
+
+/// (3) A heatmap shows the palette ends in the right cells and the scene through NaN cells.
 #[test]
 fn heatmap_cells_use_palette_and_nan_is_transparent() {
     let mut r = renderer();

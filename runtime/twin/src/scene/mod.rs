@@ -124,9 +124,19 @@ pub struct Scene {
     pub heatmaps: Vec<HeatmapRule>,
     /// Named sets of plugin parameter values (`[[scenarios]]`).
     pub scenarios: Vec<ScenarioDecl>,
+    /// How labels are sized (`[labels]`).
+    pub labels: LabelsDecl,
     /// Non-fatal problems found while loading (`file:line:column: message`). Layer feature
     /// warnings are in each [`Layer::warnings`].
     pub warnings: Vec<String>,
+}
+
+/// `[labels]`: how the site's labels (plugins' and live values') are sized on screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LabelsDecl {
+    /// Every such label one line this many pixels tall at any distance (4 to 256); `None`: each its
+    /// own height in metres, smaller with distance.
+    pub screen_px: Option<f32>,
 }
 
 impl Scene {
@@ -231,6 +241,13 @@ impl Cx<'_> {
         let history = self.history(raw.history.as_ref())?;
         let governance = self.governance(raw.governance.as_ref(), &entities)?;
         let color_by = self.color_rules(&raw.color_by)?;
+        let labels = match raw.labels.as_ref().and_then(|l| l.screen_px.as_ref()) {
+            None => LabelsDecl::default(),
+            Some(px) if (4.0..=256.0).contains(px.get_ref()) => LabelsDecl { screen_px: Some(*px.get_ref() as f32) },
+            Some(px) => {
+                return Err(self.err(px.span(), "labels: screen_px is a text height in pixels, 4 to 256 (e.g. 16)"));
+            }
+        };
         let heatmaps = self.heatmap_rules(&raw.heatmaps, &plugins)?;
         let scenarios = self.scenarios(&raw.scenarios, &plugins)?;
 
@@ -257,6 +274,7 @@ impl Cx<'_> {
             governance,
             color_by,
             heatmaps,
+            labels,
             scenarios,
             warnings,
         })

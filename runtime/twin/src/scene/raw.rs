@@ -49,6 +49,14 @@ pub(super) struct RawScene {
     pub(super) heatmaps: Vec<Spanned<heatmaps::RawHeatmap>>,
     #[serde(default)]
     pub(super) scenarios: Vec<Spanned<scenarios::RawScenario>>,
+    pub(super) labels: Option<RawLabels>,
+}
+
+/// `[labels]`: how the site's labels are sized.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLabels {
+    pub(super) screen_px: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

@@ -698,6 +698,10 @@ layer = "radio.sinr"
 range = [-5.0, 25.0]
 palette = "diverging"
 opacity = 0.8
+heights = "surface.height"
+
+[labels]
+screen_px = 18.0
 "#;
     let text = format!("{SCENE}{PLUGINS}{heatmaps}");
     let scene = Scene::from_str(&text, &dir.join("site.toml"), &dir).unwrap();
@@ -705,6 +709,9 @@ opacity = 0.8
     assert_eq!((rsrp.plugin.as_str(), rsrp.layer.as_str(), rsrp.min, rsrp.max), ("decay", "radio.rsrp", -120.0, -60.0));
     assert_eq!((rsrp.ramp, rsrp.opacity), (ColorRamp::Viridis, 0.6), "the defaults");
     assert_eq!((sinr.ramp, sinr.opacity), (ColorRamp::Diverging, 0.8));
+    assert_eq!((rsrp.heights.as_deref(), sinr.heights.as_deref()), (None, Some("surface.height")));
+    assert_eq!(scene.labels.screen_px, Some(18.0));
+    assert_eq!(load(SCENE).unwrap().labels.screen_px, None, "labels sized in metres unless asked");
     let bad = |from: &str, to: &str| {
         assert!(text.contains(from), "fixture lacks {from:?}");
         let t = text.replacen(from, to, 1);
@@ -723,4 +730,9 @@ opacity = 0.8
     assert!(msg.contains("palette `rainbow`"), "{msg}");
     let (_, msg, _) = bad("opacity = 0.8", "opacity = 1.5");
     assert!(msg.contains("opacity must be 0 to 1"), "{msg}");
+    let (_, msg, _) = bad("heights = \"surface.height\"", "heights = \" \"");
+    assert!(msg.contains("heights must name the plugin's layer of surface heights"), "{msg}");
+    let (line, msg, t) = bad("screen_px = 18.0", "screen_px = 1000.0");
+    assert_eq!(line, Some(line_of(&t, "screen_px = 1000.0")));
+    assert!(msg.contains("screen_px is a text height in pixels, 4 to 256"), "{msg}");
 }
