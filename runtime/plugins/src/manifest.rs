@@ -279,8 +279,47 @@ impl Manifest {
     }
 }
 
-/// Checks one value against its declaration; returns it (widened if needed) or what is wrong.
+/// A number written with a unit (`2 deg`, `2deg`, `46 dBm`), as a text: the number and the unit.
+fn number_with_unit(text: &str) -> Option<(f64, &str)> {
+    let t = text.trim();
+    // The number's characters (an exponent's `e` included; a unit starting with `e` needs a space).
+    let split = t.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))?;
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim();
+    let value = number.trim().parse::<f64>().ok().filter(|v| v.is_finite())?;
+    (!unit.is_empty()).then_some((value, unit))
+}
+
+/// Checks one value against its declaration; returns it (widened if needed) or what is wrong. A
+/// number given as a text with a unit (`"2 deg"`, as `--set` takes it) is the number when the unit
+/// is the parameter's, and refused naming the parameter's unit when not.
 fn check_value(spec: &ParameterSpec, value: &ParamValue) -> Result<ParamValue, String> {
+    let numeric_spec = matches!(spec.ty, ParamType::Number | ParamType::Integer);
+    let with_unit = match value {
+        ParamValue::Text(t) if numeric_spec => number_with_unit(t),
+        _ => None,
+    };
+    let unitless;
+    let value = match with_unit {
+        Some((v, unit)) if unit == spec.unit => {
+            unitless = if spec.ty == ParamType::Integer && v.fract() == 0.0 {
+                ParamValue::Integer(v as i64)
+            } else {
+                ParamValue::Number(v)
+            };
+            &unitless
+        }
+        Some((v, unit)) if spec.unit.is_empty() => {
+            return Err(format!("`{v} {unit}` has a unit but the parameter has none; give the plain number {v}"));
+        }
+        Some((v, unit)) => {
+            return Err(format!(
+                "`{v} {unit}` is in {unit}, but the parameter is in {u}; give it in {u} (e.g. `{v} {u}`)",
+                u = spec.unit
+            ));
+        }
+        None => value,
+    };
     let value = match (spec.ty, value) {
         (ParamType::Number, ParamValue::Number(v)) => ParamValue::Number(*v),
         (ParamType::Number, ParamValue::Integer(v)) => ParamValue::Number(*v as f64),

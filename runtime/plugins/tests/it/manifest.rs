@@ -267,6 +267,19 @@ fn scene_values_are_checked_against_declarations() {
     assert!(e.contains("over the limit of 4096"), "{e}");
     let e = set(&[("clamp", ParamValue::Boolean(true)), ("clamp", ParamValue::Boolean(false))]).unwrap_err();
     assert!(e.to_string().contains("set twice"), "{e}");
+    // A number with its unit (as `--set half-life=90s` gives it): the parameter's unit is taken, any
+    // other is refused naming the one it wants; the range still holds.
+    let text = |t: &str| ParamValue::Text(t.into());
+    assert_eq!(set(&[("half-life", text("90 s"))]).unwrap()[0].1, ParamValue::Number(90.0));
+    assert_eq!(set(&[("half-life", text("2.5e2s"))]).unwrap()[0].1, ParamValue::Number(250.0));
+    let e = set(&[("half-life", text("2 min"))]).unwrap_err().to_string();
+    assert!(e.contains("sangam.decay") && e.contains("`half-life`"), "{e}");
+    assert!(e.contains("`2 min` is in min, but the parameter is in s; give it in s"), "{e}");
+    let e = set(&[("half-life", text("0.5 s"))]).unwrap_err().to_string();
+    assert!(e.contains("0.5 s is below the minimum 1 s"), "{e}");
+    let e = set(&[("steps", text("4 m"))]).unwrap_err().to_string();
+    assert!(e.contains("has a unit but the parameter has none"), "{e}");
+    assert!(set(&[("steps", text("4"))]).unwrap_err().to_string().contains("found a text"));
 }
 
 #[test]
