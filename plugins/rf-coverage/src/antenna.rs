@@ -12,7 +12,8 @@
 //!
 //! Site frame: x east, y north, z up (metres).
 //!
-//! Cost: an `acos` and an `atan2` per direction ([`PointingFrame`]).
+//! Cost: an `acos` and an `atan2` per direction ([`PointingFrame`]), none for one behind the antenna
+//! (where the horizontal cut alone is at its cap).
 
 /// One antenna pattern's values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +98,11 @@ impl Pointing {
         // The global frame's bearing α is counter-clockwise from east.
         let (sin_alpha, cos_alpha) = (90.0 - self.azimuth_deg).to_radians().sin_cos();
         let (sin_beta, cos_beta) = self.mechanical_tilt_deg.to_radians().sin_cos();
-        PointingFrame { pointing: *self, sin_alpha, cos_alpha, sin_beta, cos_beta }
+        // Beyond this azimuth the horizontal cut alone reaches A_max: 12 (φ / φ3dB)^2 = A_max.
+        let p = &self.pattern;
+        let behind_deg = p.horizontal_beamwidth_deg * (p.max_attenuation_db / 12.0).sqrt();
+        let cos_behind = if behind_deg < 180.0 { behind_deg.to_radians().cos() } else { f64::NEG_INFINITY };
+        PointingFrame { pointing: *self, sin_alpha, cos_alpha, sin_beta, cos_beta, cos_behind }
     }
 }
 
@@ -111,6 +116,9 @@ pub struct PointingFrame {
     cos_alpha: f64,
     sin_beta: f64,
     cos_beta: f64,
+    /// The cosine of the azimuth past which the pattern is at its largest attenuation whatever the
+    /// zenith angle (−∞ when there is none).
+    cos_behind: f64,
 }
 
 impl PointingFrame {
@@ -126,10 +134,19 @@ impl PointingFrame {
         (local_theta, local_phi)
     }
 
-    /// The gain (dBi) toward `direction`.
+    /// The gain (dBi) toward `direction`. A direction behind the antenna, where the horizontal cut
+    /// alone reaches A_max, has the gain `G_max - A_max` whatever its zenith angle: known from the
+    /// local components, with no `acos` or `atan2`.
     pub fn gain_dbi(&self, direction: [f64; 3]) -> f64 {
-        let (theta, phi) = self.local_angles(direction);
         let p = &self.pointing;
+        let [x, y, z] = direction;
+        let forward = self.cos_beta * (x * self.cos_alpha + y * self.sin_alpha) - self.sin_beta * z;
+        let across = y * self.cos_alpha - x * self.sin_alpha;
+        let level = (forward * forward + across * across).sqrt();
+        if level > 1e-12 * (x * x + y * y + z * z).sqrt() && forward <= self.cos_behind * level {
+            return p.pattern.max_gain_dbi - p.pattern.max_attenuation_db;
+        }
+        let (theta, phi) = self.local_angles(direction);
         p.pattern.max_gain_dbi + p.pattern.attenuation_db(theta.to_degrees(), phi.to_degrees(), p.electrical_tilt_deg)
     }
 }

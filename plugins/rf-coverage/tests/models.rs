@@ -351,3 +351,31 @@ fn two_degrees_more_downtilt_strengthens_the_near_cells_and_weakens_the_far_ones
         .is_none()
     );
 }
+
+/// The shortcut for directions behind the antenna gives what the full formula does, everywhere.
+#[test]
+fn a_direction_behind_the_antenna_gets_the_same_gain_without_its_angles() {
+    for pattern in [Pattern::ELEMENT, Pattern::MACRO] {
+        for (azimuth_deg, mechanical_tilt_deg, electrical_tilt_deg) in
+            [(0.0, 0.0, 0.0), (165.0, 4.0, 6.0), (300.0, -10.0, 12.0)]
+        {
+            let pointing = Pointing { azimuth_deg, mechanical_tilt_deg, electrical_tilt_deg, pattern };
+            let frame = pointing.frame();
+            let (mut behind, mut checked) = (0, 0);
+            for i in 0..72 {
+                for j in 0..37 {
+                    let (bearing, elevation) = ((i as f64 * 5.0).to_radians(), ((j as f64 - 18.0) * 5.0).to_radians());
+                    let d = [bearing.cos() * elevation.cos(), bearing.sin() * elevation.cos(), elevation.sin()];
+                    let (theta, phi) = frame.local_angles(d);
+                    let full = pattern.max_gain_dbi
+                        + pattern.attenuation_db(theta.to_degrees(), phi.to_degrees(), electrical_tilt_deg);
+                    let gain = frame.gain_dbi(d);
+                    assert!((gain - full).abs() < 1e-9, "{pointing:?} toward {d:?}: {gain} against {full}");
+                    behind += usize::from(full == pattern.max_gain_dbi - pattern.max_attenuation_db);
+                    checked += 1;
+                }
+            }
+            assert!(behind > checked / 5, "{behind} of {checked} directions at the cap: the shortcut is exercised");
+        }
+    }
+}

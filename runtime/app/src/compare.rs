@@ -66,6 +66,19 @@ pub struct Comparison {
     twins: RefCell<(Option<Instant>, String)>,
 }
 
+/// One drawn map as a difference.
+struct Difference<'s> {
+    rule: &'s HeatmapRule,
+    /// The frame's cache key.
+    key: String,
+    /// The plan's map.
+    plan: Arc<Raster>,
+    /// Branch minus plan, as an overlay frame.
+    frame: Arc<sangam_plugins::OverlayFrame>,
+    /// The pair's summary line.
+    summary: String,
+}
+
 struct DiffEntry {
     key: String,
     plan: Arc<Raster>,
@@ -141,9 +154,9 @@ impl Comparison {
         of(plan) && of(&self.core)
     }
 
-    /// Adds the difference maps and their legends.
-    pub fn add_differences(&self, overlay: &mut Overlay, session: &SiteSession) {
-        let pose = *session.interaction.twin_pose();
+    /// Each drawn map beside its branch's (made once per pair of maps).
+    fn differences<'s>(&self, session: &'s SiteSession) -> Vec<Difference<'s>> {
+        let mut out = Vec::new();
         for rule in &session.site.twin.heatmaps {
             let find = |s: &Session| {
                 s.rasters().find(|(id, r)| *id == rule.plugin && r.layer == rule.layer).map(|(_, r)| r.clone())
@@ -151,7 +164,17 @@ impl Comparison {
             let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
             let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
             let heights = crate::site_maps::heights_of(&session.core, rule);
-            let Some((frame, _)) = self.difference_frame(&key, &plan, &branch, rule, heights) else { continue };
+            if let Some((frame, summary)) = self.difference_frame(&key, &plan, &branch, rule, heights) {
+                out.push(Difference { rule, key, plan, frame, summary });
+            }
+        }
+        out
+    }
+
+    /// Adds the difference maps and their legends.
+    pub fn add_differences(&self, overlay: &mut Overlay, session: &SiteSession) {
+        let pose = *session.interaction.twin_pose();
+        for Difference { rule, key, plan, frame, .. } in self.differences(session) {
             overlay.layers.push(session.overlay_frames.get(&key, &frame, &pose));
             let span = frame.heatmaps.first().map_or(1.0, |h| f64::from(h.max));
             let legend = sangam_twin::ColorRule {
@@ -171,17 +194,7 @@ impl Comparison {
     /// Adds the two summaries, side by side in one block: per map, plan | branch.
     pub fn add_summaries(&self, overlay: &mut Overlay, session: &SiteSession) {
         let mut lines = vec![format!("plan | {}", self.scenario)];
-        for rule in &session.site.twin.heatmaps {
-            let find = |s: &Session| {
-                s.rasters().find(|(id, r)| *id == rule.plugin && r.layer == rule.layer).map(|(_, r)| r.clone())
-            };
-            let (Some(plan), Some(branch)) = (find(&session.core), find(&self.core)) else { continue };
-            let key = format!("{}\u{1f}difference\u{1f}{}", rule.plugin, rule.layer);
-            let heights = crate::site_maps::heights_of(&session.core, rule);
-            if let Some((_, summary)) = self.difference_frame(&key, &plan, &branch, rule, heights) {
-                lines.push(summary);
-            }
-        }
+        lines.extend(self.differences(session).into_iter().map(|d| d.summary));
         let mut twins = self.twins.borrow_mut();
         if twins.0.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
             let diff = branch::compare(session.core.store(), self.core.store());

@@ -113,16 +113,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sangam_twin::SimTime;
-
-    fn message(i: usize, bytes: usize) -> Message {
-        Message {
-            source: format!("m{i}"),
-            content_type: String::new(),
-            received: SimTime::from_micros(i as i64),
-            payload: vec![0; bytes],
-        }
-    }
+    use crate::inbox::tests::message;
 
     #[test]
     fn copies_past_the_bounds_drop_the_oldest_and_count_them() {

@@ -143,10 +143,11 @@ impl Inbox {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn message(i: usize, bytes: usize) -> Message {
+    /// Message `i` (its source `m{i}`, received at `i` µs) of `bytes` zero bytes.
+    pub(crate) fn message(i: usize, bytes: usize) -> Message {
         Message {
             source: format!("m{i}"),
             content_type: String::new(),

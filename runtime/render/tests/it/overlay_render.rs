@@ -295,18 +295,22 @@ fn label_text_appears_at_anchor_and_grows_with_length() {
     assert!(boxes[1] > boxes[0] * 3, "longer text is not wider: {boxes:?}");
 }
 
-/// A heatmap drawn again under its revision keeps its texture; a new revision is coloured and
-/// uploaded again, on the GPU too.
-#[test]
-fn a_heatmap_s_texture_follows_its_revision() {
-    let mut r = renderer();
+/// A grey ground plane and a camera 20 m above its centre looking down (the heatmap tests' stage).
+fn grey_ground_from_above(r: &Renderer) -> (GpuScene, View) {
     let scene = Scene {
         models: vec![ground(200.0, unlit([0.5, 0.5, 0.5, 1.0]))],
         placements: vec![Placement::at(0, DVec3::ZERO)],
         environment: Environment::default(),
     };
-    let gpu = upload(&r, &scene);
-    let view = top_down(DVec3::ZERO, 20.0);
+    (upload(r, &scene), top_down(DVec3::ZERO, 20.0))
+}
+
+/// A heatmap drawn again under its revision keeps its texture; a new revision is coloured and
+/// uploaded again, on the GPU too.
+#[test]
+fn a_heatmap_s_texture_follows_its_revision() {
+    let mut r = renderer();
+    let (gpu, view) = grey_ground_from_above(&r);
     let heat = |value: f32, revision: u64| Overlay {
         heatmaps: vec![OverlayHeatmap {
             origin: DVec3::new(-4.0, -4.0, 0.0),
@@ -391,13 +395,7 @@ fn a_label_seen_from_close_up_has_sharp_edges() {
 #[test]
 fn heatmap_cells_use_palette_and_nan_is_transparent() {
     let mut r = renderer();
-    let scene = Scene {
-        models: vec![ground(200.0, unlit([0.5, 0.5, 0.5, 1.0]))],
-        placements: vec![Placement::at(0, DVec3::ZERO)],
-        environment: Environment::default(),
-    };
-    let gpu = upload(&r, &scene);
-    let view = top_down(DVec3::ZERO, 20.0);
+    let (gpu, view) = grey_ground_from_above(&r);
     let origin = DVec3::new(-6.0, -4.0, 0.0);
     let cell = 4.0;
     // Row 0 (south): min, mid, max; row 1 (north): NaN, max, min.
