@@ -322,24 +322,17 @@ fn link_loss(s: &Sector, p: &Prepared, rx: [f64; 3], buildings: &Buildings, summ
     let d2d = ((rx[0] - s.position[0]).powi(2) + (rx[1] - s.position[1]).powi(2)).sqrt();
     let loss = match &p.loss {
         SectorModel::Cost231(m) => m.loss_db(d2d, s.position[2], rx[2]),
-        SectorModel::Uma(m) => {
-            // A link outside the model's range (a receiver on a roof above its UT heights) is no data:
-            // known before its line of sight is walked.
-            if Uma::check_link(d2d, s.position[2], rx[2]).is_err() {
-                summary.out_of_range_links += 1;
-                return None;
-            }
+        // A link outside the model's range (a receiver on a roof above its UT heights) is no data:
+        // known before its line of sight is walked.
+        SectorModel::Uma(m) => Uma::check_link(d2d, s.position[2], rx[2]).map(|()| {
             let los = !buildings.blocks(s.position, rx);
-            let loss = Ok::<_, OutOfRange>(m.formula_db(d2d, s.position[2], rx[2], los));
-            if loss.is_ok() {
-                if los {
-                    summary.los_links += 1;
-                } else {
-                    summary.nlos_links += 1;
-                }
+            if los {
+                summary.los_links += 1;
+            } else {
+                summary.nlos_links += 1;
             }
-            loss
-        }
+            m.formula_db(d2d, s.position[2], rx[2], los)
+        }),
     };
     match loss {
         Ok(l) => Some(l),

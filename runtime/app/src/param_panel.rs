@@ -164,6 +164,15 @@ fn same(a: &ParamLiteral, b: &ParamLiteral) -> bool {
     }
 }
 
+/// The value `plugin`'s parameter `spec` has in a branch of `twin` with `base`: `base`'s, else the
+/// scene's, else the manifest's default.
+fn branch_value(twin: &TwinScene, base: &[ParamOverride], plugin: &str, spec: &ParameterSpec) -> ParamLiteral {
+    let overridden = base.iter().find(|o| o.plugin == plugin && o.parameter == spec.name).map(|o| &o.value);
+    let decl = twin.plugins.iter().find(|d| d.id == plugin);
+    let scene_value = decl.and_then(|d| d.params.iter().find(|(n, _)| *n == spec.name)).map(|(_, v)| v);
+    overridden.or(scene_value).cloned().unwrap_or_else(|| literal_of(spec))
+}
+
 fn literal_of(spec: &ParameterSpec) -> ParamLiteral {
     use sangam_plugins::ParamValue;
     match &spec.default {
@@ -189,12 +198,8 @@ impl ParamPanel {
     pub fn new(twin: &TwinScene, plan: &sangam_session::Session, overrides: &[ParamOverride]) -> ParamPanel {
         let mut rows = Vec::new();
         for (plugin, specs) in plan.plugins().parameters() {
-            let decl = twin.plugins.iter().find(|d| d.id == plugin);
             for spec in specs.iter().filter(|s| s.ty != ParamType::Text) {
-                let scene_value = decl.and_then(|d| d.params.iter().find(|(n, _)| *n == spec.name)).map(|(_, v)| v);
-                let overridden = overrides.iter().find(|o| o.plugin == plugin && o.parameter == spec.name);
-                let mut value =
-                    overridden.map(|o| &o.value).or(scene_value).cloned().unwrap_or_else(|| literal_of(spec));
+                let mut value = branch_value(twin, overrides, plugin, spec);
                 if spec.ty == ParamType::Number
                     && let ParamLiteral::Integer(i) = value
                 {
@@ -307,16 +312,7 @@ impl ParamPanel {
         let mut overrides = base.to_vec();
         let mut changed = Vec::new();
         for row in &self.rows {
-            let scene_value = twin
-                .plugins
-                .iter()
-                .find(|d| d.id == row.plugin)
-                .and_then(|d| d.params.iter().find(|(n, _)| *n == row.spec.name))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| literal_of(&row.spec));
-            let in_base = base.iter().find(|o| o.plugin == row.plugin && o.parameter == row.spec.name);
-            let was = in_base.map_or(scene_value, |o| o.value.clone());
-            if same(&was, &row.value) {
+            if same(&branch_value(twin, base, &row.plugin, &row.spec), &row.value) {
                 continue;
             }
             overrides.retain(|o| !(o.plugin == row.plugin && o.parameter == row.spec.name));

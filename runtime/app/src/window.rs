@@ -65,7 +65,6 @@ pub fn run_until(
         skipped: 0,
         reconfigured: 0,
         last_frame: None,
-        last_tick: Default::default(),
         last_title: Instant::now(),
         last_stats: FrameStats::default(),
         status: String::new(),
@@ -138,8 +137,6 @@ struct WindowApp<'w> {
     skipped: u64,
     reconfigured: u64,
     last_frame: Option<Instant>,
-    /// The session's last tick (for the clock on screen).
-    last_tick: sangam_session::TickReport,
     last_title: Instant,
     last_stats: FrameStats,
     status: String,
@@ -244,8 +241,7 @@ impl WindowApp<'_> {
         let (w, h) = (gfx.config.width, gfx.config.height);
         let split = crate::panes::panes(&self.session).len() > 1;
         let input = self.input.take_frame_split(dt, &self.session.interaction.camera, w, h, split);
-        let FrameUpdate { outcome, tick } = self.session.frame(&input);
-        self.last_tick = tick;
+        let FrameUpdate { outcome, .. } = self.session.frame(&input);
         if outcome.placements_changed {
             gfx.scene.set_placements(self.session.interaction.placements(&self.session.site.scene.placements));
         }

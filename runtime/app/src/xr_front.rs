@@ -107,8 +107,6 @@ pub struct SiteXrApp {
     /// Where the stage stands in the world (yaw about world up, then translation).
     stage: StagePlacement,
     previous: Option<Instant>,
-    /// The session's last tick (the clock line on the HUD).
-    last_tick: sangam_session::TickReport,
     /// CPU time of the latest [`XrApp::update`]s (input mapping, interaction, plugin tick, overlay), at
     /// most [`crate::frontend::TIMER_WINDOW`].
     pub update_times: VecDeque<Duration>,
@@ -240,7 +238,6 @@ impl SiteXrApp {
             scene: None,
             stage,
             previous: None,
-            last_tick: Default::default(),
             update_times: VecDeque::new(),
             events: Vec::new(),
             overlay: Overlay::default(),
@@ -373,9 +370,7 @@ impl XrApp for SiteXrApp {
             control.world_from_stage = Some(self.stage.world_from_stage());
         }
         let input = self.input_frame(frame.input, dt);
-        let update = self.session.frame(&input);
-        self.last_tick = update.tick;
-        let outcome = update.outcome;
+        let outcome = self.session.frame(&input).outcome;
         for event in &outcome.events {
             match event {
                 InteractionEvent::Haptic(h) => control.haptics.push(HapticPulse {

@@ -80,6 +80,18 @@ fn overlay() -> Overlay {
     Overlay { labels, heatmaps: vec![heatmap], ..Overlay::default() }
 }
 
+/// Runs `frame` `iters` times and returns the wall time (criterion's `iter_custom`), recording the
+/// time per frame in `times` for the same-run ratio.
+fn timed(iters: u64, times: &RefCell<Vec<Duration>>, mut frame: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        frame();
+    }
+    let d = start.elapsed();
+    times.borrow_mut().push(d / iters.max(1) as u32);
+    d
+}
+
 /// Median wall time of `iters` frames, per frame, over criterion's samples.
 fn median(v: &RefCell<Vec<Duration>>) -> Duration {
     let mut v = v.borrow().clone();
@@ -126,14 +138,10 @@ fn bench_frame(c: &mut Criterion) {
         let times = Rc::clone(&ours_times);
         group.bench_function("sangam", |b| {
             b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
+                timed(iters, &times, || {
                     renderer.render(&gpu, &[view], &target).expect("render");
                     let _ = renderer.device().poll(wgpu::PollType::wait_indefinitely());
-                }
-                let d = start.elapsed();
-                times.borrow_mut().push(d / iters.max(1) as u32);
-                d
+                })
             })
         });
     }
@@ -141,15 +149,7 @@ fn bench_frame(c: &mut Criterion) {
         let times = Rc::clone(&base_times);
         let (device, queue) = (renderer.device().clone(), renderer.queue().clone());
         group.bench_function("bare_wgpu_baseline", |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    baseline.frame(&device, &queue);
-                }
-                let d = start.elapsed();
-                times.borrow_mut().push(d / iters.max(1) as u32);
-                d
-            })
+            b.iter_custom(|iters| timed(iters, &times, || baseline.frame(&device, &queue)))
         });
     }
     group.finish();
@@ -177,14 +177,10 @@ fn bench_frame(c: &mut Criterion) {
         let times = Rc::clone(times);
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
+                timed(iters, &times, || {
                     renderer.render_with_overlay(&gpu, drawn, &[view], &target).expect("render");
                     let _ = renderer.device().poll(wgpu::PollType::wait_indefinitely());
-                }
-                let d = start.elapsed();
-                times.borrow_mut().push(d / iters.max(1) as u32);
-                d
+                })
             })
         });
     }

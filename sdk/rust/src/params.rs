@@ -25,6 +25,20 @@ pub fn number(name: &str) -> Option<f64> {
     }
 }
 
+/// A numeric parameter ([`number`], else `default`) checked to lie within `min..=max`; `Err` names
+/// it, its value and the range in `unit` (`parameter \`dt-s\` = 20 s is outside 0.1 to 10 s`). The host
+/// checks a manifest's declared range before the plugin starts; this is for a plugin's own reading,
+/// on any host (the testing stand-in checks nothing).
+pub fn number_within(name: &str, default: f64, (min, max): (f64, f64), unit: &str) -> Result<f64, String> {
+    let v = number(name).unwrap_or(default);
+    let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    if v.is_finite() && (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("parameter `{name}` = {v}{unit} is outside {min} to {max}{unit}"))
+    }
+}
+
 /// An `integer` parameter. `None` when it is not declared or has another type.
 pub fn integer(name: &str) -> Option<i64> {
     match get(name)? {

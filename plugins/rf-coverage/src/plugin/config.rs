@@ -145,15 +145,6 @@ pub fn parse_retilt(text: &str) -> Result<Vec<Retilt>, String> {
     Ok(out)
 }
 
-fn number(name: &str, default: f64, (min, max): (f64, f64), unit: &str) -> Result<f64, String> {
-    let v = params::number(name).unwrap_or(default);
-    if v.is_finite() && (min..=max).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("parameter `{name}` = {v} {unit} is outside {min} to {max} {unit}"))
-    }
-}
-
 /// Reads and checks the parameters.
 pub fn from_params() -> Result<Config, String> {
     let model = match params::text("model").as_deref().unwrap_or("uma") {
@@ -171,7 +162,7 @@ pub fn from_params() -> Result<Config, String> {
         "macro" => Pattern::MACRO,
         other => return Err(format!("parameter `antenna` = `{other}` is not `element` or `macro`")),
     };
-    let bandwidth_mhz = number("bandwidth-mhz", 10.0, (1.4, 20.0), "MHz")?;
+    let bandwidth_mhz = params::number_within("bandwidth-mhz", 10.0, (1.4, 20.0), "MHz")?;
     if crate::coverage::resource_blocks(bandwidth_mhz).is_none() {
         return Err(format!("parameter `bandwidth-mhz` = {bandwidth_mhz} MHz is not 1.4, 3, 5, 10, 15 or 20 MHz"));
     }
@@ -182,18 +173,18 @@ pub fn from_params() -> Result<Config, String> {
     Ok(Config {
         model,
         antenna,
-        frequency_mhz: number("frequency-mhz", 1800.0, (500.0, 100_000.0), "MHz")?,
+        frequency_mhz: params::number_within("frequency-mhz", 1800.0, (500.0, 100_000.0), "MHz")?,
         bandwidth_mhz,
-        tx_power_dbm: number("tx-power-dbm", 46.0, (-30.0, 80.0), "dBm")?,
-        antenna_height_m: number("antenna-height-m", 25.0, (0.0, 300.0), "m")?,
-        mechanical_tilt_deg: number("mechanical-tilt-deg", 0.0, (-20.0, 30.0), "deg")?,
-        electrical_tilt_deg: number("electrical-tilt-deg", 6.0, (-20.0, 30.0), "deg")?,
+        tx_power_dbm: params::number_within("tx-power-dbm", 46.0, (-30.0, 80.0), "dBm")?,
+        antenna_height_m: params::number_within("antenna-height-m", 25.0, (0.0, 300.0), "m")?,
+        mechanical_tilt_deg: params::number_within("mechanical-tilt-deg", 0.0, (-20.0, 30.0), "deg")?,
+        electrical_tilt_deg: params::number_within("electrical-tilt-deg", 6.0, (-20.0, 30.0), "deg")?,
         retilt: parse_retilt(&params::text("retilt").unwrap_or_default())?,
-        retilt_deg: number("retilt-deg", 0.0, (-15.0, 15.0), "deg")?,
-        cell_size_m: number("cell-size-m", 10.0, (1.0, 500.0), "m")?,
-        margin_m: number("margin-m", 100.0, (0.0, 10_000.0), "m")?,
-        receiver_height_m: number("receiver-height-m", 1.5, (1.0, 10.0), "m")?,
-        noise_figure_db: number("noise-figure-db", 9.0, (0.0, 20.0), "dB")?,
+        retilt_deg: params::number_within("retilt-deg", 0.0, (-15.0, 15.0), "deg")?,
+        cell_size_m: params::number_within("cell-size-m", 10.0, (1.0, 500.0), "m")?,
+        margin_m: params::number_within("margin-m", 100.0, (0.0, 10_000.0), "m")?,
+        receiver_height_m: params::number_within("receiver-height-m", 1.5, (1.0, 10.0), "m")?,
+        noise_figure_db: params::number_within("noise-figure-db", 9.0, (0.0, 20.0), "dB")?,
         max_cells: max_cells as usize,
     })
 }

@@ -41,15 +41,6 @@ pub struct Config {
     pub closed: Vec<String>,
 }
 
-fn number(name: &str, default: f64, (min, max): (f64, f64), unit: &str) -> Result<f64, String> {
-    let v = params::number(name).unwrap_or(default);
-    if v.is_finite() && (min..=max).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("parameter `{name}` = {v}{unit} is outside {min} to {max}{unit}"))
-    }
-}
-
 /// Reads `od`: `FROM>TO=VPH`, comma-separated.
 pub fn parse_od(text: &str) -> Result<Vec<(String, String, f64)>, String> {
     let mut out = Vec::new();
@@ -73,9 +64,9 @@ pub fn from_params() -> Result<Config, String> {
         return Err("parameter `flow-property` must name a property".into());
     }
     Ok(Config {
-        dt_s: number("dt-s", 1.0, (0.1, 10.0), " s")?,
+        dt_s: params::number_within("dt-s", 1.0, (0.1, 10.0), "s")?,
         flow_property,
-        demand_scale: number("demand-scale", 1.0, (0.0, 10.0), "")?,
+        demand_scale: params::number_within("demand-scale", 1.0, (0.0, 10.0), "")?,
         od: parse_od(&params::text("od").unwrap_or_default())?,
         closed: params::text("closed")
             .unwrap_or_default()

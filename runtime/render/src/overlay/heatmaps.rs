@@ -105,26 +105,23 @@ impl Builder {
             // frame or pass, e.g. the other half of a split view), else the one unused the longest.
             let same = |t: &HeatTexels| h.revision != 0 && t.revision == h.revision && t.size == (h.columns, h.rows);
             let kept = heat_texels.iter().position(|t| t.last_used != self.pass && same(t));
-            // A slot no pass of the last two drew from (a frame draws up to two: a split view's
-            // halves) is free for new values; else a new slot while under the cap.
-            let stale = heat_texels
+            // The least recently used slot this pass has not drawn from. When no pass of the last two
+            // drew from it (a frame draws up to two: a split view's halves) it is free for new values;
+            // else a new slot while under the cap, and past the cap it all the same.
+            let lru = heat_texels
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| t.last_used + 2 < self.pass)
+                .filter(|(_, t)| t.last_used != self.pass)
                 .min_by_key(|(_, t)| t.last_used)
                 .map(|(i, _)| i);
+            let stale = lru.filter(|&i| heat_texels[i].last_used + 2 < self.pass);
             let index = match kept.or(stale) {
                 Some(i) => i,
                 None if heat_texels.len() < MAX_HEATMAPS => {
                     heat_texels.push(HeatTexels::default());
                     heat_texels.len() - 1
                 }
-                None => heat_texels
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| t.last_used != self.pass)
-                    .min_by_key(|(_, t)| t.last_used)
-                    .map_or(0, |(i, _)| i),
+                None => lru.unwrap_or(0),
             };
             let slot = &mut heat_texels[index];
             slot.last_used = self.pass;
